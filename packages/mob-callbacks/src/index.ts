@@ -1,0 +1,1 @@
+export { createCallbacks, Callbacks, keep, isKept, type EncodedArgs, type Tie } from './registry.js';

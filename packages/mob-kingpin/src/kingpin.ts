@@ -1,0 +1,617 @@
+import cluster, { type Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ConfigError,
+  Kind,
+  createRouter,
+  type Balance,
+  type CrashReport,
+  type QueueLimits,
+  type Router,
+  type WorkerInfo,
+} from 'mob-messaging';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { baseDir, defaultBase, describe, resolveRole, type BaseLike } from './paths.js';
+
+/** Options of one role. */
+export interface RoleOptions {
+  /** A fixed number of workers (default 1). */
+  workers?: number;
+  /** With maxWorkers instead of workers: the role starts at minWorkers and scales within. */
+  minWorkers?: number;
+  maxWorkers?: number;
+  /** ms a stopping worker has to finish before it is killed (default 5,000). */
+  killTimeout?: number;
+  /** How calls pick a worker of this role (default 'round-robin'). */
+  balance?: Balance;
+  /** Bounds of calls and messages held while the role has no ready worker. */
+  queue?: Partial<QueueLimits>;
+  /** Restart delays of a crash-looping role. */
+  backoff?: Partial<BackoffOptions>;
+  /** Extra environment variables of the role's workers. */
+  env?: Record<string, string>;
+}
+
+/** Options of the Kingpin. */
+export interface KingpinOptions {
+  /** 'json' (default, fastest) or 'advanced' (V8's serializer: Map, Set, Date, BigInt, typed arrays). */
+  serialization?: 'json' | 'advanced';
+  /** The worker entry that loads a role module (mob sets its own, which also serves calls). */
+  exec?: string;
+  /** Where the Kingpin's log lines go (default: stderr). */
+  log?: (line: string) => void;
+  /** Handle SIGINT/SIGTERM (stop) and SIGHUP (reload) (default true). */
+  signals?: boolean;
+}
+
+/** A worker as the Kingpin's events describe it. */
+export interface MobsterInfo {
+  role: string;
+  pid: number;
+}
+
+/** Events of the Kingpin and their payloads. */
+export interface KingpinEvents {
+  /** a worker was forked */
+  fork: [info: MobsterInfo];
+  /** a worker's role module loaded: it receives calls and messages */
+  ready: [info: MobsterInfo];
+  /** a worker exited */
+  exit: [info: MobsterInfo & { code: number | null; signal: string | null; expected: boolean }];
+  /** a worker that exited unexpectedly is being replaced (after `delay` ms) */
+  revive: [info: MobsterInfo & { delay: number; restarts: number }];
+  /** a worker reported an uncaught error or a failed load */
+  crash: [report: CrashReport];
+  /** a crash-looping role waits `delay` ms before its next fork */
+  backoff: [info: { role: string; delay: number; early: number }];
+  /** every role has its target number of ready workers */
+  full: [];
+  /** every worker is gone after stop() */
+  shutdown: [];
+}
+
+interface Role {
+  readonly name: string;
+  readonly file: string;
+  readonly options: RoleOptions;
+  readonly min: number;
+  readonly max: number;
+  target: number;
+  readonly backoff: Backoff;
+  /** forks scheduled but not yet made */
+  pendingForks: number;
+  restarts: number;
+  lastErr: CrashReport | null;
+  /** a worker of the role has listened on a server: readiness includes listening */
+  listens: boolean;
+  /** last logged error and how often it repeated */
+  lastLogged: { key: string; count: number } | null;
+}
+
+interface Mobster {
+  readonly worker: Worker;
+  readonly pid: number;
+  readonly role: Role;
+  readonly forkedAt: number;
+  ready: boolean;
+  listening: boolean;
+  /** the Kingpin stops it on purpose: no revival */
+  retiring: boolean;
+  readonly exited: Promise<void>;
+  resolveExit: () => void;
+  onReady: (() => void)[];
+  killTimer?: NodeJS.Timeout;
+}
+
+const NAME = /^[A-Za-z0-9_.-]+$/;
+const MOBSTER_ENTRY = join(__dirname, 'worker-main.js');
+
+/**
+ * Creates the Kingpin: the cluster primary that forks each role's workers, revives them,
+ * routes their messages and stops them. It runs no application code. Roles are added with
+ * `.role()`; the cluster starts on the next turn of the event loop.
+ *
+ * @example
+ * const { createKingpin } = require('mob-kingpin');
+ * createKingpin('myapp')
+ *   .base(module)
+ *   .role('back', './background-worker.js', { workers: 4 })
+ *   .role('front', './http-server.js', { workers: 2 });
+ */
+export function createKingpin(name: string, options: KingpinOptions = {}): Kingpin {
+  return new Kingpin(name, options);
+}
+
+/** See createKingpin. */
+export class Kingpin extends EventEmitter<KingpinEvents> {
+  readonly name: string;
+  readonly #options: KingpinOptions;
+  readonly #roles = new Map<string, Role>();
+  readonly #mobsters = new Map<number, Mobster>();
+  #base: string | null = null;
+  #router: Router | null = null;
+  #started = false;
+  #stopping: Promise<void> | null = null;
+  #full = false;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #log: (line: string) => void;
+  readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
+
+  constructor(name: string, options: KingpinOptions = {}) {
+    super();
+    if (typeof name !== 'string' || !NAME.test(name)) {
+      throw new ConfigError(`start(name): name must match ${NAME} (it names the processes), got ${describe(name)}`);
+    }
+    if (!cluster.isPrimary) {
+      throw new ConfigError('start(): the Kingpin runs in the primary (the main script), not in a worker');
+    }
+    if (options.serialization !== undefined && options.serialization !== 'json' && options.serialization !== 'advanced') {
+      throw new ConfigError(`start(name, { serialization }): use 'json' or 'advanced', got ${describe(options.serialization)}`);
+    }
+    this.name = name;
+    this.#options = options;
+    this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    setTitle(`${name} (kingpin)`);
+    setImmediate(() => this.#boot());
+  }
+
+  /**
+   * Sets the directory role paths resolve against: a CommonJS `module`, `import.meta.url`,
+   * or a path. Without it, roles resolve against the main script's folder.
+   *
+   * @example
+   * kingpin.base(import.meta.url).role('back', './back.mjs');
+   */
+  base(x: BaseLike): this {
+    this.#base = baseDir(x);
+    return this;
+  }
+
+  /**
+   * Defines a role: `name` runs the module at `path` in `workers` processes (or
+   * `minWorkers`..`maxWorkers`).
+   *
+   * @example
+   * kingpin.role('back', './background-worker.js', { workers: 4 });
+   * kingpin.role('jobs', './jobs.js', { minWorkers: 1, maxWorkers: 8 });
+   */
+  role(name: string, path: string, options: RoleOptions = {}): this {
+    const where = `role(${describe(name)}, ${describe(path)})`;
+    if (typeof name !== 'string' || !NAME.test(name)) {
+      throw new ConfigError(`${where}: a role name must match ${NAME}`);
+    }
+    if (this.#roles.has(name)) throw new ConfigError(`${where}: role "${name}" is already defined`);
+    if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: options must be an object`);
+    const { min, max } = counts(options, where);
+    for (const key of ['killTimeout'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`${where}: ${key} must be a number of ms >= 0, got ${describe(v)}`);
+    }
+    const file = resolveRole(this.#base ?? defaultBase(), path, where);
+    const role: Role = {
+      name,
+      file,
+      options,
+      min,
+      max,
+      target: min,
+      backoff: new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }),
+      pendingForks: 0,
+      restarts: 0,
+      lastErr: null,
+      listens: false,
+      lastLogged: null,
+    };
+    this.#roles.set(name, role);
+    if (this.#router) {
+      this.#configure(role);
+      this.#router.setRoles([...this.#roles.keys()]);
+      this.#reconcile(role, 0);
+    }
+    return this;
+  }
+
+  /** Every live worker. */
+  workers(role?: string): WorkerInfo[] {
+    return this.#router?.workers(role) ?? [];
+  }
+
+  /**
+   * Resolves once every role has its target number of ready workers.
+   *
+   * @example
+   * await kingpin.ready();
+   */
+  ready(): Promise<void> {
+    if (this.#started && this.#isFull()) return Promise.resolve();
+    return new Promise((resolve) => this.once('full', resolve));
+  }
+
+  /**
+   * Stops gracefully: no more revivals; every worker gets a `shutdown` event, finishes its
+   * running calls and exits, or is killed after its role's `killTimeout`. Resolves when all
+   * are gone. On SIGINT / SIGTERM the Kingpin then exits 0; a second signal kills at once.
+   *
+   * @example
+   * await kingpin.stop();
+   */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    this.#stopping = (async () => {
+      for (const t of this.#timers) clearTimeout(t);
+      this.#timers.clear();
+      await Promise.all([...this.#mobsters.values()].map((m) => this.#retire(m)));
+      this.#router?.close();
+      for (const [signal, fn] of this.#signalHandlers) process.off(signal, fn);
+      this.emit('shutdown');
+    })();
+    return this.#stopping;
+  }
+
+  /**
+   * Zero-downtime rolling reload of one role or all: for each worker, a replacement is forked
+   * and, once ready (and listening, if the role listens), the old one is stopped gracefully.
+   * The role never has fewer ready workers than before. SIGHUP reloads every role.
+   *
+   * @example
+   * await kingpin.reload('front');
+   */
+  async reload(name?: string): Promise<void> {
+    const roles = name === undefined ? [...this.#roles.values()] : [this.#getRole(name, 'reload(role)')];
+    for (const role of roles) {
+      const old = [...this.#mobsters.values()].filter((m) => m.role === role && !m.retiring);
+      const stops: Promise<void>[] = [];
+      for (const m of old) {
+        if (this.#stopping) return;
+        const fresh = this.#fork(role);
+        const ok = await this.#whenReady(fresh);
+        if (!ok) {
+          this.#log(`mob: reload of role "${role.name}" stopped: the new worker ${fresh.pid} did not become ready`);
+          return;
+        }
+        stops.push(this.#retire(m));
+      }
+      await Promise.all(stops);
+    }
+  }
+
+  /**
+   * Sets the number of workers of a role, within its minWorkers..maxWorkers. Scaling down
+   * stops workers gracefully (their running calls finish first).
+   *
+   * @example
+   * await kingpin.scale('jobs', 6);
+   */
+  async scale(name: string, count: number): Promise<void> {
+    const role = this.#getRole(name, 'scale(role, count)');
+    if (!Number.isInteger(count) || count < role.min || count > role.max) {
+      throw new ConfigError(
+        `scale("${name}", ${describe(count)}): count must be an integer within the role's ` +
+          `minWorkers..maxWorkers (${role.min}..${role.max})`,
+      );
+    }
+    role.target = count;
+    const live = this.#live(role);
+    const waits: Promise<unknown>[] = [];
+    if (live.length > count) {
+      // Stop the newest first: the oldest are warm.
+      for (const m of live.slice(count).reverse()) waits.push(this.#retire(m));
+    } else {
+      for (let i = live.length + role.pendingForks; i < count; i++) waits.push(this.#whenReady(this.#fork(role)));
+    }
+    await Promise.all(waits);
+  }
+
+  // ---- booting ----------------------------------------------------------------------
+
+  #boot(): void {
+    if (this.#started) return;
+    this.#started = true;
+    cluster.setupPrimary({
+      exec: this.#options.exec ?? MOBSTER_ENTRY,
+      serialization: this.#options.serialization ?? 'json',
+    });
+    const router = (this.#router = createRouter({ roles: [...this.#roles.keys()] }));
+    for (const role of this.#roles.values()) this.#configure(role);
+    router.on('ready', (info) => this.#onReady(info));
+    router.on('exit', (info, code, signal) => this.#onExit(info.pid, code, signal));
+    router.on('crash', (report) => this.#onCrash(report));
+    router.on('scale', (info, n) => this.#onScale(info, n));
+    router.on('lasterr', (info) => {
+      const role = this.#roles.get(info.role);
+      router.post(info.pid, { k: Kind.LastErr, report: role?.lastErr ?? null });
+      if (role) role.lastErr = null;
+    });
+    cluster.on('listening', (worker) => {
+      const m = worker.process.pid ? this.#mobsters.get(worker.process.pid) : undefined;
+      if (!m) return;
+      m.listening = true;
+      m.role.listens = true;
+      if (m.ready) this.#flushReady(m);
+    });
+    if (this.#options.signals !== false) this.#installSignals();
+    // All roles fork in parallel.
+    for (const role of this.#roles.values()) this.#reconcile(role, 0);
+  }
+
+  #configure(role: Role): void {
+    this.#router!.configureRole(role.name, {
+      ...(role.options.balance ? { balance: role.options.balance } : {}),
+      ...(role.options.queue ? { queue: role.options.queue } : {}),
+    });
+  }
+
+  #installSignals(): void {
+    const stop = (signal: NodeJS.Signals) => () => {
+      if (this.#stopping) {
+        this.#log(`mob: ${signal} again: killing every worker now`);
+        for (const m of this.#mobsters.values()) m.worker.process.kill('SIGKILL');
+        process.exit(1);
+      }
+      this.#log(`mob: ${signal}: stopping ${this.#mobsters.size} worker(s)`);
+      void this.stop().then(() => process.exit(0));
+    };
+    const handlers: [NodeJS.Signals, () => void][] = [
+      ['SIGINT', stop('SIGINT')],
+      ['SIGTERM', stop('SIGTERM')],
+      [
+        'SIGHUP',
+        () => {
+          this.#log('mob: SIGHUP: reloading every role');
+          this.reload().catch((err: Error) => this.#log(`mob: reload failed: ${err.message}`));
+        },
+      ],
+    ];
+    for (const [signal, fn] of handlers) {
+      process.on(signal, fn);
+      this.#signalHandlers.push([signal, fn]);
+    }
+  }
+
+  // ---- workers ----------------------------------------------------------------------
+
+  #fork(role: Role): Mobster {
+    const worker = cluster.fork({
+      ...role.options.env,
+      MOB_APP: this.name,
+      MOB_ROLE: role.name,
+      MOB_ROLES: [...this.#roles.keys()].join(','),
+      MOB_MODULE: role.file,
+      MOB_KINGPIN: '1',
+    });
+    const pid = worker.process.pid!;
+    let resolveExit!: () => void;
+    const m: Mobster = {
+      worker,
+      pid,
+      role,
+      forkedAt: Date.now(),
+      ready: false,
+      listening: false,
+      retiring: false,
+      exited: new Promise<void>((resolve) => (resolveExit = resolve)),
+      resolveExit: () => resolveExit(),
+      onReady: [],
+    };
+    // An error on the channel (a send to a dying worker) is not the Kingpin's to die of.
+    worker.on('error', (err: Error) => this.#log(`mob: worker ${pid} of role "${role.name}": ${err.message}`));
+    this.#mobsters.set(pid, m);
+    this.#full = false;
+    this.emit('fork', { role: role.name, pid });
+    return m;
+  }
+
+  #onReady(info: WorkerInfo): void {
+    const m = this.#mobsters.get(info.pid);
+    if (!m) return;
+    m.ready = true;
+    const role = m.role;
+    const stable = setTimeout(() => {
+      this.#timers.delete(stable);
+      if (this.#mobsters.has(m.pid)) role.backoff.stable();
+    }, role.backoff.options.reset);
+    stable.unref();
+    this.#timers.add(stable);
+    this.emit('ready', { role: role.name, pid: m.pid });
+    if (!role.listens || m.listening) this.#flushReady(m);
+    this.#checkFull();
+  }
+
+  #flushReady(m: Mobster): void {
+    const waiters = m.onReady;
+    m.onReady = [];
+    for (const fn of waiters) fn();
+  }
+
+  /** Resolves true once `m` is ready (and listening, if its role listens), false if it exits first. */
+  #whenReady(m: Mobster): Promise<boolean> {
+    if (m.ready && (!m.role.listens || m.listening)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      m.onReady.push(() => resolve(true));
+      m.exited.then(() => resolve(false), () => resolve(false));
+    });
+  }
+
+  #retire(m: Mobster): Promise<void> {
+    if (!m.retiring) {
+      m.retiring = true;
+      const router = this.#router;
+      router?.retire(m.pid);
+      const timeout = m.role.options.killTimeout ?? 5_000;
+      if (!router?.post(m.pid, { k: Kind.Shutdown, t: timeout })) m.worker.process.kill('SIGTERM');
+      m.killTimer = setTimeout(() => {
+        this.#log(`mob: worker ${m.pid} of role "${m.role.name}" did not stop within ${timeout} ms: killing it`);
+        m.worker.process.kill('SIGKILL');
+      }, timeout);
+    }
+    return m.exited;
+  }
+
+  #onExit(pid: number, code: number | null, signal: string | null): void {
+    const m = this.#mobsters.get(pid);
+    if (!m) return;
+    this.#mobsters.delete(pid);
+    clearTimeout(m.killTimer);
+    m.resolveExit();
+    const role = m.role;
+    this.#full = false;
+    const expected = m.retiring || this.#stopping !== null;
+    this.emit('exit', { role: role.name, pid, code, signal, expected });
+    if (expected) return;
+    const uptime = Date.now() - m.forkedAt;
+    const delay = role.backoff.next(uptime);
+    role.restarts++;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (this.#shouldLog(role, `exit:${how}`)) {
+      this.#log(
+        `mob: worker ${pid} of role "${role.name}" exited (${how}) after ${uptime} ms; ` +
+          (delay ? `reviving in ${delay} ms` : 'reviving') +
+          (role.backoff.early > 1 ? ` (restart ${role.restarts}, ${role.backoff.early} early deaths in a row)` : ''),
+      );
+    }
+    if (delay > 0) this.emit('backoff', { role: role.name, delay, early: role.backoff.early });
+    this.emit('revive', { role: role.name, pid, delay, restarts: role.restarts });
+    this.#reconcile(role, delay);
+  }
+
+  /** Forks (after `delay` ms) what the role lacks to reach its target. */
+  #reconcile(role: Role, delay: number): void {
+    if (this.#stopping || !this.#started) return;
+    const missing = role.target - this.#live(role).length - role.pendingForks;
+    if (missing <= 0) return;
+    if (delay <= 0) {
+      for (let i = 0; i < missing; i++) this.#fork(role);
+      return;
+    }
+    role.pendingForks += missing;
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      role.pendingForks -= missing;
+      this.#reconcile(role, 0);
+    }, delay);
+    this.#timers.add(t);
+  }
+
+  #live(role: Role): Mobster[] {
+    return [...this.#mobsters.values()].filter((m) => m.role === role && !m.retiring);
+  }
+
+  #isFull(): boolean {
+    for (const role of this.#roles.values()) {
+      const ready = this.#live(role).filter((m) => m.ready).length;
+      if (ready < role.target) return false;
+    }
+    return true;
+  }
+
+  #checkFull(): void {
+    if (!this.#full && this.#isFull()) {
+      this.#full = true;
+      this.emit('full');
+    }
+  }
+
+  #onCrash(report: CrashReport): void {
+    const role = this.#roles.get(report.role);
+    if (!role) return;
+    role.lastErr = report;
+    this.emit('crash', report);
+    const e = report.error ?? { name: 'Error', message: 'unknown' };
+    const key = `${report.origin}:${e.name}:${e.message}:${String(e.stack).split('\n')[1] ?? ''}`;
+    if (!this.#shouldLog(role, key)) return;
+    const count = role.lastLogged?.count ?? 1;
+    const what = report.origin === 'load' ? `failed to load ${report.file ?? role.file}` : `crashed (${report.origin})`;
+    if (count === 1) {
+      this.#log(
+        `mob: worker ${report.pid} of role "${role.name}" ${what} (restarts so far: ${role.restarts}):\n` +
+          indent(typeof e.stack === 'string' ? e.stack : `${e.name}: ${e.message}`),
+      );
+    } else {
+      this.#log(
+        `mob: worker ${report.pid} of role "${role.name}" ${what} again with the same error ` +
+          `(${e.name}: ${e.message}) ×${count}, restarts so far: ${role.restarts}`,
+      );
+    }
+  }
+
+  /** Repeated identical lines are logged at the 1st, 2nd, 4th, 8th... occurrence. */
+  #shouldLog(role: Role, key: string): boolean {
+    if (key.startsWith('exit:')) {
+      // Exit lines of a crash-looping role follow the same thinning as its crash lines.
+      if (role.backoff.early <= 2) return true;
+      const n = role.backoff.early;
+      return (n & (n - 1)) === 0;
+    }
+    const last = role.lastLogged;
+    if (last && last.key === key) {
+      last.count++;
+      return (last.count & (last.count - 1)) === 0;
+    }
+    role.lastLogged = { key, count: 1 };
+    return true;
+  }
+
+  #onScale(info: WorkerInfo, n: number): void {
+    const role = this.#roles.get(info.role);
+    if (!role || n === 0) return;
+    const count = Math.max(role.min, Math.min(role.max, role.target + n));
+    if (count === role.target) {
+      this.#log(`mob: scale(${n}) from worker ${info.pid} ignored: role "${role.name}" is at its bound (${role.min}..${role.max})`);
+      return;
+    }
+    this.scale(role.name, count).catch((err: Error) => this.#log(`mob: scale failed: ${err.message}`));
+  }
+
+  #getRole(name: string, where: string): Role {
+    const role = this.#roles.get(name);
+    if (!role) {
+      throw new ConfigError(`${where}: role ${describe(name)} is not defined (roles: ${[...this.#roles.keys()].join(', ')})`);
+    }
+    return role;
+  }
+}
+
+function counts(options: RoleOptions, where: string): { min: number; max: number } {
+  const { workers, minWorkers, maxWorkers } = options;
+  const check = (key: string, v: unknown, low: number): number => {
+    if (!Number.isInteger(v) || (v as number) < low) {
+      throw new ConfigError(`${where}: ${key} must be an integer >= ${low}, got ${describe(v)}`);
+    }
+    return v as number;
+  };
+  if (workers !== undefined) {
+    if (minWorkers !== undefined || maxWorkers !== undefined) {
+      throw new ConfigError(`${where}: give either workers, or minWorkers/maxWorkers, not both`);
+    }
+    const n = check('workers', workers, 1);
+    return { min: n, max: n };
+  }
+  const min = minWorkers === undefined ? 1 : check('minWorkers', minWorkers, 0);
+  const max = maxWorkers === undefined ? Math.max(min, 1) : check('maxWorkers', maxWorkers, 1);
+  if (max < min) throw new ConfigError(`${where}: maxWorkers (${max}) is below minWorkers (${min})`);
+  return { min, max };
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+/**
+ * Sets the process title. Linux keeps it in the space of the original command line, so a
+ * short one (`node main.js`) truncates it in `ps aux`; the name `ps -e` shows is set too.
+ */
+export function setTitle(title: string): void {
+  process.title = title;
+  if (process.platform === 'linux' && process.title !== title) {
+    try {
+      writeFileSync('/proc/self/comm', title.slice(0, 15));
+    } catch {
+      // not permitted here: the truncated title stays
+    }
+  }
+}

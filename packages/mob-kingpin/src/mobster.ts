@@ -1,0 +1,129 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, Kind, ready, serializeError, transport, type CrashReport } from 'mob-messaging';
+import { setTitle } from './kingpin.js';
+
+/** A loaded role module. */
+export interface RoleModule {
+  /** `module.exports` of a CommonJS module, the namespace of an ES module */
+  exports: unknown;
+  /** true for an ES module (its default export is the module's own function) */
+  esm: boolean;
+  /** the resolved path */
+  file: string;
+  /** the role's name */
+  role: string;
+}
+
+/** Hooks of runMobster. */
+export interface MobsterHooks {
+  /** Called once the role module has loaded, before the worker is ready (mob serves its exports here). */
+  serve?: (mod: RoleModule) => void;
+}
+
+const requireHere = createRequire(__filename);
+
+/** Loads a role module, CommonJS or ESM, as Node would. */
+export async function loadRole(file: string): Promise<{ exports: unknown; esm: boolean }> {
+  if (!file.endsWith('.mjs')) {
+    try {
+      const exports: unknown = requireHere(file);
+      const esm = (exports as { [Symbol.toStringTag]?: unknown } | null)?.[Symbol.toStringTag] === 'Module';
+      return { exports, esm };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // An ES module with top-level await (or a Node without require(esm)) loads with import().
+      if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
+    }
+  }
+  return { exports: (await import(pathToFileURL(file).href)) as unknown, esm: true };
+}
+
+/**
+ * The worker side of the Kingpin: titles the process, reports uncaught errors to the
+ * Kingpin, loads the role module named by the environment (`MOB_ROLE`, `MOB_MODULE`) and
+ * says ready. The Kingpin's workers run it; mob's own worker entry passes `serve`.
+ *
+ * @example
+ * // worker-main.js
+ * require('mob-kingpin').runMobster();
+ */
+export async function runMobster(hooks: MobsterHooks = {}): Promise<void> {
+  const role = process.env.MOB_ROLE ?? '';
+  const file = process.env.MOB_MODULE ?? '';
+  setTitle(`${process.env.MOB_APP ?? 'mob'} - ${role} (mobster)`);
+  const t = transport();
+  const report = (error: unknown, origin: CrashReport['origin']): void => {
+    const r: CrashReport = { error: serializeError(error), origin, role, pid: process.pid, file, time: new Date().toISOString() };
+    t.post({ k: Kind.Crash, report: r });
+  };
+  // The monitor sees every uncaught error (and unhandled rejection) before Node prints it
+  // and exits; the report is written synchronously into the channel on the way out.
+  process.on('uncaughtExceptionMonitor', (err, origin) => {
+    report(err, origin);
+    flushNow();
+  });
+  let mod: { exports: unknown; esm: boolean };
+  try {
+    mod = await loadRole(file);
+  } catch (err) {
+    report(err, 'load');
+    flushNow();
+    process.exitCode = 1;
+    // Leave once the report is written; the Kingpin logs it.
+    setImmediate(() => process.exit(1));
+    return;
+  }
+  hooks.serve?.({ ...mod, file, role });
+  ready();
+}
+
+function flushNow(): void {
+  try {
+    transport().flush();
+  } catch {
+    // the channel is gone: nothing to report to
+  }
+}
+
+/**
+ * From a worker: asks the Kingpin to add (`n > 0`) or remove (`n < 0`) workers of this
+ * worker's role, within its minWorkers..maxWorkers. Removed workers stop gracefully.
+ *
+ * @example
+ * // in a role module, under load:
+ * mob.scale(+2);
+ */
+export function scale(n: number): void {
+  if (!Number.isInteger(n)) throw new ConfigError(`scale(n): n must be an integer (+2, -1), got ${String(n)}`);
+  if (n !== 0) transport().post({ k: Kind.Scale, n });
+}
+
+const waiting: ((report: CrashReport | null) => void)[] = [];
+let lastErrHandled = false;
+
+/**
+ * From a worker: the last crash report of this worker's role (the uncaught error that took
+ * the previous worker down: name, message, code, stack, pid, time), or null; the Kingpin
+ * clears it once read. Also takes the original's callback form `(err, report)`.
+ *
+ * @example
+ * const last = await mob.lastErr();
+ * if (last) console.log('previous worker died of', last.error.message);
+ */
+export function lastErr(): Promise<CrashReport | null>;
+export function lastErr(callback: (err: Error | null, report: CrashReport | null) => void): void;
+export function lastErr(callback?: (err: Error | null, report: CrashReport | null) => void): Promise<CrashReport | null> | void {
+  const t = transport();
+  if (!lastErrHandled) {
+    lastErrHandled = true;
+    t.handle(Kind.LastErr, (fr) => {
+      const report = fr.report && typeof fr.report === 'object' ? fr.report : null;
+      waiting.shift()?.(report);
+    });
+  }
+  const promise = new Promise<CrashReport | null>((resolve) => waiting.push(resolve));
+  t.post({ k: Kind.LastErr });
+  if (!callback) return promise;
+  promise.then((r) => callback(null, r), (err: Error) => callback(err, null));
+}

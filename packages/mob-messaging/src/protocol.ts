@@ -1,0 +1,297 @@
+/**
+ * The wire protocol: every message kind that mob's processes exchange, in one file.
+ *
+ * One IPC message carries a batch of frames: `{ $mob: PROTOCOL_VERSION, f: Frame[] }`. The
+ * `$mob` key is the marker that tells mob's traffic from the app's own `process.send`
+ * messages; its value is the protocol version, so that workers of two releases can talk
+ * during a rolling reload. A receiver accepts any version >= 1 and ignores frame kinds and
+ * fields it does not know: new fields are optional, new kinds are ignorable.
+ *
+ * Payloads (`d`, `a`, `v`) are *encoded*: in the default JSON serialization they are JSON
+ * strings made by the sender, so the Kingpin forwards them without walking them; with
+ * `serialization: 'advanced'` they are the values themselves.
+ *
+ * This file imports nothing; every package imports its types from here.
+ */
+
+/** The key that marks an IPC message as mob's. */
+export const MARKER = '$mob';
+
+/** The protocol version this build speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Frame kinds, the `k` field of every frame. */
+export const Kind = {
+  /** worker → Kingpin, first frame a worker sends: its role and version. */
+  Hello: 'hello',
+  /** Kingpin → worker, answer to hello: the app's roles. Sent again when they change. */
+  Welcome: 'welcome',
+  /** worker → Kingpin: the role module has loaded; the worker may receive routed frames. */
+  Ready: 'ready',
+  /** An app message: worker → Kingpin with a target, Kingpin → worker with the sender. */
+  Message: 'msg',
+  /** A remote call: caller → Kingpin (by role) → one callee (with the caller's pid). */
+  Call: 'call',
+  /** The answer to a call: callee → Kingpin → caller. */
+  Return: 'ret',
+  /** Kingpin → caller: a call could not be served (its worker exited, the queue is full). */
+  Fail: 'fail',
+  /** A remote callback invocation: stub holder → Kingpin → the callback's owner. */
+  Invoke: 'cb',
+  /** Stub holder → owner: these callbacks can no longer be invoked (collected). */
+  Free: 'free',
+  /** Kingpin → every worker: a worker exited. */
+  Down: 'down',
+  /** Kingpin → worker: stop gracefully. */
+  Shutdown: 'bye',
+  /** worker → Kingpin: an uncaught error (or a failed module load), just before exiting. */
+  Crash: 'crash',
+  /** worker → Kingpin: change the number of workers of the sender's role. */
+  Scale: 'scale',
+  /** worker → Kingpin: ask for the last crash report of the role; Kingpin → worker: the answer. */
+  LastErr: 'lasterr',
+} as const;
+
+/** Any frame kind. */
+export type FrameKind = (typeof Kind)[keyof typeof Kind];
+
+/** Where an app message goes. */
+export const Target = {
+  /** every ready worker of every role, the sender included */
+  Every: 'every',
+  /** every ready worker of role `r` */
+  All: 'all',
+  /** one ready worker of role `r`, chosen by the role's balancing strategy */
+  Any: 'any',
+  /** the worker whose pid is `p` */
+  Pid: 'pid',
+} as const;
+
+/** Any message target. */
+export type TargetKind = (typeof Target)[keyof typeof Target];
+
+/** How a call picks a worker of its role. */
+export type Balance = 'round-robin' | 'least-pending';
+
+/** An error as it crosses processes. */
+export interface SerializedError {
+  /** `name` of the error (`TypeError`, `WorkerExitedError`, ...). */
+  name: string;
+  message: string;
+  code?: string | number;
+  stack?: string;
+  /** true when mob itself raised it (the receiver restores the mob error class by name). */
+  mob?: boolean;
+  /** Extra own properties that are JSON values (role, pid, exitCode, ...). */
+  props?: Record<string, unknown>;
+}
+
+/** The IPC envelope: one batch of frames. */
+export interface Envelope {
+  /** marker and protocol version */
+  $mob: number;
+  /** frames, in the order they were produced */
+  f: Frame[];
+}
+
+export interface HelloFrame {
+  k: typeof Kind.Hello;
+  /** the worker's role (`MOB_ROLE`), or '' when it has none */
+  r: string;
+  /** protocol version of the worker */
+  v: number;
+}
+
+export interface WelcomeFrame {
+  k: typeof Kind.Welcome;
+  /** every role the app defines, or null when the router was not told */
+  roles: string[] | null;
+}
+
+export interface ReadyFrame {
+  k: typeof Kind.Ready;
+}
+
+export interface MessageFrame {
+  k: typeof Kind.Message;
+  /** target kind (worker → Kingpin only) */
+  t?: TargetKind;
+  /** target role for `all` / `any` */
+  r?: string;
+  /** target pid for `pid` */
+  p?: number;
+  /** encoded payload */
+  d: unknown;
+  /** sender pid, stamped by the Kingpin */
+  s?: number;
+}
+
+export interface CallFrame {
+  k: typeof Kind.Call;
+  /** the role that serves the call */
+  r: string;
+  /** call id, unique among the caller's pending calls (0 .. 2^31-1) */
+  i: number;
+  /** export name; '' calls the module itself (`module.exports = fn`, ESM default) */
+  m: string;
+  /** encoded argument array; callback positions hold null */
+  a: unknown;
+  /** callbacks among the arguments, as pairs [position, callback id, ...] */
+  f?: number[];
+  /** balancing strategy for this call, when not the role's default */
+  b?: Balance;
+  /** caller pid, stamped by the Kingpin */
+  p?: number;
+}
+
+export interface ReturnFrame {
+  k: typeof Kind.Return;
+  /** caller pid */
+  p: number;
+  /** call id */
+  i: number;
+  /** encoded result (absent for undefined) */
+  v?: unknown;
+  /** the thrown error, when the call failed */
+  e?: SerializedError;
+  /** callee pid, stamped by the Kingpin */
+  w?: number;
+}
+
+export interface FailFrame {
+  k: typeof Kind.Fail;
+  /** call id */
+  i: number;
+  /** why (a mob error: WorkerExitedError, QueueFullError, ...) */
+  e: SerializedError;
+}
+
+export interface InvokeFrame {
+  k: typeof Kind.Invoke;
+  /** pid of the process that owns the callback */
+  p: number;
+  /** callback id in the owner's registry */
+  c: number;
+  /** encoded argument array */
+  a: unknown;
+  /** callbacks among the arguments, as pairs [position, callback id, ...] */
+  f?: number[];
+  /** invoker pid, stamped by the Kingpin */
+  w?: number;
+}
+
+export interface FreeFrame {
+  k: typeof Kind.Free;
+  /** owner pid */
+  p: number;
+  /** callback ids */
+  c: number[];
+  /** sender pid, stamped by the Kingpin */
+  w?: number;
+}
+
+export interface DownFrame {
+  k: typeof Kind.Down;
+  /** pid of the worker that exited */
+  p: number;
+  /** its role */
+  r: string;
+  /** exit code, or null when killed by a signal */
+  c: number | null;
+  /** the signal, or null */
+  s: string | null;
+}
+
+export interface ShutdownFrame {
+  k: typeof Kind.Shutdown;
+  /** milliseconds before the Kingpin kills the worker */
+  t: number;
+}
+
+/** What a worker reports about an uncaught error. */
+export interface CrashReport {
+  error: SerializedError;
+  /** 'load' when the role module failed to load, else how the error escaped */
+  origin: 'load' | 'uncaughtException' | 'unhandledRejection';
+  role: string;
+  pid: number;
+  /** the role module's resolved path */
+  file?: string;
+  /** ISO time */
+  time: string;
+}
+
+export interface CrashFrame {
+  k: typeof Kind.Crash;
+  report: CrashReport;
+}
+
+export interface ScaleFrame {
+  k: typeof Kind.Scale;
+  /** workers to add (positive) or remove (negative) */
+  n: number;
+}
+
+export interface LastErrFrame {
+  k: typeof Kind.LastErr;
+  /** Kingpin → worker: the report, or null */
+  report?: CrashReport | null;
+}
+
+/** Every frame. */
+export type Frame =
+  | HelloFrame
+  | WelcomeFrame
+  | ReadyFrame
+  | MessageFrame
+  | CallFrame
+  | ReturnFrame
+  | FailFrame
+  | InvokeFrame
+  | FreeFrame
+  | DownFrame
+  | ShutdownFrame
+  | CrashFrame
+  | ScaleFrame
+  | LastErrFrame;
+
+/** The frame of a given kind. */
+export type FrameOf<K extends FrameKind> = Extract<Frame, { k: K }>;
+
+/**
+ * How the packages above mob-messaging reach other processes: a worker's channel to the
+ * Kingpin, or an in-memory pair in unit tests.
+ */
+export interface Transport {
+  /** this process's pid, as other processes address it */
+  readonly pid: number;
+  /** queue a frame for the Kingpin (sent with the other frames of this turn) */
+  post(frame: Frame): void;
+  /** write what is queued now (before the process exits) */
+  flush(): void;
+  /** handle incoming frames of one kind (one handler per kind) */
+  handle<K extends FrameKind>(kind: K, handler: (frame: FrameOf<K>) => void): void;
+  /** encode a payload for the wire; throws a PayloadError naming `where` if it cannot travel */
+  encode(value: unknown, where: string): unknown;
+  /** decode a payload from the wire */
+  decode(payload: unknown): unknown;
+}
+
+/**
+ * True when `msg` is a mob envelope: `{ $mob: version >= 1, f: [...] }`. Frames inside are
+ * checked one by one by their receiver, field by field, before use.
+ */
+export function isMobMessage(msg: unknown): msg is Envelope {
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    typeof (msg as Envelope).$mob === 'number' &&
+    (msg as Envelope).$mob >= 1 &&
+    Array.isArray((msg as Envelope).f)
+  );
+}
+
+/** True when `x` is an object with a string `k`: the least a frame must be. */
+export function isFrame(x: unknown): x is Frame {
+  return typeof x === 'object' && x !== null && typeof (x as Frame).k === 'string';
+}

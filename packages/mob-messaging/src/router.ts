@@ -1,0 +1,541 @@
+import nodeCluster, { type Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import { strategies } from './balance.js';
+import { ConfigError, NoSuchRoleError, QueueFullError, WorkerExitedError, serializeError } from './errors.js';
+import { DEFAULT_BATCH, Outbox, type BatchLimits } from './outbox.js';
+import {
+  Kind,
+  PROTOCOL_VERSION,
+  Target,
+  isFrame,
+  isMobMessage,
+  type Balance,
+  type CallFrame,
+  type CrashReport,
+  type Frame,
+  type MessageFrame,
+  type SerializedError,
+} from './protocol.js';
+
+const debug = debuglog('mob');
+
+/** A worker's state as the router sees it. */
+export type WorkerState = 'starting' | 'ready' | 'stopping' | 'dead';
+
+/** A worker, as `router.workers()` lists it. */
+export interface WorkerInfo {
+  /** cluster worker id */
+  id: number;
+  pid: number;
+  role: string;
+  state: WorkerState;
+  /** calls routed to it and not answered yet */
+  pendingCalls: number;
+}
+
+/** Bounds of what is held for a role that has no ready worker. */
+export interface QueueLimits {
+  /** frames (default 10,000) */
+  count: number;
+  /** payload characters (default 64 MiB) */
+  bytes: number;
+}
+
+export const DEFAULT_QUEUE: QueueLimits = { count: 10_000, bytes: 64 * 1024 * 1024 };
+
+/** Options of createRouter. */
+export interface RouterOptions {
+  /** The roles the app defines. Sends to other roles fail at once; unset, any name is accepted. */
+  roles?: readonly string[];
+  /** Default balancing strategy of calls (default 'round-robin'). */
+  balance?: Balance;
+  /** Bounds of held frames, per role. */
+  queue?: Partial<QueueLimits>;
+  /** Batch caps of the Kingpin's outgoing IPC messages. */
+  batch?: Partial<BatchLimits>;
+  /** The cluster to route for (default `node:cluster`); workers it forks are attached. */
+  cluster?: typeof nodeCluster;
+}
+
+/** Events a Router emits. */
+export interface RouterEvents {
+  hello: [info: WorkerInfo];
+  ready: [info: WorkerInfo];
+  exit: [info: WorkerInfo, code: number | null, signal: string | null];
+  crash: [report: CrashReport, info: WorkerInfo];
+  scale: [info: WorkerInfo, n: number];
+  lasterr: [info: WorkerInfo];
+}
+
+interface Peer {
+  readonly id: number;
+  readonly pid: number;
+  readonly worker: Worker;
+  role: string;
+  state: WorkerState;
+  readonly outbox: Outbox;
+  /** calls routed here and not answered, as callerPid * SPAN + callId */
+  readonly inflight: Set<number>;
+  /** pid-addressed messages that arrived before it was ready */
+  early: Held[] | null;
+  exit: { code: number | null; signal: string | null } | null;
+  disconnected: boolean;
+}
+
+interface Held {
+  from: number;
+  frame: CallFrame | MessageFrame;
+  handle: unknown;
+  bytes: number;
+}
+
+interface RoleState {
+  readonly name: string;
+  readonly ready: Peer[];
+  rr: number;
+  balance: Balance;
+  limits: QueueLimits;
+  held: Held[];
+  heldBytes: number;
+  /** set once an overflow was logged, cleared when the queue drains */
+  warned: boolean;
+}
+
+// Call ids are below 2^31 and pids below 2^22, so a (caller, id) pair is one safe integer.
+const SPAN = 2 ** 31;
+const MAX_LAZY_ROLES = 256;
+
+function payloadSize(x: unknown): number {
+  return typeof x === 'string' ? x.length : 64;
+}
+
+function isId(x: unknown): x is number {
+  return typeof x === 'number' && x >= 0 && x < SPAN && Math.floor(x) === x;
+}
+
+/**
+ * The primary side of mob's messaging: routes frames among the workers of `node:cluster`.
+ * Workers attach when forked; each says hello with its role (from `MOB_ROLE`) and becomes
+ * a target once it says ready. Works alone in a plain cluster app, and under the Kingpin.
+ *
+ * @example
+ * import cluster from 'node:cluster';
+ * import { createRouter } from 'mob-messaging';
+ * if (cluster.isPrimary) {
+ *   createRouter({ roles: ['a', 'b'] });
+ *   cluster.fork({ MOB_ROLE: 'a' });
+ *   cluster.fork({ MOB_ROLE: 'b' });
+ * }
+ */
+export function createRouter(options: RouterOptions = {}): Router {
+  return new Router(options);
+}
+
+/** See createRouter. */
+export class Router extends EventEmitter<RouterEvents> {
+  readonly #byPid = new Map<number, Peer>();
+  readonly #roles = new Map<string, RoleState>();
+  #declared: string[] | null = null;
+  readonly #balance: Balance;
+  readonly #queue: QueueLimits;
+  readonly #batch: BatchLimits;
+  readonly #cluster: typeof nodeCluster;
+  readonly #onFork = (worker: Worker): void => {
+    this.attach(worker);
+  };
+  #closed = false;
+
+  constructor(options: RouterOptions = {}) {
+    super();
+    this.#balance = checkBalance(options.balance ?? 'round-robin', 'createRouter({ balance })');
+    this.#queue = { ...DEFAULT_QUEUE, ...options.queue };
+    this.#batch = { ...DEFAULT_BATCH, ...options.batch };
+    this.#cluster = options.cluster ?? nodeCluster;
+    if (options.roles) this.setRoles(options.roles);
+    this.#cluster.on('fork', this.#onFork);
+    for (const worker of Object.values(this.#cluster.workers ?? {})) if (worker) this.attach(worker);
+  }
+
+  /** Declare the app's roles; workers are told, and sends to other names fail. */
+  setRoles(roles: readonly string[]): void {
+    this.#declared = [...roles];
+    for (const name of roles) this.#role(name);
+    for (const peer of this.#byPid.values()) {
+      if (peer.state !== 'dead') peer.outbox.push({ k: Kind.Welcome, roles: this.#declared });
+    }
+  }
+
+  /** Set a role's balancing strategy and held-queue bounds. */
+  configureRole(name: string, options: { balance?: Balance; queue?: Partial<QueueLimits> }): void {
+    const role = this.#role(name);
+    if (options.balance) role.balance = checkBalance(options.balance, `role "${name}" balance`);
+    if (options.queue) role.limits = { ...role.limits, ...options.queue };
+  }
+
+  /** Start routing for a cluster worker (done for you for every worker forked after createRouter). */
+  attach(worker: Worker): void {
+    const child = worker.process;
+    if (this.#closed || !child?.pid || this.#byPid.has(child.pid)) return;
+    const peer: Peer = {
+      id: worker.id,
+      pid: child.pid,
+      worker,
+      role: '',
+      state: 'starting',
+      outbox: new Outbox(worker, this.#batch, true),
+      inflight: new Set(),
+      early: null,
+      exit: null,
+      disconnected: false,
+    };
+    this.#byPid.set(peer.pid, peer);
+    // mob's frames are taken before Node emits them as 'message', so they never reach the
+    // app's listeners (cluster.on('message'), worker.on('message')) and skip two re-emits.
+    const emit = child.emit.bind(child) as (event: string | symbol, ...args: unknown[]) => boolean;
+    const receive = (msg: { f: unknown[] }, handle: unknown): void => this.#receive(peer, msg.f, handle);
+    child.emit = function (event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'message' && isMobMessage(args[0])) {
+        receive(args[0], args[1]);
+        return true;
+      }
+      return emit(event, ...args);
+    } as typeof child.emit;
+    worker.on('exit', (code: number | null, signal: string | null) => {
+      peer.exit = { code, signal };
+      this.#unroute(peer);
+      if (peer.disconnected || !worker.isConnected()) this.#finish(peer);
+    });
+    worker.on('disconnect', () => {
+      peer.disconnected = true;
+      this.#unroute(peer);
+      if (peer.exit) this.#finish(peer);
+    });
+  }
+
+  /** Every attached worker (of one role). */
+  workers(role?: string): WorkerInfo[] {
+    const out: WorkerInfo[] = [];
+    for (const peer of this.#byPid.values()) if (role === undefined || peer.role === role) out.push(info(peer));
+    return out;
+  }
+
+  /** The number of ready workers of a role. */
+  readyCount(role: string): number {
+    return this.#roles.get(role)?.ready.length ?? 0;
+  }
+
+  /** Frames held for a role that has no ready worker. */
+  heldCount(role: string): number {
+    return this.#roles.get(role)?.held.length ?? 0;
+  }
+
+  /**
+   * Stop routing new calls and role messages to a worker (it is being stopped); its answers
+   * still reach their callers, and pid-addressed frames still reach it.
+   */
+  retire(pid: number): void {
+    const peer = this.#byPid.get(pid);
+    if (!peer || peer.state === 'dead') return;
+    this.#unroute(peer);
+    peer.state = 'stopping';
+  }
+
+  /** Send a frame to one worker (Kingpin control frames: shutdown, lasterr). */
+  post(pid: number, frame: Frame): boolean {
+    const peer = this.#byPid.get(pid);
+    if (!peer || peer.state === 'dead') return false;
+    peer.outbox.push(frame);
+    return true;
+  }
+
+  /** Send what is queued for a worker now; `callback` runs once it is written. */
+  flush(pid: number, callback?: (err: Error | null) => void): void {
+    const peer = this.#byPid.get(pid);
+    if (peer) peer.outbox.flush(callback);
+    else if (callback) process.nextTick(callback, null);
+  }
+
+  /** Detach from the cluster (workers already attached keep routing). */
+  close(): void {
+    this.#closed = true;
+    this.#cluster.off('fork', this.#onFork);
+  }
+
+  // ---- receiving --------------------------------------------------------------------
+
+  #receive(peer: Peer, frames: unknown[], handle: unknown): void {
+    for (let i = 0; i < frames.length; i++) {
+      const fr = frames[i];
+      if (!isFrame(fr)) {
+        debug('worker %d: dropped a malformed frame', peer.pid);
+        continue;
+      }
+      try {
+        this.#frame(peer, fr, i === 0 ? handle : undefined);
+      } catch (err) {
+        // Nothing a worker sends may crash the Kingpin.
+        debug('worker %d: frame %s dropped: %s', peer.pid, String(fr.k), (err as Error).message);
+      }
+    }
+  }
+
+  #frame(peer: Peer, fr: Frame, handle: unknown): void {
+    switch (fr.k) {
+      case Kind.Call:
+        return this.#call(peer, fr);
+      case Kind.Return: {
+        if (!isId(fr.p) || !isId(fr.i)) return bad(peer, fr);
+        // Only an answer to a call routed to this worker is forwarded: no forged answers.
+        if (!peer.inflight.delete(fr.p * SPAN + fr.i)) return bad(peer, fr);
+        const caller = this.#byPid.get(fr.p);
+        if (!caller || caller.state === 'dead') return;
+        fr.w = peer.pid;
+        caller.outbox.push(fr, payloadSize(fr.v));
+        return;
+      }
+      case Kind.Message:
+        return this.#message(peer, fr, handle);
+      case Kind.Invoke:
+      case Kind.Free: {
+        const owner = typeof fr.p === 'number' ? this.#byPid.get(fr.p) : undefined;
+        if (!owner || owner.state === 'dead') return bad(peer, fr);
+        fr.w = peer.pid;
+        owner.outbox.push(fr, fr.k === Kind.Invoke ? payloadSize(fr.a) : 0);
+        return;
+      }
+      case Kind.Hello:
+        return this.#hello(peer, fr.r, fr.v);
+      case Kind.Ready:
+        return this.#ready(peer);
+      case Kind.Crash:
+        if (typeof fr.report !== 'object' || fr.report === null) return bad(peer, fr);
+        this.emit('crash', { ...fr.report, role: peer.role, pid: peer.pid }, info(peer));
+        return;
+      case Kind.Scale:
+        if (typeof fr.n !== 'number' || !Number.isInteger(fr.n)) return bad(peer, fr);
+        this.emit('scale', info(peer), fr.n);
+        return;
+      case Kind.LastErr:
+        this.emit('lasterr', info(peer));
+        return;
+      default:
+        return bad(peer, fr);
+    }
+  }
+
+  #hello(peer: Peer, role: unknown, version: unknown): void {
+    if (peer.state !== 'starting' || peer.role !== '') return;
+    peer.role = typeof role === 'string' ? role : '';
+    if (typeof version === 'number' && version !== PROTOCOL_VERSION) {
+      debug('worker %d speaks protocol %d, this Kingpin %d', peer.pid, version, PROTOCOL_VERSION);
+    }
+    peer.outbox.push({ k: Kind.Welcome, roles: this.#declared });
+    peer.outbox.uncork();
+    this.emit('hello', info(peer));
+  }
+
+  #ready(peer: Peer): void {
+    if (peer.state !== 'starting') return;
+    if (peer.role === '') this.#hello(peer, '', PROTOCOL_VERSION);
+    peer.state = 'ready';
+    const role = peer.role ? this.#role(peer.role) : undefined;
+    if (role) role.ready.push(peer);
+    const early = peer.early;
+    peer.early = null;
+    if (early) for (const h of early) this.#deliver(peer, h.frame as MessageFrame, h.handle, h.bytes);
+    if (role && role.held.length) this.#drain(role);
+    this.emit('ready', info(peer));
+  }
+
+  #call(peer: Peer, fr: CallFrame): void {
+    if (typeof fr.r !== 'string' || !isId(fr.i) || typeof fr.m !== 'string') return bad(peer, fr);
+    fr.p = peer.pid;
+    const bytes = payloadSize(fr.a);
+    const role = this.#roles.get(fr.r) ?? this.#lazyRole(fr.r);
+    if (!role) return this.#fail(peer, fr.i, new NoSuchRoleError(fr.r, this.#declared ?? []));
+    if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle: undefined, bytes });
+    this.#send(role, fr, bytes);
+  }
+
+  #send(role: RoleState, fr: CallFrame, bytes: number): void {
+    const b = fr.b === 'least-pending' || fr.b === 'round-robin' ? fr.b : role.balance;
+    const target = strategies[b](role.ready, role);
+    target.inflight.add(fr.p! * SPAN + fr.i);
+    target.outbox.push(fr, bytes);
+  }
+
+  #message(peer: Peer, fr: MessageFrame, handle: unknown): void {
+    fr.s = peer.pid;
+    const bytes = payloadSize(fr.d);
+    switch (fr.t) {
+      case Target.Pid: {
+        const target = typeof fr.p === 'number' ? this.#byPid.get(fr.p) : undefined;
+        if (!target || target.state === 'dead') {
+          debug('message from %d to pid %s dropped: no such live worker', peer.pid, String(fr.p));
+          closeHandle(handle);
+          return;
+        }
+        if (target.state === 'starting') {
+          (target.early ??= []).push({ from: peer.pid, frame: fr, handle, bytes });
+          return;
+        }
+        return this.#deliver(target, fr, handle, bytes);
+      }
+      case Target.Any: {
+        const role = typeof fr.r === 'string' ? (this.#roles.get(fr.r) ?? this.#lazyRole(fr.r)) : undefined;
+        if (!role) {
+          debug('message from %d to role %s dropped: no such role', peer.pid, String(fr.r));
+          closeHandle(handle);
+          return;
+        }
+        if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle, bytes });
+        return this.#deliver(strategies['round-robin'](role.ready, role), fr, handle, bytes);
+      }
+      case Target.All: {
+        const role = typeof fr.r === 'string' ? this.#roles.get(fr.r) : undefined;
+        return this.#broadcast(role ? role.ready : [], fr, handle, bytes);
+      }
+      case Target.Every: {
+        const ready: Peer[] = [];
+        for (const p of this.#byPid.values()) if (p.state === 'ready') ready.push(p);
+        return this.#broadcast(ready, fr, handle, bytes);
+      }
+      default:
+        return bad(peer, fr);
+    }
+  }
+
+  #deliver(target: Peer, fr: MessageFrame, handle: unknown, bytes: number): void {
+    if (handle === undefined) target.outbox.push(fr, bytes);
+    else target.outbox.pushHandle(fr, handle);
+  }
+
+  #broadcast(targets: Peer[], fr: MessageFrame, handle: unknown, bytes: number): void {
+    if (handle === undefined) {
+      for (const t of targets) t.outbox.push(fr, bytes);
+      return;
+    }
+    // One handle, many workers: each gets a duplicate; the Kingpin's copy closes after the last.
+    let left = targets.length;
+    if (left === 0) return closeHandle(handle);
+    const done = (): void => {
+      if (--left === 0) closeHandle(handle);
+    };
+    for (const t of targets) t.outbox.pushHandle(fr, handle, true, done);
+  }
+
+  #hold(role: RoleState, held: Held): void {
+    if (role.held.length >= role.limits.count || role.heldBytes + held.bytes > role.limits.bytes) {
+      const err = new QueueFullError(
+        `role "${role.name}" has no ready worker and its queue is full (${role.held.length} held, ` +
+          `${role.heldBytes} bytes; limits ${role.limits.count} / ${role.limits.bytes}); ` +
+          `raise the role's queue option or wait until it is up`,
+      );
+      if (!role.warned) {
+        role.warned = true;
+        process.emitWarning(err.message, { code: err.code });
+      }
+      if (held.frame.k === Kind.Call) {
+        const from = this.#byPid.get(held.from);
+        if (from) this.#fail(from, held.frame.i, err);
+      }
+      closeHandle(held.handle);
+      return;
+    }
+    role.held.push(held);
+    role.heldBytes += held.bytes;
+  }
+
+  #drain(role: RoleState): void {
+    const held = role.held;
+    role.held = [];
+    role.heldBytes = 0;
+    role.warned = false;
+    for (const h of held) {
+      const from = this.#byPid.get(h.from);
+      if (h.frame.k === Kind.Call) {
+        // The caller is gone: nobody is waiting for the answer.
+        if (!from || from.state === 'dead') continue;
+        this.#send(role, h.frame, h.bytes);
+      } else {
+        this.#deliver(strategies['round-robin'](role.ready, role), h.frame, h.handle, h.bytes);
+      }
+    }
+  }
+
+  #fail(to: Peer, id: number, err: Error): void {
+    to.outbox.push({ k: Kind.Fail, i: id, e: serializeError(err) });
+  }
+
+  // ---- workers leaving ----------------------------------------------------------------
+
+  #unroute(peer: Peer): void {
+    if (peer.state === 'dead') return;
+    const role = this.#roles.get(peer.role);
+    if (role) {
+      const at = role.ready.indexOf(peer);
+      if (at >= 0) role.ready.splice(at, 1);
+    }
+    if (peer.exit || peer.disconnected) peer.state = 'dead';
+  }
+
+  #finish(peer: Peer): void {
+    if (!this.#byPid.has(peer.pid)) return;
+    peer.state = 'dead';
+    this.#byPid.delete(peer.pid);
+    peer.outbox.clear();
+    const { code, signal } = peer.exit ?? { code: null, signal: null };
+    if (peer.inflight.size) {
+      const wire: SerializedError = serializeError(new WorkerExitedError(peer.role, peer.pid, code, signal));
+      for (const key of peer.inflight) {
+        const caller = this.#byPid.get(Math.floor(key / SPAN));
+        if (caller) caller.outbox.push({ k: Kind.Fail, i: key % SPAN, e: wire });
+      }
+      peer.inflight.clear();
+    }
+    for (const h of peer.early ?? []) closeHandle(h.handle);
+    peer.early = null;
+    const down = { k: Kind.Down, p: peer.pid, r: peer.role, c: code, s: signal } as const;
+    for (const other of this.#byPid.values()) if (other.state !== 'dead') other.outbox.push(down);
+    this.emit('exit', info(peer), code, signal);
+  }
+
+  #role(name: string): RoleState {
+    let role = this.#roles.get(name);
+    if (!role) {
+      role = { name, ready: [], rr: 0, balance: this.#balance, limits: this.#queue, held: [], heldBytes: 0, warned: false };
+      this.#roles.set(name, role);
+    }
+    return role;
+  }
+
+  /** Roles named by a sender before any worker of them said hello (no declared list only). */
+  #lazyRole(name: string): RoleState | undefined {
+    if (this.#declared || this.#roles.size >= MAX_LAZY_ROLES) return undefined;
+    return this.#role(name);
+  }
+}
+
+function info(peer: Peer): WorkerInfo {
+  return { id: peer.id, pid: peer.pid, role: peer.role, state: peer.state, pendingCalls: peer.inflight.size };
+}
+
+function bad(peer: Peer, fr: Frame): void {
+  debug('worker %d: dropped a %s frame with bad fields', peer.pid, String(fr.k).slice(0, 32));
+}
+
+function closeHandle(handle: unknown): void {
+  const h = handle as { destroy?: () => void; close?: () => void } | undefined;
+  try {
+    if (typeof h?.destroy === 'function') h.destroy();
+    else if (typeof h?.close === 'function') h.close();
+  } catch {
+    // already closed
+  }
+}
+
+function checkBalance(b: unknown, where: string): Balance {
+  if (b === 'round-robin' || b === 'least-pending') return b;
+  throw new ConfigError(`${where}: unknown balance ${JSON.stringify(b)}; use 'round-robin' or 'least-pending'`);
+}

@@ -1,0 +1,341 @@
+import cluster from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import { ConfigError, NoSuchRoleError, PayloadError, WrongProcessError } from './errors.js';
+import { Outbox, type IpcChannel } from './outbox.js';
+import { decodePayload, encodePayload, type Serialization } from './payload.js';
+import {
+  Kind,
+  PROTOCOL_VERSION,
+  Target,
+  isFrame,
+  isMobMessage,
+  type Frame,
+  type FrameOf,
+  type MessageFrame,
+  type TargetKind,
+  type Transport,
+} from './protocol.js';
+
+const debug = debuglog('mob');
+
+/** A listener of app messages: the payload, the handle that came with it, the sender's pid. */
+export type MessageListener = (message: any, handle: any, from: number) => void;
+/** A listener of the shutdown event; a returned promise is awaited before the worker exits. */
+export type ShutdownListener = () => unknown;
+
+/** Events of the worker side. */
+export interface WorkerEvents {
+  message: MessageListener;
+  shutdown: ShutdownListener;
+}
+
+/** Something that takes a message to one or more workers. */
+export interface Sender {
+  /**
+   * Send `message` (and optionally a `net.Socket` / `net.Server` handle).
+   * @example
+   * mob.any('back').send({ job: 1 });
+   */
+  send(message: unknown, handle?: unknown): void;
+}
+
+interface State {
+  readonly role: string;
+  roles: ReadonlySet<string> | null;
+  readonly outbox: Outbox;
+  readonly events: EventEmitter;
+  readonly handlers: Map<string, (frame: any, handle?: unknown) => void>;
+  readonly drains: (() => unknown)[];
+  readonly serialization: Serialization;
+  readonly transport: Transport;
+  ready: boolean;
+  stopping: boolean;
+}
+
+// One state per process, even if two copies of this package are loaded.
+const KEY = Symbol.for('mob-messaging.worker');
+type WithState = typeof globalThis & { [KEY]?: State };
+
+function state(what: string): State {
+  const existing = (globalThis as WithState)[KEY];
+  if (existing) return existing;
+  if (typeof process.send !== 'function' || cluster.isPrimary) {
+    throw new WrongProcessError(
+      `${what} runs in a worker (a Mobster), not in the primary: the Kingpin runs no application code. ` +
+        `Put this call in a role module (or, with mob-messaging alone, in code that runs in a cluster worker)`,
+    );
+  }
+  return ((globalThis as WithState)[KEY] = init());
+}
+
+function init(): State {
+  const serialization: Serialization =
+    process.env.NODE_CHANNEL_SERIALIZATION_MODE === 'advanced' ? 'advanced' : 'json';
+  const outbox = new Outbox(process as unknown as IpcChannel);
+  const events = new EventEmitter();
+  const handlers = new Map<string, (frame: any, handle?: unknown) => void>();
+  const envRoles = process.env.MOB_ROLES;
+  const s: State = {
+    role: process.env.MOB_ROLE ?? '',
+    roles: envRoles ? new Set(envRoles.split(',').filter(Boolean)) : null,
+    outbox,
+    events,
+    handlers,
+    drains: [],
+    serialization,
+    ready: false,
+    stopping: false,
+    transport: {
+      pid: process.pid,
+      post: (frame) => outbox.push(frame, frameBytes(frame)),
+      flush: () => outbox.flush(),
+      handle: (kind, handler) => {
+        handlers.set(kind, handler);
+      },
+      encode: (value, where) => encodePayload(value, where, serialization),
+      decode: (payload) => decodePayload(payload, serialization),
+    },
+  };
+  handlers.set(Kind.Message, (fr: MessageFrame, handle?: unknown) => {
+    let data: unknown;
+    try {
+      data = decodePayload(fr.d, serialization);
+    } catch (err) {
+      debug('undecodable message from %s dropped: %s', String(fr.s), (err as Error).message);
+      return;
+    }
+    events.emit('message', data, handle, fr.s);
+  });
+  handlers.set(Kind.Welcome, (fr: FrameOf<'welcome'>) => {
+    if (Array.isArray(fr.roles)) s.roles = new Set(fr.roles.filter((r) => typeof r === 'string'));
+  });
+  handlers.set(Kind.Shutdown, (fr: FrameOf<'bye'>) => void shutdown(s, fr.t));
+
+  // mob's frames are taken before Node emits them as 'message': the app's own
+  // process.on('message') listeners never see them, and the app's messages pass untouched.
+  const emit = process.emit.bind(process) as (event: string | symbol, ...args: unknown[]) => boolean;
+  process.emit = function (event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'message' && isMobMessage(args[0])) {
+      receive(s, args[0].f, args[1]);
+      return true;
+    }
+    return emit(event, ...args);
+  } as typeof process.emit;
+
+  // Say hello before anything else: the Kingpin sends nothing until it hears from us.
+  outbox.push({ k: Kind.Hello, r: s.role, v: PROTOCOL_VERSION });
+  outbox.flush();
+  // Alone (no Kingpin), a worker is ready once the code that first used mob has run.
+  if (!process.env.MOB_KINGPIN) setImmediate(() => ready());
+  return s;
+}
+
+function receive(s: State, frames: unknown[], handle: unknown): void {
+  for (let i = 0; i < frames.length; i++) {
+    const fr = frames[i];
+    if (!isFrame(fr)) continue;
+    const handler = s.handlers.get(fr.k);
+    if (!handler) {
+      debug('frame of unknown kind %s ignored', String(fr.k).slice(0, 32));
+      continue;
+    }
+    try {
+      handler(fr, i === 0 ? handle : undefined);
+    } catch (err) {
+      // An app listener threw: that is the app's uncaught error, not a frame problem.
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+async function shutdown(s: State, _timeout: number): Promise<void> {
+  if (s.stopping) return;
+  s.stopping = true;
+  const waits: unknown[] = [];
+  for (const fn of s.events.listeners('shutdown')) {
+    try {
+      waits.push((fn as ShutdownListener)());
+    } catch (err) {
+      debug('shutdown listener threw: %s', (err as Error).message);
+    }
+  }
+  await Promise.allSettled(waits);
+  await Promise.allSettled(s.drains.map((fn) => fn()));
+  // Answers must be written before the channel closes.
+  await new Promise<void>((resolve) => s.outbox.flush(() => resolve()));
+  const worker = cluster.worker;
+  // cluster's disconnect closes this worker's servers (finishing open requests) first.
+  if (worker) worker.once('disconnect', () => process.exit(0)).disconnect();
+  else process.exit(0);
+}
+
+function frameBytes(frame: Frame): number {
+  const f = frame as { a?: unknown; d?: unknown; v?: unknown };
+  const x = f.a ?? f.d ?? f.v;
+  return typeof x === 'string' ? x.length : 0;
+}
+
+function checkRole(s: State, role: unknown, where: string): string {
+  if (typeof role !== 'string' || role === '') {
+    throw new ConfigError(`${where}: role must be a non-empty string, got ${JSON.stringify(role)}`);
+  }
+  if (s.roles && !s.roles.has(role)) throw new NoSuchRoleError(role, [...s.roles]);
+  return role;
+}
+
+function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, message: unknown, handle: unknown, where: string): void {
+  if (message === undefined) throw new PayloadError(`${where}: message is undefined; send a value`);
+  let d: unknown;
+  try {
+    d = encodePayload(message, 'message', s.serialization);
+  } catch (err) {
+    if (err instanceof PayloadError) err.message = `${where}: ${err.message}`;
+    throw err;
+  }
+  const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
+  if (handle === undefined || handle === null) s.outbox.push(frame, typeof d === 'string' ? d.length : 0);
+  else s.outbox.pushHandle(frame, handle);
+}
+
+/**
+ * Sends a message to every ready worker of every role, this one included.
+ *
+ * @example
+ * import { send } from 'mob-messaging';
+ * send({ type: 'config-changed' });
+ */
+export function send(message: unknown, handle?: unknown): void {
+  post(state('send()'), Target.Every, {}, message, handle, 'send()');
+}
+
+/**
+ * Addresses every ready worker of `role`.
+ *
+ * @example
+ * import { all } from 'mob-messaging';
+ * all('back').send({ type: 'flush' });
+ */
+export function all(role: string): Sender {
+  const s = state('all()');
+  const r = checkRole(s, role, 'all(role)');
+  return { send: (message, handle) => post(s, Target.All, { r }, message, handle, `all("${r}").send()`) };
+}
+
+/**
+ * Addresses one ready worker of `role`, round-robin. Held by the Kingpin while the role has
+ * no ready worker, and delivered when one is ready.
+ *
+ * @example
+ * import { any } from 'mob-messaging';
+ * any('back').send({ job: 42 });
+ */
+export function any(role: string): Sender {
+  const s = state('any()');
+  const r = checkRole(s, role, 'any(role)');
+  return { send: (message, handle) => post(s, Target.Any, { r }, message, handle, `any("${r}").send()`) };
+}
+
+/**
+ * Addresses the worker whose pid is `pid` (dropped, with a debug line, if it is not alive).
+ *
+ * @example
+ * import { on, pid } from 'mob-messaging';
+ * on('message', (msg, _handle, from) => pid(from).send({ echo: msg }));
+ */
+export function pid(target: number): Sender {
+  const s = state('pid()');
+  if (!Number.isInteger(target) || target <= 0) {
+    throw new ConfigError(`pid(pid): pid must be a positive integer, got ${JSON.stringify(target)}`);
+  }
+  return { send: (message, handle) => post(s, Target.Pid, { p: target }, message, handle, `pid(${target}).send()`) };
+}
+
+/**
+ * Listens to app messages (`'message'`) or to the Kingpin's request to stop (`'shutdown'`;
+ * return a promise to finish work first).
+ *
+ * @example
+ * import { on } from 'mob-messaging';
+ * on('message', (msg, handle, from) => console.log(msg, 'from', from));
+ * on('shutdown', () => new Promise((done) => server.close(done)));
+ */
+export function on<E extends keyof WorkerEvents>(event: E, listener: WorkerEvents[E]): void {
+  state('on()').events.on(checkEvent(event), listener);
+}
+
+/**
+ * Removes a listener added with `on`.
+ *
+ * @example
+ * import { off, on } from 'mob-messaging';
+ * const fn = (msg) => console.log(msg);
+ * on('message', fn);
+ * off('message', fn);
+ */
+export function off<E extends keyof WorkerEvents>(event: E, listener: WorkerEvents[E]): void {
+  state('off()').events.off(checkEvent(event), listener);
+}
+
+function checkEvent(event: unknown): string {
+  if (event !== 'message' && event !== 'shutdown') {
+    throw new ConfigError(`on(event): unknown event ${JSON.stringify(event)}; use 'message' or 'shutdown'`);
+  }
+  return event;
+}
+
+/**
+ * Tells the Kingpin this worker is ready to receive routed messages and calls. Called for
+ * you: by the Kingpin's worker once the role module has loaded, or, with mob-messaging
+ * alone, right after the code that first used it has run.
+ *
+ * @example
+ * import { ready } from 'mob-messaging';
+ * await openDatabase();
+ * ready();
+ */
+export function ready(): void {
+  const s = state('ready()');
+  if (s.ready) return;
+  s.ready = true;
+  s.outbox.push({ k: Kind.Ready });
+}
+
+/**
+ * This worker's transport: what mob-proxy and mob-callbacks use to reach other processes.
+ *
+ * @example
+ * import { transport } from 'mob-messaging';
+ * const t = transport();
+ * t.post({ k: 'scale', n: 1 });
+ */
+export function transport(): Transport {
+  return state('transport()').transport;
+}
+
+/**
+ * Registers work to finish before the worker exits on shutdown (after the app's
+ * 'shutdown' listeners): the proxy's dispatcher waits here for running calls.
+ *
+ * @example
+ * import { beforeExit } from 'mob-messaging';
+ * beforeExit(() => dispatcher.idle());
+ */
+export function beforeExit(fn: () => unknown): void {
+  state('beforeExit()').drains.push(fn);
+}
+
+/**
+ * This worker's role and pid, and whether the Kingpin is stopping it.
+ *
+ * @example
+ * import { whoami } from 'mob-messaging';
+ * console.log(whoami().role);
+ */
+export function whoami(): { role: string; pid: number; stopping: boolean } {
+  const s = state('whoami()');
+  return { role: s.role, pid: process.pid, stopping: s.stopping };
+}
+

@@ -1,0 +1,205 @@
+import { debuglog } from 'node:util';
+import {
+  ConfigError,
+  Kind,
+  NoSuchRoleError,
+  TimeoutError,
+  restoreError,
+  type Balance,
+  type CallFrame,
+  type FrameOf,
+  type Transport,
+} from 'mob-messaging';
+import type { Callbacks } from 'mob-callbacks';
+import type { Remote } from './types.js';
+
+const debug = debuglog('mob');
+
+/** Options of a proxy (`mob.require(role, options)`). */
+export interface ProxyOptions {
+  /** ms after which an unanswered call rejects with TimeoutError (default: none). */
+  timeout?: number;
+  /** Re-send a call whose worker exited before answering, up to this many times (default 0). */
+  retries?: number;
+  /** How calls pick a worker (default: the role's, round-robin unless configured). */
+  balance?: Balance;
+}
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: Error) => void;
+  readonly role: string;
+  readonly method: string;
+  readonly frame: CallFrame;
+  retries: number;
+  readonly timeout: number | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Options of createCaller. */
+export interface CallerOptions {
+  transport: Transport;
+  callbacks: Callbacks;
+  /** The app's roles, when known: a proxy of another role throws at creation. */
+  roles?: () => ReadonlySet<string> | null;
+}
+
+const noop = (): void => {};
+const MAX_ID = 0x7fffffff;
+
+/**
+ * Creates the calling side of remote proxies over a transport.
+ *
+ * @example
+ * const caller = createCaller({ transport, callbacks });
+ * const back = caller.proxy<typeof import('./back')>('back', { timeout: 1000 });
+ * await back.add(1, 2); // 3
+ */
+export function createCaller(options: CallerOptions): Caller {
+  return new Caller(options);
+}
+
+/** See createCaller. */
+export class Caller {
+  readonly #transport: Transport;
+  readonly #callbacks: Callbacks;
+  readonly #roles: () => ReadonlySet<string> | null;
+  readonly #pending = new Map<number, Pending>();
+  #next = 0;
+
+  constructor({ transport, callbacks, roles }: CallerOptions) {
+    this.#transport = transport;
+    this.#callbacks = callbacks;
+    this.#roles = roles ?? (() => null);
+    transport.handle(Kind.Return, (fr) => this.#answer(fr));
+    transport.handle(Kind.Fail, (fr) => this.#fail(fr));
+    transport.handle(Kind.Down, (fr) => {
+      if (typeof fr.p === 'number') callbacks.releaseHolder(fr.p);
+    });
+  }
+
+  /** Calls sent and not yet settled. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * A proxy of role `role`'s exports: `proxy.name(...args)` calls export `name` on one ready
+   * worker of the role and returns a promise of its result.
+   */
+  proxy<T = any>(role: string, options: ProxyOptions = {}): Remote<T> {
+    if (typeof role !== 'string' || role === '') {
+      throw new ConfigError(`require(role): role must be a non-empty string, got ${JSON.stringify(role)}`);
+    }
+    const roles = this.#roles();
+    if (roles && !roles.has(role)) throw new NoSuchRoleError(role, [...roles]);
+    const opts = checkOptions(options, role);
+    const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+    const call = (method: string, args: unknown[]): Promise<unknown> => this.call(role, method, args, opts);
+    const self = function mobProxy(...args: unknown[]): Promise<unknown> {
+      return call('', args);
+    };
+    return new Proxy(self, {
+      get(_target, prop) {
+        // 'then': a proxy is not a promise (so `await mob.require(...)` is safe).
+        if (typeof prop !== 'string' || prop === 'then') return undefined;
+        let fn = methods.get(prop);
+        if (!fn) {
+          fn = (...args: unknown[]) => call(prop, args);
+          methods.set(prop, fn);
+        }
+        return fn;
+      },
+      apply(_target, _this, args: unknown[]) {
+        return call('', args);
+      },
+    }) as unknown as Remote<T>;
+  }
+
+  /** Calls `method` ('' for the module itself) of `role` with `args`. */
+  call(role: string, method: string, args: unknown[], options: ProxyOptions = {}): Promise<unknown> {
+    const id = this.#id();
+    const { a, f } = this.#callbacks.encodeArgs(args, `${role}.${method || '(module)'}()`, { call: id });
+    const frame: CallFrame = { k: Kind.Call, r: role, i: id, m: method, a };
+    if (f) frame.f = f;
+    if (options.balance) frame.b = options.balance;
+    const promise = new Promise<unknown>((resolve, reject) => {
+      const { timeout, retries = 0 } = options;
+      const p: Pending = { resolve, reject, role, method, frame, retries, timeout, timer: undefined };
+      if (timeout !== undefined) p.timer = setTimeout(() => this.#timeout(id), timeout);
+      this.#pending.set(id, p);
+    });
+    this.#transport.post(frame);
+    // A call nobody awaits must not become an unhandled rejection that kills the worker;
+    // whoever awaits the promise still gets the rejection.
+    promise.catch(noop);
+    return promise;
+  }
+
+  #id(): number {
+    let id = this.#next;
+    while (this.#pending.has(id)) id = id >= MAX_ID ? 0 : id + 1;
+    this.#next = id >= MAX_ID ? 0 : id + 1;
+    return id;
+  }
+
+  #answer(fr: FrameOf<'ret'>): void {
+    const p = this.#pending.get(fr.i);
+    if (!p) {
+      debug('answer to call %s arrived after it settled (timed out?); ignored', String(fr.i));
+      return;
+    }
+    this.#pending.delete(fr.i);
+    if (p.timer) clearTimeout(p.timer);
+    const pid = typeof fr.w === 'number' ? fr.w : 0;
+    this.#callbacks.settleCall(fr.i, pid || null);
+    if (fr.e) {
+      p.reject(restoreError(fr.e, { role: p.role, pid }));
+      return;
+    }
+    try {
+      p.resolve(fr.v === undefined ? undefined : this.#transport.decode(fr.v));
+    } catch (err) {
+      p.reject(err as Error);
+    }
+  }
+
+  #fail(fr: FrameOf<'fail'>): void {
+    const p = this.#pending.get(fr.i);
+    if (!p) return;
+    if (fr.e?.name === 'WorkerExitedError' && p.retries > 0) {
+      p.retries--;
+      debug('call %s.%s(): its worker exited; retrying (%d left)', p.role, p.method, p.retries);
+      this.#transport.post(p.frame);
+      return;
+    }
+    this.#pending.delete(fr.i);
+    if (p.timer) clearTimeout(p.timer);
+    this.#callbacks.settleCall(fr.i, null);
+    p.reject(restoreError(fr.e));
+  }
+
+  #timeout(id: number): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    this.#callbacks.settleCall(id, null);
+    p.reject(new TimeoutError(`call ${p.role}.${p.method || '(module)'}() was not answered within ${p.timeout} ms`));
+  }
+}
+
+function checkOptions(options: ProxyOptions, role: string): ProxyOptions {
+  const where = `require("${role}", options)`;
+  if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: options must be an object`);
+  const { timeout, retries, balance } = options;
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+    throw new ConfigError(`${where}: timeout must be a number of ms > 0, got ${JSON.stringify(timeout)}`);
+  }
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+    throw new ConfigError(`${where}: retries must be an integer >= 0, got ${JSON.stringify(retries)}`);
+  }
+  if (balance !== undefined && balance !== 'round-robin' && balance !== 'least-pending') {
+    throw new ConfigError(`${where}: balance must be 'round-robin' or 'least-pending', got ${JSON.stringify(balance)}`);
+  }
+  return { ...options };
+}

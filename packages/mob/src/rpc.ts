@@ -1,0 +1,34 @@
+import { beforeExit, transport } from 'mob-messaging';
+import { createCallbacks, type Callbacks } from 'mob-callbacks';
+import { createCaller, createDispatcher, type Caller, type Dispatcher, type ServedModule } from 'mob-proxy';
+
+interface Rpc {
+  readonly callbacks: Callbacks;
+  readonly caller: Caller;
+  dispatcher: Dispatcher | null;
+}
+
+// One per process, even if two copies of mob are loaded.
+const KEY = Symbol.for('mob.rpc');
+type WithRpc = typeof globalThis & { [KEY]?: Rpc };
+
+/** The worker's callback registry and caller, made on first use over its transport. */
+export function rpc(): Rpc {
+  const g = globalThis as WithRpc;
+  if (g[KEY]) return g[KEY];
+  const t = transport();
+  const callbacks = createCallbacks(t);
+  const roles = process.env.MOB_ROLES ? new Set(process.env.MOB_ROLES.split(',')) : null;
+  const caller = createCaller({ transport: t, callbacks, roles: () => roles });
+  return (g[KEY] = { callbacks, caller, dispatcher: null });
+}
+
+/** Serves the role module's exports from this worker (mob's worker entry calls it). */
+export function serve(mod: ServedModule): void {
+  const r = rpc();
+  const dispatcher = (r.dispatcher = createDispatcher({ transport: transport(), callbacks: r.callbacks, module: mod }));
+  // On shutdown, running calls finish and their answers leave before the worker exits.
+  beforeExit(() => dispatcher.idle());
+}
+
+
