@@ -197,7 +197,24 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, messag
   }
   const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
   if (handle === undefined || handle === null) s.outbox.push(frame, typeof d === 'string' ? d.length : 0);
-  else s.outbox.pushHandle(frame, handle);
+  else s.outbox.pushHandle(frame, detach(handle));
+}
+
+/**
+ * A socket accepted by a server of this worker leaves it for good. Sent as is, Node would
+ * have the server track it through the Kingpin, which only relays it, and the server's
+ * close() (as on shutdown) would then wait forever for the Kingpin to report it closed.
+ */
+function detach(handle: unknown): unknown {
+  const socket = handle as { server?: { _connections: number; _emitCloseIfDrained?: () => void } | null; _server?: unknown };
+  const server = socket.server;
+  if (server && typeof server._connections === 'number') {
+    socket.server = null;
+    socket._server = null;
+    server._connections--;
+    server._emitCloseIfDrained?.();
+  }
+  return handle;
 }
 
 /**

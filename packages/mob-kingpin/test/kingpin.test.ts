@@ -1,0 +1,152 @@
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cmdline, delay, isAlive, startApp, stopAll, type App } from '../../mob-messaging/test/harness.js';
+import { checkScenario } from '../../mob-messaging/test/scenario-check.js';
+
+const fixtures = join(__dirname, 'fixtures');
+afterEach(stopAll);
+
+type RoleSpec = [string, string, Record<string, unknown>?];
+function kingpinApp(roles: RoleSpec[], name = 'testapp', options: Record<string, unknown> = {}): App {
+  return startApp(join(fixtures, 'app.cjs'), { env: { MOB_TEST_APP: JSON.stringify({ name, roles, options }) } });
+}
+
+describe('the Kingpin', () => {
+  it('runs the delivery scenario: all/any/pid/send, unicode payloads, errors at the call', async () => {
+    const app = startApp(join(fixtures, 'scenario-main.cjs'));
+    const { report } = await app.waitFor((l) => l.report, 'the driver report');
+    checkScenario(report);
+    const { errors } = await app.waitFor((l) => l.errors, 'the error report');
+    expect(errors.unknown).toMatchObject({ name: 'NoSuchRoleError', code: 'E_MOB_NO_ROLE' });
+    expect(errors.payload).toMatchObject({ name: 'PayloadError', code: 'E_MOB_PAYLOAD' });
+    await app.stop();
+  });
+
+  it('titles every process and forks all workers in parallel', async () => {
+    const app = kingpinApp([['back', './idle.cjs', { workers: 4 }], ['front', './idle.cjs', { workers: 2 }]], 'myapp');
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const forks = app.lines.filter((l) => l.ev === 'fork');
+    const readies = app.lines.filter((l) => l.ev === 'ready');
+    expect(forks).toHaveLength(6);
+    expect(readies).toHaveLength(6);
+    // in parallel: every worker was forked before the first one was ready
+    expect(Math.max(...forks.map((f) => f.t))).toBeLessThanOrEqual(Math.min(...readies.map((r) => r.t)));
+    expect(cmdline(app.pid)).toBe('myapp (kingpin)');
+    const titles = app.descendants().map(cmdline).sort();
+    expect(titles).toEqual([
+      ...Array(4).fill('myapp - back (mobster)'),
+      ...Array(2).fill('myapp - front (mobster)'),
+    ]);
+    await app.stop();
+    const exit = await app.exited;
+    expect(exit.code).toBe(0);
+  });
+
+  it('revives a worker killed with SIGKILL and logs role, pid and signal', async () => {
+    const app = kingpinApp([['back', './idle.cjs', { workers: 2 }]]);
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const victim = app.lines.find((l) => l.ev === 'ready').pid as number;
+    process.kill(victim, 'SIGKILL');
+    const exit = await app.waitFor((l) => l.ev === 'exit' && l.pid === victim, 'the exit event');
+    expect(exit).toMatchObject({ role: 'back', signal: 'SIGKILL', code: null, expected: false });
+    const ready = await app.waitFor((l) => l.ev === 'ready' && l.t >= exit.t, 'the replacement');
+    expect(ready.role).toBe('back');
+    expect(ready.pid).not.toBe(victim);
+    expect(app.stderr()).toMatch(new RegExp(`worker ${victim} of role "back" exited \\(signal SIGKILL\\)`));
+    expect(app.descendants()).toHaveLength(2);
+    await app.stop();
+  });
+
+  it('backs off a role that dies at start, reports the load error, and keeps the others running', async () => {
+    const app = kingpinApp([
+      ['broken', './throws-at-load.cjs'],
+      ['ok', './idle.cjs'],
+    ]);
+    await delay(3_000);
+    const forks = app.lines.filter((l) => l.ev === 'fork' && l.role === 'broken').map((l) => l.t as number);
+    // immediate, then ~100, 200, 400, 800, 1600 ms: a handful, not hundreds
+    expect(forks.length).toBeGreaterThanOrEqual(4);
+    expect(forks.length).toBeLessThanOrEqual(9);
+    const gaps = forks.slice(1).map((t, i) => t - forks[i]!);
+    expect(gaps.at(-1)!).toBeGreaterThan(gaps[1]! * 2);
+    const backoffs = app.lines.filter((l) => l.ev === 'backoff').map((l) => l.delay as number);
+    expect(backoffs.slice(0, 3)).toEqual([100, 200, 400]);
+    // the load error is reported with the role, the resolved path and the error
+    const crash = app.lines.find((l) => l.ev === 'crash');
+    expect(crash).toMatchObject({ role: 'broken', origin: 'load', error: { name: 'Error', message: 'broken role: cannot start' } });
+    expect(crash.file).toBe(join(fixtures, 'throws-at-load.cjs'));
+    expect(app.stderr()).toContain(`role "broken" failed to load ${join(fixtures, 'throws-at-load.cjs')}`);
+    expect(app.stderr()).toContain('broken role: cannot start');
+    // the healthy role forked once and is still up; the Kingpin is alive
+    expect(app.lines.filter((l) => l.ev === 'fork' && l.role === 'ok')).toHaveLength(1);
+    expect(isAlive(app.pid)).toBe(true);
+    await app.stop();
+  });
+
+  it('holds any() sends for a role until one of its workers is ready', async () => {
+    const app = kingpinApp([
+      ['sender', './early-sender.mjs'],
+      ['slow', './slow-ready.mjs'],
+    ]);
+    const { held } = await app.waitFor((l) => l.held, 'the held messages');
+    expect(held.got).toEqual([0, 1, 2, 3, 4]);
+    expect(held.loadedAt).toBeGreaterThanOrEqual(held.sentAt + 500);
+    await app.stop();
+  });
+
+  it('passes a TCP socket from one role to a worker of another, which answers on it', async () => {
+    const app = kingpinApp([
+      ['acceptor', './acceptor.cjs'],
+      ['writer', './writer.cjs', { workers: 2 }],
+    ]);
+    const { port, acceptor } = await app.waitFor((l) => l.port, 'the port');
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const writers = new Set(app.lines.filter((l) => l.ev === 'ready' && l.role === 'writer').map((l) => l.pid));
+    const answers: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      answers.push(
+        await new Promise<string>((resolve, reject) => {
+          let text = '';
+          const socket = connect(port, '127.0.0.1');
+          socket.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve(text)).on('error', reject);
+        }),
+      );
+    }
+    const by = answers.map((a) => Number(/written by (\d+) for (\d+)/.exec(a)?.[1]));
+    expect(answers.every((a) => a.endsWith(`for ${acceptor}\n`))).toBe(true);
+    expect(by.every((pid) => writers.has(pid))).toBe(true);
+    expect(new Set(by).size).toBe(2);
+    // a server that handed its sockets away still closes at once on shutdown
+    app.proc.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    const exits = app.lines.filter((l) => l.ev === 'exit');
+    expect(exits.map((e) => [e.code, e.signal])).toEqual([[0, null], [0, null], [0, null]]);
+    await app.stop();
+  });
+
+  it('stops every worker on SIGTERM and exits 0', async () => {
+    const app = kingpinApp([['back', './idle.cjs', { workers: 3 }]]);
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const workers = app.descendants();
+    expect(workers).toHaveLength(3);
+    app.proc.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    await app.waitFor((l) => l.ev === 'shutdown', 'shutdown');
+    expect(app.lines.filter((l) => l.ev === 'exit').every((l) => l.expected)).toBe(true);
+    await app.stop();
+  });
+
+  it('leaves no worker behind when the Kingpin is killed with SIGKILL', async () => {
+    const app = kingpinApp([['back', './idle.cjs', { workers: 3 }]]);
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const workers = app.descendants();
+    expect(workers).toHaveLength(3);
+    const killedAt = Date.now();
+    app.proc.kill('SIGKILL');
+    await app.exited;
+    while (workers.some(isAlive) && Date.now() - killedAt < 2_000) await delay(20);
+    expect(workers.filter(isAlive)).toEqual([]);
+    await app.stop();
+  });
+});
