@@ -6,7 +6,7 @@ export interface BackoffOptions {
   factor: number;
   /** cap, ms (default 15,000) */
   max: number;
-  /** a worker that exits sooner than this after its fork died "at start", ms (default 1,000) */
+  /** a worker that exits before it is ready, or sooner than this after, died "at start", ms (default 1,000) */
   minUptime: number;
   /** a worker up this long clears the count of early deaths, ms (default 30,000) */
   reset: number;
@@ -37,10 +37,13 @@ export class Backoff {
     return this.#early;
   }
 
-  /** The delay before reviving a worker that was up `uptime` ms. */
-  next(uptime: number): number {
+  /**
+   * The delay before reviving a worker that was up `uptime` ms, of which `readyFor` ms ready
+   * (0 if it never got ready: a worker that dies while loading always died "at start").
+   */
+  next(uptime: number, readyFor = uptime): number {
     if (uptime >= this.options.reset) this.#early = 0;
-    if (uptime >= this.options.minUptime) return 0;
+    if (readyFor >= this.options.minUptime) return 0;
     this.#early++;
     if (this.#early <= 1) return 0;
     const { initial, factor, max } = this.options;

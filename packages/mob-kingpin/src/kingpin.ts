@@ -96,6 +96,7 @@ interface Mobster {
   readonly role: Role;
   readonly forkedAt: number;
   ready: boolean;
+  readyAt: number;
   listening: boolean;
   /** the Kingpin stops it on purpose: no revival */
   retiring: boolean;
@@ -389,6 +390,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       role,
       forkedAt: Date.now(),
       ready: false,
+      readyAt: 0,
       listening: false,
       retiring: false,
       exited: new Promise<void>((resolve) => (resolveExit = resolve)),
@@ -407,6 +409,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     const m = this.#mobsters.get(info.pid);
     if (!m) return;
     m.ready = true;
+    m.readyAt = Date.now();
     const role = m.role;
     const stable = setTimeout(() => {
       this.#timers.delete(stable);
@@ -461,7 +464,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     this.emit('exit', { role: role.name, pid, code, signal, expected });
     if (expected) return;
     const uptime = Date.now() - m.forkedAt;
-    const delay = role.backoff.next(uptime);
+    const delay = role.backoff.next(uptime, m.ready ? Date.now() - m.readyAt : 0);
     role.restarts++;
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (this.#shouldLog(role, `exit:${how}`)) {

@@ -13,8 +13,8 @@ export interface App {
   stderr(): string;
   /** resolves with the first line (past or future) for which `pred` is true */
   waitFor<T = any>(pred: (line: any) => boolean, what: string, timeoutMs?: number): Promise<T>;
-  /** resolves when stderr or stdout text matches */
-  waitForText(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** resolves when stdout and stderr hold `count` matches of `re` (default 1) */
+  waitForText(re: RegExp, count?: number, timeoutMs?: number): Promise<string[]>;
   /** resolves with the exit code and signal */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** every process descended from the app, now */
@@ -39,7 +39,7 @@ export function startApp(file: string, opts: { env?: Record<string, string>; cwd
   const wake = (): void => {
     for (const w of [...waiters]) w();
   };
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
     partial += chunk;
     let nl: number;
@@ -56,7 +56,7 @@ export function startApp(file: string, opts: { env?: Record<string, string>; cwd
     }
     wake();
   });
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
     wake();
   });
@@ -104,8 +104,17 @@ export function startApp(file: string, opts: { env?: Record<string, string>; cwd
     exited,
     descendants,
     waitFor: (pred, what, timeoutMs = 15_000) => waitUntil(() => lines.find(pred), what, timeoutMs),
-    waitForText: (re, timeoutMs = 15_000) =>
-      waitUntil(() => (re.exec(out + err) ? (re.exec(out + err)![0] as string) : undefined), `text ${re}`, timeoutMs),
+    waitForText: (re, count = 1, timeoutMs = 15_000) => {
+      const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
+      return waitUntil(
+        () => {
+          const found = (out + err).match(global);
+          return found && found.length >= count ? [...found] : undefined;
+        },
+        `${count} × ${re}`,
+        timeoutMs,
+      );
+    },
     async stop(graceMs = 8_000) {
       descendants();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
