@@ -70,6 +70,8 @@ export interface KingpinEvents {
   full: [];
   /** every worker is gone after stop() */
   shutdown: [];
+  /** a rolling reload of a role starts or is done (`ok` false if a new worker failed to start) */
+  reload: [info: { role: string; phase: 'start' | 'done'; ok: boolean }];
 }
 
 interface Role {
@@ -243,7 +245,9 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     this.#stopping = (async () => {
       for (const t of this.#timers) clearTimeout(t);
       this.#timers.clear();
-      await Promise.all([...this.#mobsters.values()].map((m) => this.#retire(m)));
+      const retiring = [...this.#mobsters.values()].map((m) => this.#retire(m));
+      this.#router?.stopping();
+      await Promise.all(retiring);
       this.#router?.close();
       for (const [signal, fn] of this.#signalHandlers) process.off(signal, fn);
       this.emit('shutdown');
@@ -264,17 +268,21 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     for (const role of roles) {
       const old = [...this.#mobsters.values()].filter((m) => m.role === role && !m.retiring);
       const stops: Promise<void>[] = [];
+      this.emit('reload', { role: role.name, phase: 'start', ok: true });
+      let ok = true;
       for (const m of old) {
         if (this.#stopping) return;
         const fresh = this.#fork(role);
-        const ok = await this.#whenReady(fresh);
+        ok = await this.#whenReady(fresh);
         if (!ok) {
-          this.#log(`mob: reload of role "${role.name}" stopped: the new worker ${fresh.pid} did not become ready`);
-          return;
+          this.#log(`mob: reload of role "${role.name}" stopped: the new worker ${fresh.pid} did not become ready; the old workers keep running`);
+          break;
         }
         stops.push(this.#retire(m));
       }
       await Promise.all(stops);
+      this.emit('reload', { role: role.name, phase: 'done', ok });
+      if (!ok) return;
     }
   }
 

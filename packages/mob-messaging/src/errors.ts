@@ -116,6 +116,19 @@ export class QueueFullError extends MobError {
 }
 
 /**
+ * A call that no worker will answer because the cluster is stopping.
+ *
+ * @example
+ * catch (err) { if (err.name === 'ShutdownError') return; }
+ */
+export class ShutdownError extends MobError {
+  override name = 'ShutdownError';
+  constructor(message: string) {
+    super(message, 'E_MOB_SHUTDOWN');
+  }
+}
+
+/**
  * A call to a name the role does not export.
  *
  * @example
@@ -150,6 +163,7 @@ const mobErrors: Record<string, new (...a: any[]) => MobError> = {
   WorkerExitedError,
   TimeoutError,
   QueueFullError,
+  ShutdownError,
   NoSuchExportError,
   WrongProcessError,
 };

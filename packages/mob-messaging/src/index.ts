@@ -28,6 +28,7 @@ export {
   WorkerExitedError,
   TimeoutError,
   QueueFullError,
+  ShutdownError,
   NoSuchExportError,
   WrongProcessError,
   serializeError,

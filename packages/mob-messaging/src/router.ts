@@ -2,7 +2,7 @@ import nodeCluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { strategies } from './balance.js';
-import { ConfigError, NoSuchRoleError, QueueFullError, WorkerExitedError, serializeError } from './errors.js';
+import { ConfigError, NoSuchRoleError, QueueFullError, ShutdownError, WorkerExitedError, serializeError } from './errors.js';
 import { DEFAULT_BATCH, Outbox, type BatchLimits } from './outbox.js';
 import {
   Kind,
@@ -79,6 +79,8 @@ interface Peer {
   readonly inflight: Set<number>;
   /** pid-addressed messages that arrived before it was ready */
   early: Held[] | null;
+  /** it said hello: frames may be sent to it */
+  greeted: boolean;
   exit: { code: number | null; signal: string | null } | null;
   disconnected: boolean;
 }
@@ -145,6 +147,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.attach(worker);
   };
   #closed = false;
+  #stopping = false;
 
   constructor(options: RouterOptions = {}) {
     super();
@@ -186,6 +189,7 @@ export class Router extends EventEmitter<RouterEvents> {
       outbox: new Outbox(worker, this.#batch, true),
       inflight: new Set(),
       early: null,
+      greeted: false,
       exit: null,
       disconnected: false,
     };
@@ -254,6 +258,28 @@ export class Router extends EventEmitter<RouterEvents> {
     const peer = this.#byPid.get(pid);
     if (peer) peer.outbox.flush(callback);
     else if (callback) process.nextTick(callback, null);
+  }
+
+  /**
+   * The cluster is stopping: calls held for roles without a ready worker, and calls that
+   * would be held from now on, fail at once with ShutdownError instead of waiting for a
+   * worker that will not come.
+   */
+  stopping(): void {
+    this.#stopping = true;
+    for (const role of this.#roles.values()) {
+      const held = role.held;
+      role.held = [];
+      role.heldBytes = 0;
+      for (const h of held) this.#refuse(role, h);
+    }
+  }
+
+  #refuse(role: RoleState, h: Held): void {
+    closeHandle(h.handle);
+    if (h.frame.k !== Kind.Call) return;
+    const from = this.#byPid.get(h.from);
+    if (from) this.#fail(from, h.frame.i, new ShutdownError(`the cluster is stopping: no worker of role "${role.name}" is left to answer`));
   }
 
   /** Detach from the cluster (workers already attached keep routing). */
@@ -325,7 +351,10 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   #hello(peer: Peer, role: unknown, version: unknown): void {
-    if (peer.state !== 'starting' || peer.role !== '') return;
+    // Once only; a worker retired before it said hello (stopped while starting) still says
+    // it, and then gets the frames queued for it, its shutdown among them.
+    if (peer.greeted || peer.state === 'dead') return;
+    peer.greeted = true;
     peer.role = typeof role === 'string' ? role : '';
     if (typeof version === 'number' && version !== PROTOCOL_VERSION) {
       debug('worker %d speaks protocol %d, this Kingpin %d', peer.pid, version, PROTOCOL_VERSION);
@@ -336,8 +365,8 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   #ready(peer: Peer): void {
+    if (!peer.greeted) this.#hello(peer, '', PROTOCOL_VERSION);
     if (peer.state !== 'starting') return;
-    if (peer.role === '') this.#hello(peer, '', PROTOCOL_VERSION);
     peer.state = 'ready';
     const role = peer.role ? this.#role(peer.role) : undefined;
     if (role) role.ready.push(peer);
@@ -426,6 +455,7 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   #hold(role: RoleState, held: Held): void {
+    if (this.#stopping) return this.#refuse(role, held);
     if (role.held.length >= role.limits.count || role.heldBytes + held.bytes > role.limits.bytes) {
       const err = new QueueFullError(
         `role "${role.name}" has no ready worker and its queue is full (${role.held.length} held, ` +

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
+import { drainServers, trackServers } from './drain.js';
 import { ConfigError, NoSuchRoleError, PayloadError, WrongProcessError } from './errors.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import { decodePayload, encodePayload, type Serialization } from './payload.js';
@@ -123,6 +124,7 @@ function init(): State {
     return emit(event, ...args);
   } as typeof process.emit;
 
+  trackServers();
   // Say hello before anything else: the Kingpin sends nothing until it hears from us.
   outbox.push({ k: Kind.Hello, r: s.role, v: PROTOCOL_VERSION });
   outbox.flush();
@@ -163,9 +165,13 @@ async function shutdown(s: State, _timeout: number): Promise<void> {
     }
   }
   await Promise.allSettled(waits);
-  await Promise.allSettled(s.drains.map((fn) => fn()));
+  debug('shutdown: listeners done; draining servers and calls');
+  // Servers stop and answer what they have while running calls finish.
+  await Promise.allSettled([drainServers(), ...s.drains.map((fn) => fn())]);
+  debug('shutdown: drained; flushing');
   // Answers must be written before the channel closes.
   await new Promise<void>((resolve) => s.outbox.flush(() => resolve()));
+  debug('shutdown: flushed; disconnecting');
   const worker = cluster.worker;
   // cluster's disconnect closes this worker's servers (finishing open requests) first.
   if (worker) worker.once('disconnect', () => process.exit(0)).disconnect();

@@ -65,6 +65,7 @@ export class Caller {
   readonly #callbacks: Callbacks;
   readonly #roles: () => ReadonlySet<string> | null;
   readonly #pending = new Map<number, Pending>();
+  #idle: (() => void)[] = [];
   #next = 0;
 
   constructor({ transport, callbacks, roles }: CallerOptions) {
@@ -81,6 +82,20 @@ export class Caller {
   /** Calls sent and not yet settled. */
   get pending(): number {
     return this.#pending.size;
+  }
+
+  /** Resolves when no call is pending (every call answered, failed or timed out). */
+  idle(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #settled(): void {
+    if (this.#pending.size === 0 && this.#idle.length) {
+      const waiters = this.#idle;
+      this.#idle = [];
+      for (const fn of waiters) fn();
+    }
   }
 
   /**
@@ -150,6 +165,7 @@ export class Caller {
       return;
     }
     this.#pending.delete(fr.i);
+    this.#settled();
     if (p.timer) clearTimeout(p.timer);
     const pid = typeof fr.w === 'number' ? fr.w : 0;
     this.#callbacks.settleCall(fr.i, pid || null);
@@ -174,6 +190,7 @@ export class Caller {
       return;
     }
     this.#pending.delete(fr.i);
+    this.#settled();
     if (p.timer) clearTimeout(p.timer);
     this.#callbacks.settleCall(fr.i, null);
     p.reject(restoreError(fr.e));
@@ -183,6 +200,7 @@ export class Caller {
     const p = this.#pending.get(id);
     if (!p) return;
     this.#pending.delete(id);
+    this.#settled();
     this.#callbacks.settleCall(id, null);
     p.reject(new TimeoutError(`call ${p.role}.${p.method || '(module)'}() was not answered within ${p.timeout} ms`));
   }

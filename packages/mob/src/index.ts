@@ -96,6 +96,7 @@ export {
   WorkerExitedError,
   TimeoutError,
   QueueFullError,
+  ShutdownError,
   NoSuchExportError,
   WrongProcessError,
 } from 'mob-messaging';

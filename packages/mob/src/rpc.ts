@@ -20,6 +20,8 @@ export function rpc(): Rpc {
   const callbacks = createCallbacks(t);
   const roles = process.env.MOB_ROLES ? new Set(process.env.MOB_ROLES.split(',')) : null;
   const caller = createCaller({ transport: t, callbacks, roles: () => roles });
+  // On shutdown, this worker's own pending calls get their answers before it exits.
+  beforeExit(() => caller.idle());
   return (g[KEY] = { callbacks, caller, dispatcher: null });
 }
 

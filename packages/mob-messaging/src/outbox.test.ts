@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BATCH, Outbox, type IpcChannel } from './outbox.js';
+import { Kind, MARKER, PROTOCOL_VERSION, type Envelope, type Frame } from './protocol.js';
+
+interface Sent {
+  message: Envelope;
+  handle: unknown;
+  options: unknown;
+}
+
+interface FakeChannel extends IpcChannel {
+  readonly sent: Sent[];
+  connected?: boolean;
+  /** make the next send() throw this */
+  throwNext?: Error;
+}
+
+/** Records send() calls; acknowledges each write a tick later, as a channel does. */
+function fakeChannel(): FakeChannel {
+  const ch: FakeChannel = {
+    sent: [],
+    send(message, handle, options, callback) {
+      if (ch.throwNext) {
+        const err = ch.throwNext;
+        ch.throwNext = undefined;
+        throw err;
+      }
+      ch.sent.push({ message: message as Envelope, handle, options });
+      if (callback) process.nextTick(callback, null);
+      return true;
+    },
+  };
+  return ch;
+}
+
+/** A message frame numbered `n`, so order can be checked. */
+const frame = (n: number): Frame => ({ k: Kind.Message, d: String(n) });
+const numbers = (sent: Sent): number[] => sent.message.f.map((f) => Number((f as { d: string }).d));
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('Outbox', () => {
+  it('sends the frames of one tick as one marked message, after the tick', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    out.push(frame(1));
+    out.push(frame(2));
+    out.push(frame(3));
+    expect(ch.sent).toHaveLength(0);
+    expect(out.size).toBe(3);
+    await nextTurn();
+    expect(ch.sent).toHaveLength(1);
+    expect(ch.sent[0]!.message).toEqual({ [MARKER]: PROTOCOL_VERSION, f: [frame(1), frame(2), frame(3)] });
+    expect(ch.sent[0]!.handle).toBeUndefined();
+    expect(ch.sent[0]!.options).toBeUndefined();
+    expect(out.size).toBe(0);
+  });
+
+  it('sends frames of different turns as different messages', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    out.push(frame(1));
+    await nextTurn();
+    out.push(frame(2));
+    await nextTurn();
+    expect(ch.sent.map(numbers)).toEqual([[1], [2]]);
+  });
+
+  it('sends a batch at once when it reaches the count cap (250), the rest after the tick', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    expect(DEFAULT_BATCH.count).toBe(250);
+    for (let i = 0; i < 249; i++) out.push(frame(i));
+    expect(ch.sent).toHaveLength(0);
+    out.push(frame(249));
+    expect(ch.sent).toHaveLength(1);
+    for (let i = 250; i < 600; i++) out.push(frame(i));
+    expect(ch.sent.map((s) => s.message.f.length)).toEqual([250, 250]);
+    await nextTurn();
+    expect(ch.sent.map((s) => s.message.f.length)).toEqual([250, 250, 100]);
+    expect(ch.sent.flatMap(numbers)).toEqual(range(0, 600));
+  });
+
+  it('sends a batch at once when its payload reaches the byte cap', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch, { count: 250, bytes: 100 });
+    out.push(frame(1), 60);
+    expect(ch.sent).toHaveLength(0);
+    out.push(frame(2), 40);
+    expect(ch.sent.map(numbers)).toEqual([[1, 2]]);
+    // the byte count starts over with the next batch
+    out.push(frame(3), 60);
+    expect(ch.sent).toHaveLength(1);
+    await nextTurn();
+    expect(ch.sent.map(numbers)).toEqual([[1, 2], [3]]);
+  });
+
+  it('the default byte cap is 256 KiB', () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    out.push(frame(1), 256 * 1024 - 1);
+    expect(ch.sent).toHaveLength(0);
+    out.push(frame(2), 1);
+    expect(ch.sent).toHaveLength(1);
+  });
+
+  it('holds everything while corked and sends it, split at the count cap, on uncork', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch, DEFAULT_BATCH, true);
+    for (let i = 0; i < 600; i++) out.push(frame(i), 1024 * 1024);
+    out.flush();
+    await nextTurn();
+    expect(ch.sent).toHaveLength(0);
+    expect(out.size).toBe(600);
+    out.uncork();
+    expect(ch.sent.map((s) => s.message.f.length)).toEqual([250, 250, 100]);
+    expect(ch.sent.flatMap(numbers)).toEqual(range(0, 600));
+    out.uncork();
+    await nextTurn();
+    expect(ch.sent).toHaveLength(3);
+  });
+
+  it('sends a handle frame alone, after the frames queued before it', () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    const handle = { fake: 'socket' };
+    out.push(frame(1));
+    out.push(frame(2));
+    out.pushHandle(frame(3), handle);
+    expect(ch.sent).toHaveLength(2);
+    expect(numbers(ch.sent[0]!)).toEqual([1, 2]);
+    expect(ch.sent[0]!.handle).toBeUndefined();
+    expect(numbers(ch.sent[1]!)).toEqual([3]);
+    expect(ch.sent[1]!.handle).toBe(handle);
+    expect(ch.sent[1]!.options).toBeUndefined();
+    out.pushHandle(frame(4), handle, true);
+    expect(ch.sent[2]!.options).toEqual({ keepOpen: true });
+  });
+
+  it('calls the handle callback once written', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    const done = new Promise<Error | null>((resolve) => out.pushHandle(frame(1), {}, false, resolve));
+    await expect(done).resolves.toBeNull();
+  });
+
+  it('flush(callback) writes now and calls back once written', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    out.push(frame(1));
+    let called = 0;
+    const done = new Promise<Error | null>((resolve) =>
+      out.flush((err) => {
+        called++;
+        resolve(err);
+      }),
+    );
+    expect(ch.sent.map(numbers)).toEqual([[1]]);
+    expect(called).toBe(0);
+    await expect(done).resolves.toBeNull();
+    expect(called).toBe(1);
+    // nothing left for the scheduled tick
+    await nextTurn();
+    expect(ch.sent).toHaveLength(1);
+  });
+
+  it('flush(callback) with nothing queued calls back with null, sending nothing', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    await expect(new Promise((resolve) => out.flush(resolve))).resolves.toBeNull();
+    expect(ch.sent).toHaveLength(0);
+  });
+
+  it('clear() drops what is queued', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    out.push(frame(1));
+    out.clear();
+    expect(out.size).toBe(0);
+    await nextTurn();
+    expect(ch.sent).toHaveLength(0);
+  });
+
+  it('does not write to a closed channel; the callback gets an error', async () => {
+    const ch = fakeChannel();
+    ch.connected = false;
+    const out = new Outbox(ch);
+    out.push(frame(1));
+    const err = await new Promise<Error | null>((resolve) => out.flush(resolve));
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toBe('channel closed');
+    expect(ch.sent).toHaveLength(0);
+  });
+
+  it('a send that throws reaches the callback, never the caller', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    ch.throwNext = new TypeError('cannot serialize');
+    out.push(frame(1));
+    let err: Error | null = null;
+    expect(() => out.flush((e) => (err = e))).not.toThrow();
+    await nextTurn();
+    expect(err).toBeInstanceOf(TypeError);
+    out.push(frame(2));
+    await nextTurn();
+    expect(ch.sent.map(numbers)).toEqual([[2]]);
+  });
+});
+
+describe('Outbox, known bugs', () => {
+  // outbox.ts pushHandle: flush() is a no-op while corked, then #write sends the handle frame
+  // at once, ahead of the held frames and before the other end said hello.
+  it.fails('a handle frame pushed while corked waits for uncork, behind the frames held before it', () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch, DEFAULT_BATCH, true);
+    out.push(frame(1));
+    out.pushHandle(frame(2), { fake: 'socket' });
+    expect(ch.sent).toHaveLength(0);
+    out.uncork();
+    expect(ch.sent.map(numbers)).toEqual([[1], [2]]);
+  });
+});

@@ -1,0 +1,152 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { request, Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { delay, isAlive, startApp, stopAll, type App } from '../../mob-messaging/test/harness.js';
+
+const fixtures = join(__dirname, 'fixtures');
+afterEach(stopAll);
+
+type RoleSpec = [string, string, Record<string, unknown>?];
+function mobApp(roles: RoleSpec[], env: Record<string, string> = {}, options: Record<string, unknown> = {}): App {
+  return startApp(join(fixtures, 'life-main.cjs'), { env: { MOB_TEST_APP: JSON.stringify({ roles, options }), ...env } });
+}
+const ofRole = (app: App, ev: string, role: string): any[] => app.lines.filter((l) => l.ev === ev && l.role === role);
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM, calls already running finish and their answers are delivered; exit 0', async () => {
+    const app = mobApp([
+      ['front', './inflight.mjs'],
+      ['back', './sleeper.cjs', { workers: 2 }],
+    ]);
+    await app.waitFor(() => app.lines.filter((l) => l.sleeping).length === 20, '20 calls running');
+    app.proc.kill('SIGTERM');
+    const { answered, errors } = await app.waitFor((l) => l.answered !== undefined, 'the answers');
+    expect(answered).toBe(20);
+    expect(errors).toEqual([]);
+    expect(app.lines.some((l) => l.shutdownEvent)).toBe(true);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    const exits = app.lines.filter((l) => l.ev === 'exit');
+    expect(exits.map((e) => [e.role, e.code, e.signal, e.expected]).sort()).toEqual([
+      ['back', 0, null, true],
+      ['back', 0, null, true],
+      ['front', 0, null, true],
+    ]);
+    await app.stop();
+  });
+
+  it('kills what does not stop within killTimeout, and a second SIGINT stops at once', async () => {
+    const app = mobApp([['stubborn', './stubborn.cjs', { workers: 2, killTimeout: 600 }]]);
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const t0 = Date.now();
+    app.proc.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+    expect(app.lines.filter((l) => l.ev === 'exit').map((e) => e.signal)).toEqual(['SIGKILL', 'SIGKILL']);
+    await app.stop();
+
+    const again = mobApp([['stubborn', './stubborn.cjs', { workers: 2, killTimeout: 30_000 }]]);
+    await again.waitFor((l) => l.ev === 'full', 'full');
+    const workers = again.descendants();
+    again.proc.kill('SIGINT');
+    await again.waitForText(/SIGINT: stopping/);
+    const t1 = Date.now();
+    again.proc.kill('SIGINT');
+    const exit = await again.exited;
+    expect(exit.code).toBe(1);
+    expect(Date.now() - t1).toBeLessThan(2_000);
+    while (workers.some(isAlive) && Date.now() - t1 < 2_000) await delay(20);
+    expect(workers.filter(isAlive)).toEqual([]);
+    await again.stop();
+  });
+});
+
+describe('zero-downtime rolling reload', () => {
+  it('SIGHUP reloads front and back under HTTP load: 0 failed requests, 0 lost back calls', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const app = mobApp(
+      [
+        ['front', './web.cjs', { workers: 2 }],
+        ['back', './sleeper.cjs', { workers: 2 }],
+      ],
+      { PORT: String(port) },
+    );
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const oldPids = new Set(app.lines.filter((l) => l.ev === 'ready').map((l) => l.pid));
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const results: { id: number; status: number; body: string }[] = [];
+    const failures: string[] = [];
+    let next = 0;
+    let stop = false;
+    const get = (id: number): Promise<void> =>
+      new Promise((resolve) => {
+        request({ host: '127.0.0.1', port, path: `/${id}`, agent }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+            results.push({ id, status: res.statusCode!, body });
+            resolve();
+          });
+        })
+          .on('error', (err) => {
+            failures.push(`${id}: ${err.message}`);
+            resolve();
+          })
+          .end();
+      });
+    const deadline = Date.now() + 30_000;
+    const client = async (): Promise<void> => {
+      while (!stop && Date.now() < deadline) await get(next++);
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await app.waitFor(() => results.length >= 100, '100 requests before the reload');
+    app.proc.kill('SIGHUP');
+    await app.waitFor((l) => l.ev === 'reload' && l.role === 'back' && l.phase === 'done', 'the reload', 25_000);
+    const afterReload = results.length;
+    await app.waitFor(() => results.length >= afterReload + 100, '100 requests after the reload');
+    stop = true;
+    await Promise.all(clients);
+    agent.destroy();
+    const reloads = app.lines.filter((l) => l.ev === 'reload' && l.phase === 'done');
+    expect(reloads.map((r) => [r.role, r.ok])).toEqual([['front', true], ['back', true]]);
+    expect(failures).toEqual([]);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // every request's back call arrived, exactly once
+    const hits = app.lines.filter((l) => l.hit !== undefined).map((l) => Number(l.hit));
+    expect(hits.sort((a, b) => a - b)).toEqual(results.map((r) => r.id).sort((a, b) => a - b));
+    // the old workers are gone, new ones answered after the reload
+    const now = app.descendants();
+    expect(now).toHaveLength(4);
+    expect(now.some((p) => oldPids.has(p))).toBe(false);
+    const lastBack = Number(results.at(-1)!.body.split(' ')[2]);
+    expect(oldPids.has(lastBack)).toBe(false);
+    expect(app.lines.filter((l) => l.ev === 'exit').every((e) => e.expected && e.code === 0)).toBe(true);
+    await app.stop();
+  });
+
+  it('an edited role module takes effect after kingpin.reload', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mob-reload-'));
+    const file = join(dir, 'version.txt');
+    writeFileSync(file, 'v1');
+    const app = mobApp(
+      [
+        ['ctl', './ctl.mjs'],
+        ['back', './versioned.cjs', { workers: 2 }],
+      ],
+      { VERSION_FILE: file, CTL: 'version' },
+    );
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    await app.waitFor((l) => l.versions, 'a first answer');
+    writeFileSync(file, 'v2');
+    app.proc.kill('SIGHUP');
+    const done = await app.waitFor((l) => l.ev === 'reload' && l.role === 'back' && l.phase === 'done', 'the reload');
+    await app.waitFor((l) => l.versions && l.t > done.t + 100, 'calls after the reload');
+    const before = app.lines.filter((l) => l.versions && l.t < done.t - 2_000);
+    const after = app.lines.filter((l) => l.versions && l.t > done.t + 50);
+    expect(app.lines.find((l) => l.versions).versions).toEqual(['v1', 'v1']);
+    expect(before.flatMap((l) => l.versions).every((v: string) => v === 'v1')).toBe(true);
+    expect(after.flatMap((l) => l.versions)).not.toContain('v1');
+    expect(after.flatMap((l) => l.versions)).toContain('v2');
+    await app.stop();
+  });
+});
