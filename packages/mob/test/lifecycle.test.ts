@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { delay, isAlive, startApp, stopAll, type App } from '../../mob-messaging/test/harness.js';
 
 const fixtures = join(__dirname, 'fixtures');
+// `npm run soak` runs the chaos test for a minute; CI runs it for 3 s.
+const SOAK_MS = Number(process.env.MOB_SOAK_MS) || 3_000;
 afterEach(stopAll);
 
 type RoleSpec = [string, string, Record<string, unknown>?];
@@ -147,6 +149,134 @@ describe('zero-downtime rolling reload', () => {
     expect(before.flatMap((l) => l.versions).every((v: string) => v === 'v1')).toBe(true);
     expect(after.flatMap((l) => l.versions)).not.toContain('v1');
     expect(after.flatMap((l) => l.versions)).toContain('v2');
+    await app.stop();
+  });
+});
+
+describe('scaling', () => {
+  it('mob.scale(+n) from a worker and kingpin.scale(role, count), within min..max', async () => {
+    const app = mobApp(
+      [
+        ['ctl', './ctl.mjs'],
+        ['jobs', './jobs.cjs', { minWorkers: 1, maxWorkers: 3 }],
+      ],
+      { CTL: 'scale', MOB_TEST_SCALE: JSON.stringify(['jobs', 1]) },
+    );
+    await app.waitFor((l) => l.grew, 'the scale request');
+    await app.waitFor(() => ofRole(app, 'ready', 'jobs').length === 3, '3 jobs workers');
+    expect(app.descendants()).toHaveLength(4);
+    app.proc.kill('SIGUSR2');
+    await app.waitFor((l) => l.ev === 'scaled', 'kingpin.scale');
+    const exits = ofRole(app, 'exit', 'jobs');
+    expect(exits.map((e) => [e.code, e.expected])).toEqual([[0, true], [0, true]]);
+    expect(app.descendants()).toHaveLength(2);
+    await app.stop();
+
+    const bad = mobApp([['jobs', './jobs.cjs', { minWorkers: 1, maxWorkers: 3 }]], { MOB_TEST_SCALE: JSON.stringify(['jobs', 5]) });
+    await bad.waitFor((l) => l.ev === 'full', 'full');
+    bad.proc.kill('SIGUSR2');
+    const scaled = await bad.waitFor((l) => l.ev === 'scaled', 'kingpin.scale');
+    expect(scaled.error.name).toBe('ConfigError');
+    expect(scaled.error.message).toContain('minWorkers..maxWorkers (1..3)');
+    await bad.stop();
+  });
+});
+
+describe('crash reports', () => {
+  it('logs an uncaught error and gives it to the revived worker once through mob.lastErr()', async () => {
+    const app = mobApp(
+      [
+        ['ctl', './ctl.mjs'],
+        ['crashy', './crashy.mjs'],
+      ],
+      { CTL: 'crash' },
+    );
+    const line = await app.waitFor((l) => l.lastErr, 'the revived worker');
+    const crashedPid = ofRole(app, 'exit', 'crashy')[0].pid;
+    expect(line.lastErr).toMatchObject({
+      origin: 'uncaughtException',
+      role: 'crashy',
+      pid: crashedPid,
+      error: { name: 'TypeError', message: 'kaboom', code: 'E_KABOOM' },
+    });
+    expect(line.lastErr.error.stack).toContain('crashy.mjs');
+    expect(Date.parse(line.lastErr.time)).toBeGreaterThan(0);
+    expect(line.pid).not.toBe(crashedPid);
+    // read once: the callback form then gets null
+    expect(line.again).toEqual({ err: null, r: null });
+    expect(app.stderr()).toMatch(/worker \d+ of role "crashy" crashed \(uncaughtException\)/);
+    expect(app.stderr()).toContain('TypeError: kaboom');
+    await app.stop();
+  });
+});
+
+describe('bounded queues', () => {
+  it('rejects calls beyond the held-queue bound at once with QueueFullError', async () => {
+    const app = mobApp(
+      [
+        ['ctl', './ctl.mjs'],
+        ['never', './never-ready.mjs', { queue: { count: 100 }, killTimeout: 500 }],
+      ],
+      { CTL: 'queue' },
+    );
+    const { queue } = await app.waitFor((l) => l.queue, 'the queue report');
+    expect(queue.held).toBe(100);
+    expect(queue.rejected).toBe(50);
+    expect(queue.first).toMatchObject({ name: 'QueueFullError', code: 'E_MOB_QUEUE_FULL' });
+    expect(queue.first.message).toContain('role "never" has no ready worker');
+    await app.stop();
+  });
+});
+
+describe('faults', () => {
+  it(`chaos: a victim worker killed every 200 ms under 200 calls in flight; every call settles, with retries every call resolves`, { timeout: SOAK_MS + 60_000 }, async () => {
+    const app = mobApp(
+      [
+        ['ctl', './ctl.mjs'],
+        ['victim', './sleeper.cjs', { workers: 4, backoff: { initial: 20, max: 200 } }],
+      ],
+      { CTL: 'chaos', CHAOS_MS: String(SOAK_MS) },
+    );
+    await app.waitFor((l) => l.chaosStarted, 'the chaos start');
+    const killed = new Set<number>();
+    const killer = setInterval(() => {
+      const live = ofRole(app, 'ready', 'victim')
+        .map((l) => l.pid as number)
+        .filter((p) => !killed.has(p) && isAlive(p));
+      const victim = live[Math.floor(Math.random() * live.length)];
+      if (victim) {
+        killed.add(victim);
+        process.kill(victim, 'SIGKILL');
+      }
+    }, 200);
+    const { chaos, stats } = await app.waitFor((l) => l.chaos, 'the chaos report', SOAK_MS + 40_000);
+    clearInterval(killer);
+    expect(killed.size).toBeGreaterThanOrEqual(Math.floor(SOAK_MS / 400));
+    expect(chaos.plain.other).toEqual([]);
+    expect(chaos.retry.other).toEqual([]);
+    expect(chaos.plain.ok).toBeGreaterThan(100);
+    expect(chaos.plain.exited).toBeGreaterThan(0);
+    expect(chaos.retry.exited).toBe(0);
+    expect(chaos.retry.ok).toBeGreaterThan(100);
+    expect(stats).toMatchObject({ pendingCalls: 0, pendingCallbacks: 0 });
+    expect(isAlive(app.pid)).toBe(true);
+    await app.stop();
+  });
+
+  it('a hostile worker sending 10,000+ malformed frames crashes nothing; routing and calls still work', async () => {
+    const app = mobApp([
+      ['ctl', './ctl.mjs'],
+      ['back', './sleeper.cjs', { workers: 2 }],
+      ['hostile', './hostile.cjs'],
+    ], { CTL: 'fuzz' });
+    const { fuzzSent } = await app.waitFor((l) => l.fuzzSent, 'the fuzz');
+    expect(fuzzSent).toBeGreaterThanOrEqual(10_000);
+    const { afterFuzz } = await app.waitFor((l) => l.afterFuzz, 'calls after the fuzz');
+    expect(afterFuzz).toMatchObject({ ok: true, count: 50, stats: { pendingCalls: 0, pendingCallbacks: 0 } });
+    expect(isAlive(app.pid)).toBe(true);
+    // nobody died: only the first forks, no crash
+    expect(app.lines.filter((l) => l.ev === 'exit')).toEqual([]);
+    expect(app.lines.filter((l) => l.ev === 'fork')).toHaveLength(4);
     await app.stop();
   });
 });
