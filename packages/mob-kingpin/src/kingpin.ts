@@ -389,6 +389,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       MOB_ROLES: [...this.#roles.keys()].join(','),
       MOB_MODULE: role.file,
       MOB_KINGPIN: '1',
+      MOB_SERIALIZATION: this.#options.serialization ?? 'json',
     });
     const pid = worker.process.pid!;
     let resolveExit!: () => void;

@@ -71,8 +71,9 @@ function state(what: string): State {
 }
 
 function init(): State {
-  const serialization: Serialization =
-    process.env.NODE_CHANNEL_SERIALIZATION_MODE === 'advanced' ? 'advanced' : 'json';
+  // Node does not tell a child how its channel serializes; the Kingpin passes it along (with
+  // mob-messaging alone, fork with MOB_SERIALIZATION=advanced next to `serialization`).
+  const serialization: Serialization = process.env.MOB_SERIALIZATION === 'advanced' ? 'advanced' : 'json';
   const outbox = new Outbox(process as unknown as IpcChannel);
   const events = new EventEmitter();
   const handlers = new Map<string, (frame: any, handle?: unknown) => void>();
