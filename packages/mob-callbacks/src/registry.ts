@@ -213,8 +213,9 @@ export class Callbacks {
         debug('callback %d of process %d was already called once; call ignored (mark it with keep() to reuse it)', id, owner);
         return;
       }
-      if (!kept) spent.done = true;
       const { a, f } = this.encodeArgs(args, 'callback', { holder: owner });
+      // Spent only once its arguments could be sent: a PayloadError leaves it callable.
+      if (!kept) spent.done = true;
       const frame: FrameOf<'cb'> = { k: Kind.Invoke, p: owner, c: id, a };
       if (f) frame.f = f;
       this.#transport.post(frame);

@@ -3,7 +3,6 @@
 // delivers them a turn later, batched per turn, JSON-encoded, like a real channel.
 import {
   Kind,
-  NoSuchRoleError,
   WorkerExitedError,
   decodePayload,
   encodePayload,
@@ -45,8 +44,6 @@ export interface MemoryNetwork {
   settle(maxTurns?: number): Promise<void>;
   /** Calls routed to a process and not answered yet. */
   readonly inflight: number;
-  /** Frames dropped by the router (no such process, forged answer). */
-  readonly dropped: Frame[];
 }
 
 interface Endpoint {
@@ -70,7 +67,6 @@ export function createMemoryNetwork(): MemoryNetwork {
   const held = new Map<string, CallFrame[]>();
   // caller pid and call id -> pid of the process serving it
   const inflight = new Map<string, number>();
-  const dropped: Frame[] = [];
   let queue: { to: number; json: string }[] = [];
   let scheduled = false;
 
@@ -133,20 +129,14 @@ export function createMemoryNetwork(): MemoryNetwork {
       case Kind.Return: {
         // Only an answer to a call routed to `from` is forwarded: no forged answers.
         const key = `${frame.p}:${frame.i}`;
-        if (inflight.get(key) !== from) {
-          dropped.push(frame);
-          return;
-        }
+        if (inflight.get(key) !== from) return;
         inflight.delete(key);
         frame.w = from;
         return deliver(frame.p, frame);
       }
       case Kind.Invoke:
       case Kind.Free: {
-        if (!endpoints.get(frame.p)?.alive) {
-          dropped.push(frame);
-          return;
-        }
+        if (!endpoints.get(frame.p)?.alive) return;
         frame.w = from;
         return deliver(frame.p, frame);
       }
@@ -226,12 +216,5 @@ export function createMemoryNetwork(): MemoryNetwork {
     get inflight() {
       return inflight.size;
     },
-
-    dropped,
   };
-}
-
-/** A frame that fails a call as the router does when a role is unknown (for inject()). */
-export function noSuchRoleFail(id: number, role: string, roles: string[]): FrameOf<'fail'> {
-  return { k: Kind.Fail, i: id, e: serializeError(new NoSuchRoleError(role, roles)) };
 }

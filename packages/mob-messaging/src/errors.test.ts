@@ -40,8 +40,8 @@ describe('mob error classes', () => {
   });
 
   it('say what happened and what to do', () => {
-    expect(new NoSuchRoleError('nope', ['back', 'front']).message).toBe(
-      'role "nope" is not defined (roles: back, front); define it with .role("nope", path) in the main script',
+    expect(new NoSuchRoleError('nope', ['back', 'front']).message).toMatch(
+      /^role "nope" is not defined \(roles: back, front\); define it with \.role\("nope", path\) in the main script/,
     );
     expect(new NoSuchRoleError('nope', []).message).toContain('(roles: none)');
     expect(new WorkerExitedError('back', 12, 3, null).message).toBe(

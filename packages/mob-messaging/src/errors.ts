@@ -57,7 +57,8 @@ export class NoSuchRoleError extends MobError {
   readonly role: string;
   constructor(role: string, roles: readonly string[]) {
     super(
-      `role "${role}" is not defined (roles: ${roles.join(', ') || 'none'}); define it with .role("${role}", path) in the main script`,
+      `role "${role}" is not defined (roles: ${roles.join(', ') || 'none'}); define it with .role("${role}", path) ` +
+        `in the main script (with mob-messaging alone: list it in createRouter({ roles }))`,
       'E_MOB_NO_ROLE',
     );
     this.role = role;

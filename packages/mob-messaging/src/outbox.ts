@@ -34,6 +34,8 @@ export class Outbox {
   #bytes = 0;
   #scheduled = false;
   #corked: boolean;
+  /** handle frames queued while corked, each after the frames queued before it */
+  #corkedHandles: { before: Frame[]; frame: Frame; handle: unknown; keepOpen: boolean; callback: (err: Error | null) => void }[] = [];
   readonly #channel: IpcChannel;
   readonly #limits: BatchLimits;
   readonly #flush = (): void => {
@@ -67,6 +69,12 @@ export class Outbox {
 
   /** Send a frame with a handle, after what is queued. */
   pushHandle(frame: Frame, handle: unknown, keepOpen = false, callback: (err: Error | null) => void = onSent): void {
+    if (this.#corked) {
+      this.#corkedHandles.push({ before: this.#frames, frame, handle, keepOpen, callback });
+      this.#frames = [];
+      this.#bytes = 0;
+      return;
+    }
     this.flush();
     this.#write([frame], handle, keepOpen, callback);
   }
@@ -75,6 +83,12 @@ export class Outbox {
   uncork(): void {
     if (!this.#corked) return;
     this.#corked = false;
+    const handles = this.#corkedHandles;
+    this.#corkedHandles = [];
+    for (const h of handles) {
+      if (h.before.length) this.#write(h.before, undefined, false, onSent);
+      this.#write([h.frame], h.handle, h.keepOpen, h.callback);
+    }
     this.flush();
   }
 
@@ -99,6 +113,7 @@ export class Outbox {
   clear(): void {
     this.#frames = [];
     this.#bytes = 0;
+    this.#corkedHandles = [];
   }
 
   #write(frames: Frame[], handle: unknown, keepOpen: boolean, callback: (err: Error | null) => void): void {

@@ -116,27 +116,44 @@ export class Dispatcher {
     if (!fn) {
       const list = [...methods.keys()].join(', ') || 'none';
       const what = fr.m === '' ? 'is not a function itself (module.exports = fn or export default fn)' : `has no export "${fr.m}"`;
-      this.#reply(fr, undefined, new NoSuchExportError(`role "${this.#role}" ${what} (exports: ${list})`));
+      this.#freeCallbacks(fr);
+      this.#reply(fr, undefined, new NoSuchExportError(`role "${this.#role}" ${what} (exports: ${list})`), true);
+      return;
+    }
+    let args: unknown[];
+    try {
+      args = this.#callbacks.decodeArgs(fr.a, fr.f, caller);
+    } catch (err) {
+      this.#freeCallbacks(fr);
+      this.#reply(fr, undefined, err, true);
       return;
     }
     let result: unknown;
     this.#running++;
     try {
-      const args = this.#callbacks.decodeArgs(fr.a, fr.f, caller);
       result = fn.apply(thisArg, args);
     } catch (err) {
-      this.#done(fr, undefined, err);
+      this.#done(fr, undefined, err ?? new Error(String(err)), true);
       return;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      (result as PromiseLike<unknown>).then(
+    if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
+      // Promise.resolve: a thenable that settles twice is answered once.
+      Promise.resolve(result as PromiseLike<unknown>).then(
         (value) => this.#done(fr, value, undefined, false),
         (err: unknown) => this.#done(fr, undefined, err ?? new Error(String(err)), true),
       );
-    } else this.#done(fr, result);
+    } else this.#done(fr, result, undefined, false);
   }
 
-  #done(fr: FrameOf<'call'>, value: unknown, err?: unknown, hasErr = err !== undefined): void {
+  /** The callbacks of a call that never ran will not be called: their owner frees them. */
+  #freeCallbacks(fr: FrameOf<'call'>): void {
+    if (!Array.isArray(fr.f) || fr.f.length < 3) return;
+    const ids: number[] = [];
+    for (let j = 1; j < fr.f.length; j += 3) if (typeof fr.f[j] === 'number') ids.push(fr.f[j]!);
+    if (ids.length) this.#transport.post({ k: Kind.Free, p: fr.p!, c: ids });
+  }
+
+  #done(fr: FrameOf<'call'>, value: unknown, err: unknown, hasErr: boolean): void {
     this.#reply(fr, value, hasErr ? err : undefined, hasErr);
     if (--this.#running === 0 && this.#idle.length) {
       const waiters = this.#idle;
@@ -145,7 +162,7 @@ export class Dispatcher {
     }
   }
 
-  #reply(fr: FrameOf<'call'>, value: unknown, err: unknown, hasErr = err !== undefined): void {
+  #reply(fr: FrameOf<'call'>, value: unknown, err: unknown, hasErr: boolean): void {
     const frame: ReturnFrame = { k: Kind.Return, p: fr.p!, i: fr.i };
     if (hasErr) frame.e = serializeError(err);
     else if (value !== undefined) {

@@ -11,11 +11,14 @@ export type RemoteMethods<T> = { readonly [K in Exclude<FunctionKeys<T>, 'defaul
  * returning a promise of its awaited result; callable itself when the module is a function
  * (`module.exports = fn`) or has a function default export. Non-function exports are absent.
  */
-export type Remote<T = any> = (T extends (...args: any[]) => any
-  ? RemoteFunction<T>
-  : T extends { default: infer D }
-    ? D extends (...args: any[]) => any
-      ? RemoteFunction<D>
-      : unknown
-    : unknown) &
-  (unknown extends T ? { readonly [name: string]: (...args: any[]) => Promise<any> } : RemoteMethods<T>);
+export type Remote<T = any> = unknown extends T
+  ? // Untyped: callable, and any name is a method returning a promise.
+    ((...args: any[]) => Promise<any>) & { readonly [name: string]: any }
+  : (T extends (...args: any[]) => any
+      ? RemoteFunction<T>
+      : T extends { default: infer D }
+        ? D extends (...args: any[]) => any
+          ? RemoteFunction<D>
+          : unknown
+        : unknown) &
+      RemoteMethods<T>;
