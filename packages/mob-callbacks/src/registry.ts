@@ -21,7 +21,12 @@ export function keep<F extends (...args: any[]) => unknown>(fn: F): F {
   return fn;
 }
 
-/** True when `fn` was marked with keep(). */
+/**
+ * True when `fn` was marked with keep().
+ *
+ * @example
+ * isKept(keep(() => {})); // true
+ */
 export function isKept(fn: unknown): boolean {
   return typeof fn === 'function' && (fn as { [KEEP]?: boolean })[KEEP] === true;
 }
@@ -60,7 +65,13 @@ export function createCallbacks(transport: Transport): Callbacks {
   return new Callbacks(transport);
 }
 
-/** See createCallbacks. */
+/**
+ * The registry createCallbacks makes.
+ *
+ * @example
+ * const callbacks = createCallbacks(transport);
+ * callbacks.size; // 0 once every callback is released
+ */
 export class Callbacks {
   readonly #transport: Transport;
   readonly #entries = new Map<number, Entry>();

@@ -127,7 +127,13 @@ export function createKingpin(name: string, options: KingpinOptions = {}): Kingp
   return new Kingpin(name, options);
 }
 
-/** See createKingpin. */
+/**
+ * The Kingpin createKingpin makes (mob's `start()` returns one).
+ *
+ * @example
+ * const kingpin = createKingpin('myapp').role('back', './back.js', { workers: 2 });
+ * kingpin.on('exit', ({ role, pid, code, signal }) => console.log(role, pid, code ?? signal));
+ */
 export class Kingpin extends EventEmitter<KingpinEvents> {
   readonly name: string;
   readonly #options: KingpinOptions;
@@ -302,6 +308,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       );
     }
     role.target = count;
+    // Before the cluster starts, the target is all there is: boot forks it.
+    if (!this.#started) return;
     const live = this.#live(role);
     const waits: Promise<unknown>[] = [];
     if (live.length > count) {
@@ -616,6 +624,9 @@ function indent(text: string): string {
 /**
  * Sets the process title. Linux keeps it in the space of the original command line, so a
  * short one (`node main.js`) truncates it in `ps aux`; the name `ps -e` shows is set too.
+ *
+ * @example
+ * setTitle('myapp (kingpin)');
  */
 export function setTitle(title: string): void {
   process.title = title;

@@ -23,7 +23,12 @@ export interface MobsterHooks {
 
 const requireHere = createRequire(__filename);
 
-/** Loads a role module, CommonJS or ESM, as Node would. */
+/**
+ * Loads a role module, CommonJS or ESM, as Node would.
+ *
+ * @example
+ * const { exports, esm } = await loadRole('/app/back.mjs');
+ */
 export async function loadRole(file: string): Promise<{ exports: unknown; esm: boolean }> {
   if (!file.endsWith('.mjs')) {
     try {
@@ -53,6 +58,10 @@ export async function runMobster(hooks: MobsterHooks = {}): Promise<void> {
   const file = process.env.MOB_MODULE ?? '';
   setTitle(`${process.env.MOB_APP ?? 'mob'} - ${role} (mobster)`);
   const t = transport();
+  // Ctrl+C in a terminal sends SIGINT to the whole process group: the Kingpin turns it into
+  // a graceful stop of every worker, so a worker does not die of it on its own. (A worker
+  // whose Kingpin is gone exits when its channel closes.)
+  process.on('SIGINT', () => {});
   const report = (error: unknown, origin: CrashReport['origin']): void => {
     const r: CrashReport = { error: serializeError(error), origin, role, pid: process.pid, file, time: new Date().toISOString() };
     t.post({ k: Kind.Crash, report: r });

@@ -8,14 +8,25 @@ export interface Candidate {
 /** Picks one of `ready` (never empty); `cursor` is the role's round-robin position. */
 export type Strategy = <T extends Candidate>(ready: readonly T[], cursor: { rr: number }) => T;
 
-/** Round-robin: each ready worker in turn. */
+/**
+ * Round-robin: each ready worker in turn.
+ *
+ * @example
+ * const cursor = { rr: 0 };
+ * roundRobin(workers, cursor); // workers[0], then workers[1], ...
+ */
 export const roundRobin: Strategy = (ready, cursor) => {
   const i = cursor.rr >= ready.length ? 0 : cursor.rr;
   cursor.rr = i + 1;
   return ready[i]!;
 };
 
-/** Least-pending: the ready worker with the fewest calls in flight; ties go round-robin. */
+/**
+ * Least-pending: the ready worker with the fewest calls in flight; ties go round-robin.
+ *
+ * @example
+ * leastPending([{ inflight: new Set([1, 2]) }, { inflight: new Set() }], { rr: 0 }); // the second
+ */
 export const leastPending: Strategy = (ready, cursor) => {
   const start = cursor.rr >= ready.length ? 0 : cursor.rr;
   let best = ready[start]!;

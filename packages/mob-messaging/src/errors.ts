@@ -104,7 +104,8 @@ export class TimeoutError extends MobError {
 }
 
 /**
- * Too many calls or messages are held for a role that has no ready worker.
+ * Too many calls are held for a role that has no ready worker: the call rejects at once.
+ * (An `any()` message over the bound is dropped, and the Kingpin warns once.)
  *
  * @example
  * catch (err) { if (err.name === 'QueueFullError') backOff(); }

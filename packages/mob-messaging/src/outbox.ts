@@ -28,6 +28,10 @@ function onSent(err: Error | null): void {
  * one IPC message (`{ $mob, f: [...] }`) when the turn's ticks are done; a batch that reaches
  * the count or byte cap leaves at once, so a pipeline keeps both ends busy. A frame that
  * carries a handle leaves alone, after everything queued before it, so order holds.
+ *
+ * @example
+ * const outbox = new Outbox(process);
+ * outbox.push({ k: 'ready' }); // leaves with the other frames of this turn
  */
 export class Outbox {
   #frames: Frame[] = [];

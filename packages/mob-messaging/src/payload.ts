@@ -7,6 +7,9 @@ export type Serialization = 'json' | 'advanced';
  * Throws a PayloadError naming the first place in `value` that the serialization cannot
  * carry. JSON: functions, symbols, BigInts, cycles, Maps, Sets and typed arrays (which JSON
  * would silently turn into `{}`). Advanced: functions and symbols.
+ *
+ * @example
+ * assertPayload({ n: 1n }, 'message', 'json'); // throws PayloadError: message.n is a BigInt, ...
  */
 export function assertPayload(value: unknown, where: string, serialization: Serialization): void {
   const bad = findUnsendable(value, where, serialization === 'json', []);
@@ -67,6 +70,9 @@ function findUnsendable(v: unknown, path: string, json: boolean, stack: object[]
 /**
  * Encodes a payload for the wire: a JSON string under JSON serialization (so the Kingpin
  * forwards a string instead of walking an object), the value itself under advanced.
+ *
+ * @example
+ * encodePayload([1, 2], 'arguments', 'json'); // '[1,2]'
  */
 export function encodePayload(value: unknown, where: string, serialization: Serialization): unknown {
   if (serialization === 'advanced') {
@@ -83,7 +89,12 @@ export function encodePayload(value: unknown, where: string, serialization: Seri
   return JSON.stringify(value);
 }
 
-/** The inverse of encodePayload. */
+/**
+ * The inverse of encodePayload.
+ *
+ * @example
+ * decodePayload('[1,2]', 'json'); // [1, 2]
+ */
 export function decodePayload(payload: unknown, serialization: Serialization): unknown {
   if (serialization === 'advanced' || typeof payload !== 'string') return payload;
   return JSON.parse(payload) as unknown;

@@ -136,7 +136,7 @@ export interface CallFrame {
   m: string;
   /** encoded argument array; callback positions hold null */
   a: unknown;
-  /** callbacks among the arguments, as pairs [position, callback id, ...] */
+  /** callbacks among the arguments, as triples [position, callback id, 1 if kept else 0, ...] */
   f?: number[];
   /** balancing strategy for this call, when not the role's default */
   b?: Balance;
@@ -174,7 +174,7 @@ export interface InvokeFrame {
   c: number;
   /** encoded argument array */
   a: unknown;
-  /** callbacks among the arguments, as pairs [position, callback id, ...] */
+  /** callbacks among the arguments, as triples [position, callback id, 1 if kept else 0, ...] */
   f?: number[];
   /** invoker pid, stamped by the Kingpin */
   w?: number;
@@ -280,6 +280,9 @@ export interface Transport {
 /**
  * True when `msg` is a mob envelope: `{ $mob: version >= 1, f: [...] }`. Frames inside are
  * checked one by one by their receiver, field by field, before use.
+ *
+ * @example
+ * process.on('message', (msg) => { if (!isMobMessage(msg)) handleAppMessage(msg); });
  */
 export function isMobMessage(msg: unknown): msg is Envelope {
   return (
@@ -291,7 +294,12 @@ export function isMobMessage(msg: unknown): msg is Envelope {
   );
 }
 
-/** True when `x` is an object with a string `k`: the least a frame must be. */
+/**
+ * True when `x` is an object with a string `k`: the least a frame must be.
+ *
+ * @example
+ * for (const fr of envelope.f) if (isFrame(fr)) route(fr);
+ */
 export function isFrame(x: unknown): x is Frame {
   return typeof x === 'object' && x !== null && typeof (x as Frame).k === 'string';
 }

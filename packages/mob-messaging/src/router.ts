@@ -134,7 +134,13 @@ export function createRouter(options: RouterOptions = {}): Router {
   return new Router(options);
 }
 
-/** See createRouter. */
+/**
+ * The router createRouter makes.
+ *
+ * @example
+ * const router = createRouter();
+ * router.on('ready', ({ role, pid }) => console.log(role, pid, 'ready'));
+ */
 export class Router extends EventEmitter<RouterEvents> {
   readonly #byPid = new Map<number, Peer>();
   readonly #roles = new Map<string, RoleState>();

@@ -312,13 +312,13 @@ function checkEvent(event: unknown): string {
 
 /**
  * Tells the Kingpin this worker is ready to receive routed messages and calls. Called for
- * you: by the Kingpin's worker once the role module has loaded, or, with mob-messaging
- * alone, right after the code that first used it has run.
+ * you: by the Kingpin's worker once the role module has loaded (top-level `await`
+ * included), or, with mob-messaging alone, on the turn after the code that first used it.
+ * Calling it again does nothing.
  *
  * @example
  * import { ready } from 'mob-messaging';
- * await openDatabase();
- * ready();
+ * ready(); // e.g. from a custom worker entry that loads its module itself
  */
 export function ready(): void {
   const s = state('ready()');

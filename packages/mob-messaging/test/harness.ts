@@ -25,9 +25,14 @@ export interface App {
 
 const started: App[] = [];
 
-export function startApp(file: string, opts: { env?: Record<string, string>; cwd?: string; args?: string[] } = {}): App {
+export function startApp(
+  file: string,
+  opts: { env?: Record<string, string>; cwd?: string; args?: string[]; group?: boolean } = {},
+): App {
   const proc = spawn(process.execPath, [file, ...(opts.args ?? [])], {
     cwd: opts.cwd,
+    // its own process group, as a terminal gives it (for signals to the whole group)
+    detached: opts.group ?? false,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

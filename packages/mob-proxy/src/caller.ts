@@ -59,7 +59,13 @@ export function createCaller(options: CallerOptions): Caller {
   return new Caller(options);
 }
 
-/** See createCaller. */
+/**
+ * The caller createCaller makes.
+ *
+ * @example
+ * const caller = createCaller({ transport, callbacks });
+ * await caller.call('back', 'add', [1, 2]); // 3
+ */
 export class Caller {
   readonly #transport: Transport;
   readonly #callbacks: Callbacks;

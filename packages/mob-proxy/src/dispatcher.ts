@@ -72,7 +72,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return new Dispatcher(options);
 }
 
-/** See createDispatcher. */
+/**
+ * The dispatcher createDispatcher makes.
+ *
+ * @example
+ * const dispatcher = createDispatcher({ transport, callbacks, module: mod });
+ * dispatcher.exports; // ['add', 'mul']
+ */
 export class Dispatcher {
   readonly #transport: Transport;
   readonly #callbacks: Callbacks;

@@ -87,7 +87,7 @@ function workerOnly(what: string): void {
 
 export { keep };
 export { send, all, any, pid, on, off, whoami, createRouter } from 'mob-messaging';
-export { createKingpin, scale, lastErr } from 'mob-kingpin';
+export { scale, lastErr } from 'mob-kingpin';
 export {
   MobError,
   ConfigError,

@@ -11,8 +11,8 @@ const SOAK_MS = Number(process.env.MOB_SOAK_MS) || 3_000;
 afterEach(stopAll);
 
 type RoleSpec = [string, string, Record<string, unknown>?];
-function mobApp(roles: RoleSpec[], env: Record<string, string> = {}, options: Record<string, unknown> = {}): App {
-  return startApp(join(fixtures, 'life-main.cjs'), { env: { MOB_TEST_APP: JSON.stringify({ roles, options }), ...env } });
+function mobApp(roles: RoleSpec[], env: Record<string, string> = {}, options: Record<string, unknown> = {}, group = false): App {
+  return startApp(join(fixtures, 'life-main.cjs'), { env: { MOB_TEST_APP: JSON.stringify({ roles, options }), ...env }, group });
 }
 const ofRole = (app: App, ev: string, role: string): any[] => app.lines.filter((l) => l.ev === ev && l.role === role);
 
@@ -35,6 +35,26 @@ describe('graceful shutdown', () => {
       ['back', 0, null, true],
       ['front', 0, null, true],
     ]);
+    await app.stop();
+  });
+
+  it('Ctrl+C (SIGINT to the whole process group) is as graceful as SIGTERM', async () => {
+    const app = mobApp(
+      [
+        ['front', './inflight.mjs'],
+        ['back', './sleeper.cjs', { workers: 2 }],
+      ],
+      {},
+      {},
+      true,
+    );
+    await app.waitFor(() => app.lines.filter((l) => l.sleeping).length === 20, '20 calls running');
+    process.kill(-app.pid, 'SIGINT');
+    const { answered, errors } = await app.waitFor((l) => l.answered !== undefined, 'the answers');
+    expect([answered, errors]).toEqual([20, []]);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    const exits = app.lines.filter((l) => l.ev === 'exit');
+    expect(exits.map((e) => [e.code, e.signal, e.expected])).toEqual([[0, null, true], [0, null, true], [0, null, true]]);
     await app.stop();
   });
 
