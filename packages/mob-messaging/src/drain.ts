@@ -1,5 +1,5 @@
 import { subscribe } from 'node:diagnostics_channel';
-import { Server as HttpServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 
 /**
@@ -39,10 +39,11 @@ type Tracked = Socket & { [LAST_USE]?: number };
 function drainServer(server: NetServer, idleGraceMs: number): Promise<void> {
   return new Promise((resolve) => {
     server.once('close', () => resolve());
-    if (server instanceof HttpServer) {
-      const http = server;
+    // An http(s) server (duck-typed: node:http stays unloaded where no server is).
+    if (typeof (server as Partial<HttpServer>).closeIdleConnections === 'function') {
+      const http = server as HttpServer;
       const since = Date.now();
-      http.prependListener('request', (req: IncomingMessage, res) => {
+      http.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
         res.shouldKeepAlive = false;
         (req.socket as Tracked)[LAST_USE] = Date.now();
       });

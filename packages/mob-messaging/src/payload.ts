@@ -12,10 +12,10 @@ export type Serialization = 'json' | 'advanced';
  * assertPayload({ n: 1n }, 'message', 'json'); // throws PayloadError: message.n is a BigInt, ...
  */
 export function assertPayload(value: unknown, where: string, serialization: Serialization): void {
-  const bad = findUnsendable(value, where, serialization === 'json', []);
+  const bad = findUnsendable(value, serialization === 'json', []);
   if (bad) {
     throw new PayloadError(
-      `${bad}, which cannot be sent between processes; ` +
+      `${where}${bad.path.reverse().join('')} ${bad.what}, which cannot be sent between processes; ` +
         (serialization === 'json'
           ? `mob sends JSON (plain objects, arrays, strings, numbers, booleans, null); convert it, or start the app with { serialization: 'advanced' }`
           : `send data, not code (pass functions only as top-level call arguments)`),
@@ -23,7 +23,15 @@ export function assertPayload(value: unknown, where: string, serialization: Seri
   }
 }
 
-function findUnsendable(v: unknown, path: string, json: boolean, stack: object[]): string | undefined {
+interface Unsendable {
+  /** what the value is ("is a function") */
+  what: string;
+  /** path segments, innermost first (built only on the way out of a failure) */
+  path: string[];
+}
+
+// Hot path: it walks every payload, so it allocates nothing unless it finds a problem.
+function findUnsendable(v: unknown, json: boolean, stack: object[]): Unsendable | undefined {
   switch (typeof v) {
     case 'string':
     case 'number':
@@ -31,40 +39,43 @@ function findUnsendable(v: unknown, path: string, json: boolean, stack: object[]
     case 'undefined':
       return undefined;
     case 'function':
-      return `${path} is a function`;
+      return { what: 'is a function', path: [] };
     case 'symbol':
-      return `${path} is a symbol`;
+      return { what: 'is a symbol', path: [] };
     case 'bigint':
-      return json ? `${path} is a BigInt` : undefined;
+      return json ? { what: 'is a BigInt', path: [] } : undefined;
   }
   if (v === null) return undefined;
   const o = v as object;
   if (json && typeof (o as { toJSON?: unknown }).toJSON === 'function') return undefined;
-  if (stack.includes(o)) return json ? `${path} is a cycle (it contains itself)` : undefined;
+  if (stack.includes(o)) return json ? { what: 'is a cycle (it contains itself)', path: [] } : undefined;
   if (json) {
-    if (o instanceof Map) return `${path} is a Map`;
-    if (o instanceof Set) return `${path} is a Set`;
-    if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer) return `${path} is binary data (${o.constructor.name})`;
+    if (o instanceof Map) return { what: 'is a Map', path: [] };
+    if (o instanceof Set) return { what: 'is a Set', path: [] };
+    if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer) return { what: `is binary data (${o.constructor.name})`, path: [] };
   } else if (o instanceof Map || o instanceof Set || ArrayBuffer.isView(o) || o instanceof Date || o instanceof RegExp) {
     return undefined;
   }
   stack.push(o);
-  try {
-    if (Array.isArray(o)) {
-      for (let i = 0; i < o.length; i++) {
-        const bad = findUnsendable(o[i], `${path}[${i}]`, json, stack);
-        if (bad) return bad;
-      }
-    } else {
-      for (const key of Object.keys(o)) {
-        const bad = findUnsendable((o as Record<string, unknown>)[key], `${path}.${key}`, json, stack);
-        if (bad) return bad;
+  let bad: Unsendable | undefined;
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) {
+      if ((bad = findUnsendable(o[i], json, stack))) {
+        bad.path.push(`[${i}]`);
+        break;
       }
     }
-  } finally {
-    stack.pop();
+  } else {
+    for (const key in o) {
+      if (!Object.hasOwn(o, key)) continue;
+      if ((bad = findUnsendable((o as Record<string, unknown>)[key], json, stack))) {
+        bad.path.push(`.${key}`);
+        break;
+      }
+    }
   }
-  return undefined;
+  stack.pop();
+  return bad;
 }
 
 /**

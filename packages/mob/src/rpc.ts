@@ -1,6 +1,6 @@
 import { beforeExit, transport } from 'mob-messaging';
-import { createCallbacks, type Callbacks } from 'mob-callbacks';
-import { createCaller, createDispatcher, type Caller, type Dispatcher, type ServedModule } from 'mob-proxy';
+import type { Callbacks } from 'mob-callbacks';
+import type { Caller, Dispatcher, ServedModule } from 'mob-proxy';
 
 interface Rpc {
   readonly callbacks: Callbacks;
@@ -12,14 +12,20 @@ interface Rpc {
 const KEY = Symbol.for('mob.rpc');
 type WithRpc = typeof globalThis & { [KEY]?: Rpc };
 
+// Loaded on first use, in workers only: the Kingpin never needs them, and stays small.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const proxy = (): typeof import('mob-proxy') => require('mob-proxy') as typeof import('mob-proxy');
+const callbacksPkg = (): typeof import('mob-callbacks') => require('mob-callbacks') as typeof import('mob-callbacks');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 /** The worker's callback registry and caller, made on first use over its transport. */
 export function rpc(): Rpc {
   const g = globalThis as WithRpc;
   if (g[KEY]) return g[KEY];
   const t = transport();
-  const callbacks = createCallbacks(t);
+  const callbacks = callbacksPkg().createCallbacks(t);
   const roles = process.env.MOB_ROLES ? new Set(process.env.MOB_ROLES.split(',')) : null;
-  const caller = createCaller({ transport: t, callbacks, roles: () => roles });
+  const caller = proxy().createCaller({ transport: t, callbacks, roles: () => roles });
   // On shutdown, this worker's own pending calls get their answers before it exits.
   beforeExit(() => caller.idle());
   return (g[KEY] = { callbacks, caller, dispatcher: null });
@@ -28,9 +34,7 @@ export function rpc(): Rpc {
 /** Serves the role module's exports from this worker (mob's worker entry calls it). */
 export function serve(mod: ServedModule): void {
   const r = rpc();
-  const dispatcher = (r.dispatcher = createDispatcher({ transport: transport(), callbacks: r.callbacks, module: mod }));
+  const dispatcher = (r.dispatcher = proxy().createDispatcher({ transport: transport(), callbacks: r.callbacks, module: mod }));
   // On shutdown, running calls finish and their answers leave before the worker exits.
   beforeExit(() => dispatcher.idle());
 }
-
-
