@@ -49,6 +49,8 @@ describe('graceful shutdown', () => {
       true,
     );
     await app.waitFor(() => app.lines.filter((l) => l.sleeping).length === 20, '20 calls running');
+    // every worker past its boot (one still starting Node dies of the signal, as any process)
+    await app.waitFor(() => ofRole(app, 'ready', 'back').length === 2, 'both back workers');
     process.kill(-app.pid, 'SIGINT');
     const { answered, errors } = await app.waitFor((l) => l.answered !== undefined, 'the answers');
     expect([answered, errors]).toEqual([20, []]);
