@@ -1,0 +1,250 @@
+// mob's benchmark: runs every scenario in its own process (group), several times, and reports
+// medians against the hand-written relay baseline.
+//
+//   node bench.mjs             full run: table, targets, results/latest.json, results/chart.svg, PERFORMANCE.md
+//   MOB_BENCH_QUICK=1 node bench.mjs   (or --quick) each case ~1 s, once; checks results, not timings
+//   node bench.mjs --profile   CPU profiles of every process (mob and the relays) under 1000 calls in flight
+//   node bench.mjs --profile-case=pipe10k   the same with the 10 KB argument
+//
+// Environment: MOB_BENCH_RUNS (full runs, at least 3; default 3), MOB_BENCH_QUIET_WAIT (seconds to
+// wait for a quiet machine; default 60), MOB_BENCH_KEEP_PROFILE=1 (keep the .cpuprofile files).
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killAll, runScenario } from './harness/child.mjs';
+import { codeInfo, machineInfo, waitForQuiet } from './harness/machine.mjs';
+import { printSummary, summarize } from './harness/profile.mjs';
+import { chartSvg, computeFigures, computeTargets, markdown, textTable } from './harness/report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const QUICK = process.env.MOB_BENCH_QUICK === '1' || argv.includes('--quick');
+const PROFILE = argv.some((a) => a.startsWith('--profile'));
+// --profile-case=pipe10k profiles the 10 KB case instead of add(1,2) (mob and the unbatched relay).
+const PROFILE_CASE = (argv.find((a) => a.startsWith('--profile-case=')) ?? '--profile-case=pipe').split('=')[1];
+const RUNS = QUICK ? 1 : Math.max(3, Number(process.env.MOB_BENCH_RUNS) || 3);
+// Readiness and RSS are cheap to measure and noisy: they get more runs.
+const READY_RUNS = QUICK ? 1 : Math.max(RUNS, 5);
+const QUIET_WAIT_MS = QUICK ? 0 : Number(process.env.MOB_BENCH_QUIET_WAIT ?? 60) * 1000;
+
+const settings = QUICK
+  ? { warmupMs: 150, latencyMs: 500, pipelineMs: 700, idleMs: 300, balanceCalls: 120, timeoutMs: 45_000 }
+  : { warmupMs: 500, latencyMs: 2000, pipelineMs: 2500, idleMs: 1500, balanceCalls: 600, timeoutMs: 180_000 };
+const base = { ...settings, window: 1000, balanceWindow: 8, workers: 8 };
+
+/** Every scenario: a child process, the cases it must report. */
+const SCENARIOS = [
+  { id: 'mob', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: ['lat', 'pipe', 'lat10k', 'pipe10k'] },
+  { id: 'relay', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '0' }, cases: ['lat', 'pipe', 'lat10k', 'pipe10k'] },
+  { id: 'relay-batched', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '1' }, cases: ['lat', 'pipe'] },
+  { id: 'workerpool', file: 'scenarios/pools.cjs', env: { POOL: 'workerpool' }, cases: ['lat', 'pipe'] },
+  { id: 'piscina', file: 'scenarios/pools.cjs', env: { POOL: 'piscina' }, cases: ['lat', 'pipe'] },
+  { id: 'ready-mob', file: 'scenarios/ready-mob.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS },
+  { id: 'ready-plain', file: 'scenarios/ready-plain.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS },
+  { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'] },
+];
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+process.on('exit', killAll);
+
+/** What a case must hold to count as run with correct results (never a timing). */
+function problems(s, cases) {
+  const out = [];
+  for (const name of s.cases) {
+    const c = cases?.[name];
+    if (!c) {
+      out.push(`case "${name}" did not run`);
+      continue;
+    }
+    if (c.wrong !== undefined && c.wrong !== 0) out.push(`case "${name}": ${c.wrong} wrong result(s)`);
+    if (c.n !== undefined && !(c.n > 0)) out.push(`case "${name}": no call answered`);
+    if (name.startsWith('balance') && c.n !== base.balanceCalls) out.push(`case "${name}": ${c.n} of ${base.balanceCalls} calls answered`);
+    if ((name === 'ready' || name === 'rss') && c.workers !== base.workers) out.push(`case "${name}": ${c.workers} of ${base.workers} workers`);
+    const figure = c.p50 ?? c.callsPerSec ?? c.ms ?? c.mib;
+    if (!(Number.isFinite(figure) && figure > 0)) out.push(`case "${name}": no figure (${JSON.stringify(c)})`);
+  }
+  return out;
+}
+
+function configFor(s, run, extra = {}) {
+  return { ...base, mode: s.mode ?? 'rpc', cases: s.cases, run, ...extra };
+}
+
+// A run during which the rest of the machine kept more than this much of a core busy is
+// contended: it is run again (after waiting for quiet), at most MAX_RETRIES times.
+const CONTENDED_CORES = 0.25;
+const MAX_RETRIES = 2;
+
+async function runAll() {
+  const runs = Object.fromEntries(SCENARIOS.map((s) => [s.id, []]));
+  const meta = Object.fromEntries(SCENARIOS.map((s) => [s.id, []]));
+  const failures = [];
+  const contended = [];
+  let passed = 0;
+  const rounds = Math.max(...SCENARIOS.map((s) => s.runs ?? RUNS));
+  // Round after round, every scenario once, so a drift of the machine hits them all alike;
+  // odd rounds go in reverse, so no scenario always runs right after the same neighbour.
+  for (let run = 0; run < rounds; run++) {
+    const order = run % 2 ? [...SCENARIOS].reverse() : SCENARIOS;
+    for (const s of order) {
+      if (run >= (s.runs ?? RUNS)) continue;
+      const tag = `[${run + 1}/${s.runs ?? RUNS}] ${s.id}`;
+      for (let attempt = 0; ; attempt++) {
+        // Something else may have started since the last scenario.
+        if (!QUICK) await waitForQuiet({ need: 1, maxWaitMs: QUIET_WAIT_MS, log });
+        let outcome;
+        try {
+          outcome = await runScenario({
+            file: join(here, s.file),
+            env: { ...s.env, BENCH_CONFIG: JSON.stringify(configFor(s, run)) },
+            timeoutMs: base.timeoutMs,
+            cwd: here,
+          });
+        } catch (err) {
+          failures.push(`${tag}: ${err.message}`);
+          log(`  ${tag}: FAILED ${err.message}`);
+          break;
+        }
+        const { result, ms, contention } = outcome;
+        const others = contention ? contention.othersCores : 0;
+        const busy = others > CONTENDED_CORES;
+        const note = contention ? `; others used ${others.toFixed(2)} cores` : '';
+        if (busy && !QUICK && attempt < MAX_RETRIES) {
+          log(`  ${tag}: contended (${(ms / 1000).toFixed(1)} s${note}): running it again`);
+          continue;
+        }
+        const bad = problems(s, result.cases);
+        if (bad.length) {
+          failures.push(`${tag}: ${bad.join('; ')}`);
+          log(`  ${tag}: FAILED ${bad.join('; ')}`);
+        } else {
+          passed += s.cases.length;
+          runs[s.id].push(result.cases);
+          meta[s.id].push({ round: run + 1, attempts: attempt + 1, othersCores: others });
+          if (busy) contended.push(`${tag} (others used ${others.toFixed(2)} cores)`);
+          log(`  ${tag}: ok (${(ms / 1000).toFixed(1)} s${note})${busy && !QUICK ? ' CONTENDED, kept' : ''}`);
+        }
+        break;
+      }
+    }
+  }
+  return { runs, meta, failures, passed, contended };
+}
+
+async function profile(machine) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'mob-bench-prof-'));
+  if (PROFILE_CASE !== 'pipe' && PROFILE_CASE !== 'pipe10k') throw new Error(`--profile-case: use pipe or pipe10k, got ${PROFILE_CASE}`);
+  const targets = [
+    { title: 'mob', s: SCENARIOS[0] },
+    ...(PROFILE_CASE === 'pipe' ? [{ title: 'batched relay', s: SCENARIOS[2] }] : []),
+    { title: 'unbatched relay', s: SCENARIOS[1] },
+  ];
+  const pipelineMs = QUICK ? 1000 : 6000;
+  const what = PROFILE_CASE === 'pipe' ? 'add(1,2)' : 'addPad(1,2, 10 KB)';
+  log(`profiling every process under 1000 ${what} calls in flight for ${pipelineMs / 1000} s (node --cpu-prof)`);
+  try {
+    for (const t of targets) {
+      const out = join(dir, t.s.id);
+      mkdirSync(out);
+      const { result } = await runScenario({
+        file: join(here, t.s.file),
+        env: {
+          ...t.s.env,
+          BENCH_PROFILE_WORKERS: '1',
+          BENCH_CONFIG: JSON.stringify(configFor(t.s, 0, { cases: [PROFILE_CASE], pipelineMs })),
+        },
+        nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`],
+        timeoutMs: base.timeoutMs,
+        cwd: here,
+      });
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: the pid says whose it is.
+      const roleOf = new Map();
+      for (const [role, pids] of Object.entries(result.pids ?? {})) for (const pid of pids) roleOf.set(pid, role);
+      const files = readdirSync(out).filter((f) => f.endsWith('.cpuprofile'));
+      log('');
+      log(`== ${t.title}: ${Math.round(result.cases[PROFILE_CASE].callsPerSec).toLocaleString('en-US')} calls/s while profiled`);
+      const named = files
+        .map((f) => ({ f, role: roleOf.get(Number(f.split('.')[3])) ?? 'unknown' }))
+        .sort((a, b) => Number(['kingpin', 'primary'].includes(b.role)) - Number(['kingpin', 'primary'].includes(a.role)));
+      for (const { f, role } of named) {
+        const primary = role === 'kingpin' || role === 'primary';
+        log(printSummary(`${t.title} ${role} (pid ${f.split('.')[3]})`, summarize(join(out, f), primary ? 15 : 8), primary ? 10 : 5));
+      }
+    }
+  } finally {
+    if (process.env.MOB_BENCH_KEEP_PROFILE === '1') log(`\nprofiles kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+  log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+}
+
+async function main() {
+  const started = Date.now();
+  const machine = machineInfo();
+  log(`mob bench${QUICK ? ' (quick: results checked, timings not judged)' : ''}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}`);
+  const quiet = await waitForQuiet({ maxWaitMs: QUIET_WAIT_MS, log });
+  const busy = quiet.busy === null ? 'unknown' : `${(quiet.busy * 100).toFixed(0)}% busy`;
+  if (quiet.quiet) log(`machine quiet (${busy}, load ${quiet.load.map((l) => l.toFixed(2)).join(' ')})`);
+  else log(`WARNING: the machine is not quiet (${busy} over the last second, load ${quiet.load.map((l) => l.toFixed(2)).join(' ')}); figures may be off`);
+
+  if (PROFILE) return profile(machine);
+
+  const code = codeInfo(here);
+  log(`mob at ${code.commit ?? 'unknown commit'}${code.packagesChanged ? ' with uncommitted changes in packages/' : ''}, build ${code.mobBuild}`);
+  log(`${RUNS} run(s) of each case (${READY_RUNS} of readiness and RSS), each scenario in its own process group`);
+  const { runs, meta, failures, passed, contended } = await runAll();
+  // Another process may rebuild mob meanwhile: figures from two builds are not one measurement.
+  const after = codeInfo(here);
+  const rebuilt = after.mobBuild !== code.mobBuild;
+  if (rebuilt) log(`WARNING: mob's build changed during the run (${code.mobBuild} → ${after.mobBuild}); run it again`);
+  const figures = computeFigures(runs);
+  const targets = computeTargets(figures);
+  log('');
+  log(textTable(figures, targets, { quick: QUICK }));
+  log('');
+
+  // Results of a failed run, or of two builds of mob, are not written over the last good ones.
+  if (!QUICK && failures.length === 0 && !rebuilt) {
+    const results = join(here, 'results');
+    mkdirSync(results, { recursive: true });
+    const json = {
+      machine,
+      code: { ...code, buildChangedDuringRun: rebuilt },
+      quiet,
+      contendedRuns: contended,
+      contentionThresholdCores: CONTENDED_CORES,
+      scenarioRuns: meta,
+      runs: RUNS,
+      readyRuns: READY_RUNS,
+      settings: base,
+      figures: figures.map(({ id, label, unit, better, impl, value, runs: r, baselineValue, ratio, isBaseline }) => ({
+        id, label, unit, better, impl, value, runs: r, baseline: baselineValue, ratio, isBaseline,
+      })),
+      targets,
+    };
+    writeFileSync(join(results, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+    writeFileSync(join(results, 'chart.svg'), chartSvg(figures, { machine, runs: RUNS }));
+    writeFileSync(join(here, 'PERFORMANCE.md'), markdown(figures, targets, { machine, runs: RUNS, quiet, contended, code }));
+    log('wrote results/latest.json, results/chart.svg, PERFORMANCE.md');
+  }
+  if (contended.length) log(`WARNING: ${contended.length} run(s) kept although the machine was busy: ${contended.join(', ')}`);
+  for (const f of failures) log(`FAILED ${f}`);
+  log(`bench took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // The plain closing line that test runners' readers understand: cases, not timings.
+  log(`bench: ${passed} passed, ${failures.length} failed`);
+  if (failures.length) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  log(`bench failed: ${(err && err.stack) || err}`);
+  killAll();
+  process.exit(1);
+});

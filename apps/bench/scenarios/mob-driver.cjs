@@ -1,0 +1,42 @@
+'use strict';
+// Role "driver" of the mob scenarios: the one worker that calls role "back" through the
+// Kingpin. It starts when the main script says every worker is ready, and sends its figures
+// back with the app's own process.send (which mob passes through untouched).
+const mob = require('mob');
+const lib = require('./lib.cjs');
+
+const cfg = lib.config();
+
+process.on('message', (msg) => {
+  if (!msg || msg.bench !== 'start') return;
+  (cfg.mode === 'balance' ? balance() : rpc()).then(
+    (cases) => process.send({ bench: 'result', cases }),
+    (err) => process.send({ bench: 'error', error: String((err && err.stack) || err) }),
+  );
+});
+
+function rpc() {
+  const back = mob.require('back');
+  const pad = lib.makePad();
+  return lib.runCases(cfg, [
+    { name: 'lat', kind: 'latency', call: () => back.add(1, 2), expected: 3 },
+    { name: 'pipe', kind: 'pipelined', call: () => back.add(1, 2), expected: 3, window: cfg.window },
+    { name: 'lat10k', kind: 'latency', call: () => back.addPad(1, 2, pad), expected: 3 },
+    { name: 'pipe10k', kind: 'pipelined', call: () => back.addPad(1, 2, pad), expected: 3, window: cfg.window },
+  ]);
+}
+
+async function balance() {
+  const roundRobin = mob.require('back');
+  const leastPending = mob.require('back', { balance: 'least-pending' });
+  const durations = lib.unevenDurations(cfg.balanceCalls);
+  // Warm both paths with short calls first.
+  for (let i = 0; i < 20; i++) await Promise.all([roundRobin.work(0), leastPending.work(0)]);
+  const runs = { rr: () => lib.unevenRun((ms) => roundRobin.work(ms), durations, cfg.balanceWindow),
+    lp: () => lib.unevenRun((ms) => leastPending.work(ms), durations, cfg.balanceWindow) };
+  // Alternate which goes first from run to run, so neither always runs on a colder process.
+  const order = cfg.run % 2 === 0 ? ['rr', 'lp'] : ['lp', 'rr'];
+  const out = {};
+  for (const k of order) out[k] = await runs[k]();
+  return { balanceRoundRobin: out.rr, balanceLeastPending: out.lp };
+}

@@ -1,0 +1,3 @@
+'use strict';
+// A workerpool child process serving add().
+require('workerpool').worker({ add: (a, b) => a + b });
