@@ -227,7 +227,7 @@ export class Callbacks {
       const { a, f } = this.encodeArgs(args, 'callback', { holder: owner });
       // Spent only once its arguments could be sent: a PayloadError leaves it callable.
       if (!kept) spent.done = true;
-      const frame: FrameOf<'cb'> = { k: Kind.Invoke, p: owner, c: id, a };
+      const frame: FrameOf<typeof Kind.Invoke> = { k: Kind.Invoke, p: owner, c: id, a };
       if (f) frame.f = f;
       this.#transport.post(frame);
     };
@@ -235,7 +235,7 @@ export class Callbacks {
     return stub;
   }
 
-  #invoke(fr: FrameOf<'cb'>): void {
+  #invoke(fr: FrameOf<typeof Kind.Invoke>): void {
     const from = fr.w;
     const entry = typeof fr.c === 'number' ? this.#entries.get(fr.c) : undefined;
     if (!entry || typeof from !== 'number') {
@@ -253,7 +253,7 @@ export class Callbacks {
     entry.fn(...args);
   }
 
-  #free(fr: FrameOf<'free'>): void {
+  #free(fr: FrameOf<typeof Kind.Free>): void {
     if (!Array.isArray(fr.c)) return;
     for (const id of fr.c) {
       const entry = typeof id === 'number' ? this.#entries.get(id) : undefined;

@@ -48,7 +48,7 @@ export interface MemoryNetwork {
 
 interface Endpoint {
   readonly transport: MemoryTransport;
-  readonly handlers: Map<string, (frame: any) => void>;
+  readonly handlers: Map<number, (frame: any) => void>;
   alive: boolean;
 }
 
@@ -131,7 +131,6 @@ export function createMemoryNetwork(): MemoryNetwork {
         const key = `${frame.p}:${frame.i}`;
         if (inflight.get(key) !== from) return;
         inflight.delete(key);
-        frame.w = from;
         return deliver(frame.p, frame);
       }
       case Kind.Invoke:
@@ -149,7 +148,7 @@ export function createMemoryNetwork(): MemoryNetwork {
   return {
     connect(pid, role = '') {
       if (endpoints.get(pid)?.alive) throw new Error(`memory network: pid ${pid} is already connected`);
-      const handlers = new Map<string, (frame: any) => void>();
+      const handlers = new Map<number, (frame: any) => void>();
       const ep: Endpoint = {
         handlers,
         alive: true,

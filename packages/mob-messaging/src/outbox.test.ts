@@ -95,10 +95,10 @@ describe('Outbox', () => {
     expect(ch.sent.map(numbers)).toEqual([[1, 2], [3]]);
   });
 
-  it('the default byte cap is 256 KiB', () => {
+  it('the default byte cap is 32 KiB', () => {
     const ch = fakeChannel();
     const out = new Outbox(ch);
-    out.push(frame(1), 256 * 1024 - 1);
+    out.push(frame(1), 32 * 1024 - 1);
     expect(ch.sent).toHaveLength(0);
     out.push(frame(2), 1);
     expect(ch.sent).toHaveLength(1);

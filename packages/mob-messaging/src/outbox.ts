@@ -13,11 +13,11 @@ export interface IpcChannel {
 export interface BatchLimits {
   /** frames in one IPC message (default 250) */
   count: number;
-  /** payload characters in one IPC message (default 256 KiB) */
+  /** payload characters in one IPC message (default 32 KiB: Node reads a long message slowly) */
   bytes: number;
 }
 
-export const DEFAULT_BATCH: BatchLimits = { count: 250, bytes: 256 * 1024 };
+export const DEFAULT_BATCH: BatchLimits = { count: 250, bytes: 32 * 1024 };
 
 function onSent(err: Error | null): void {
   if (err) debug('send failed: %s', err.message);
@@ -31,7 +31,7 @@ function onSent(err: Error | null): void {
  *
  * @example
  * const outbox = new Outbox(process);
- * outbox.push({ k: 'ready' }); // leaves with the other frames of this turn
+ * outbox.push({ k: Kind.Ready }); // leaves with the other frames of this turn
  */
 export class Outbox {
   #frames: Frame[] = [];

@@ -20,36 +20,36 @@ export const MARKER = '$mob';
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
 
-/** Frame kinds, the `k` field of every frame. */
+/** Frame kinds, the `k` field of every frame: small numbers, the cheapest to send and parse. */
 export const Kind = {
   /** worker → Kingpin, first frame a worker sends: its role and version. */
-  Hello: 'hello',
+  Hello: 1,
   /** Kingpin → worker, answer to hello: the app's roles. Sent again when they change. */
-  Welcome: 'welcome',
+  Welcome: 2,
   /** worker → Kingpin: the role module has loaded; the worker may receive routed frames. */
-  Ready: 'ready',
+  Ready: 3,
   /** An app message: worker → Kingpin with a target, Kingpin → worker with the sender. */
-  Message: 'msg',
+  Message: 4,
   /** A remote call: caller → Kingpin (by role) → one callee (with the caller's pid). */
-  Call: 'call',
+  Call: 5,
   /** The answer to a call: callee → Kingpin → caller. */
-  Return: 'ret',
+  Return: 6,
   /** Kingpin → caller: a call could not be served (its worker exited, the queue is full). */
-  Fail: 'fail',
+  Fail: 7,
   /** A remote callback invocation: stub holder → Kingpin → the callback's owner. */
-  Invoke: 'cb',
+  Invoke: 8,
   /** Stub holder → owner: these callbacks can no longer be invoked (collected). */
-  Free: 'free',
+  Free: 9,
   /** Kingpin → every worker: a worker exited. */
-  Down: 'down',
+  Down: 10,
   /** Kingpin → worker: stop gracefully. */
-  Shutdown: 'bye',
+  Shutdown: 11,
   /** worker → Kingpin: an uncaught error (or a failed module load), just before exiting. */
-  Crash: 'crash',
+  Crash: 12,
   /** worker → Kingpin: change the number of workers of the sender's role. */
-  Scale: 'scale',
+  Scale: 13,
   /** worker → Kingpin: ask for the last crash report of the role; Kingpin → worker: the answer. */
-  LastErr: 'lasterr',
+  LastErr: 14,
 } as const;
 
 /** Any frame kind. */
@@ -154,7 +154,7 @@ export interface ReturnFrame {
   v?: unknown;
   /** the thrown error, when the call failed */
   e?: SerializedError;
-  /** callee pid, stamped by the Kingpin */
+  /** callee pid: set by the callee when the caller needs it (the call had callbacks, or failed) */
   w?: number;
 }
 
@@ -301,5 +301,5 @@ export function isMobMessage(msg: unknown): msg is Envelope {
  * for (const fr of envelope.f) if (isFrame(fr)) route(fr);
  */
 export function isFrame(x: unknown): x is Frame {
-  return typeof x === 'object' && x !== null && typeof (x as Frame).k === 'string';
+  return typeof x === 'object' && x !== null && typeof (x as Frame).k === 'number';
 }

@@ -322,7 +322,6 @@ export class Router extends EventEmitter<RouterEvents> {
         if (!peer.inflight.delete(fr.p * SPAN + fr.i)) return bad(peer, fr);
         const caller = this.#byPid.get(fr.p);
         if (!caller || caller.state === 'dead') return;
-        fr.w = peer.pid;
         caller.outbox.push(fr, payloadSize(fr.v));
         return;
       }

@@ -46,7 +46,7 @@ interface State {
   roles: ReadonlySet<string> | null;
   readonly outbox: Outbox;
   readonly events: EventEmitter;
-  readonly handlers: Map<string, (frame: any, handle?: unknown) => void>;
+  readonly handlers: Map<number, (frame: any, handle?: unknown) => void>;
   readonly drains: (() => unknown)[];
   readonly serialization: Serialization;
   readonly transport: Transport;
@@ -76,7 +76,7 @@ function init(): State {
   const serialization: Serialization = process.env.MOB_SERIALIZATION === 'advanced' ? 'advanced' : 'json';
   const outbox = new Outbox(process as unknown as IpcChannel);
   const events = new EventEmitter();
-  const handlers = new Map<string, (frame: any, handle?: unknown) => void>();
+  const handlers = new Map<number, (frame: any, handle?: unknown) => void>();
   const envRoles = process.env.MOB_ROLES;
   const s: State = {
     role: process.env.MOB_ROLE ?? '',
@@ -109,10 +109,10 @@ function init(): State {
     }
     events.emit('message', data, handle, fr.s);
   });
-  handlers.set(Kind.Welcome, (fr: FrameOf<'welcome'>) => {
+  handlers.set(Kind.Welcome, (fr: FrameOf<typeof Kind.Welcome>) => {
     if (Array.isArray(fr.roles)) s.roles = new Set(fr.roles.filter((r) => typeof r === 'string'));
   });
-  handlers.set(Kind.Shutdown, (fr: FrameOf<'bye'>) => void shutdown(s, fr.t));
+  handlers.set(Kind.Shutdown, (fr: FrameOf<typeof Kind.Shutdown>) => void shutdown(s, fr.t));
 
   // mob's frames are taken before Node emits them as 'message': the app's own
   // process.on('message') listeners never see them, and the app's messages pass untouched.
@@ -333,7 +333,7 @@ export function ready(): void {
  * @example
  * import { transport } from 'mob-messaging';
  * const t = transport();
- * t.post({ k: 'scale', n: 1 });
+ * t.post({ k: Kind.Scale, n: 1 });
  */
 export function transport(): Transport {
   return state('transport()').transport;

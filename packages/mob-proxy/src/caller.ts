@@ -164,7 +164,7 @@ export class Caller {
     return id;
   }
 
-  #answer(fr: FrameOf<'ret'>): void {
+  #answer(fr: FrameOf<typeof Kind.Return>): void {
     const p = this.#pending.get(fr.i);
     if (!p) {
       debug('answer to call %s arrived after it settled (timed out?); ignored', String(fr.i));
@@ -186,7 +186,7 @@ export class Caller {
     }
   }
 
-  #fail(fr: FrameOf<'fail'>): void {
+  #fail(fr: FrameOf<typeof Kind.Fail>): void {
     const p = this.#pending.get(fr.i);
     if (!p) return;
     if (fr.e?.name === 'WorkerExitedError' && p.retries > 0) {

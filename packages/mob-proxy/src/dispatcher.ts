@@ -111,7 +111,7 @@ export class Dispatcher {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  #call(fr: FrameOf<'call'>): void {
+  #call(fr: FrameOf<typeof Kind.Call>): void {
     const caller = fr.p;
     if (typeof caller !== 'number' || typeof fr.i !== 'number' || typeof fr.m !== 'string') {
       debug('malformed call frame dropped');
@@ -152,14 +152,14 @@ export class Dispatcher {
   }
 
   /** The callbacks of a call that never ran will not be called: their owner frees them. */
-  #freeCallbacks(fr: FrameOf<'call'>): void {
+  #freeCallbacks(fr: FrameOf<typeof Kind.Call>): void {
     if (!Array.isArray(fr.f) || fr.f.length < 3) return;
     const ids: number[] = [];
     for (let j = 1; j < fr.f.length; j += 3) if (typeof fr.f[j] === 'number') ids.push(fr.f[j]!);
     if (ids.length) this.#transport.post({ k: Kind.Free, p: fr.p!, c: ids });
   }
 
-  #done(fr: FrameOf<'call'>, value: unknown, err: unknown, hasErr: boolean): void {
+  #done(fr: FrameOf<typeof Kind.Call>, value: unknown, err: unknown, hasErr: boolean): void {
     this.#reply(fr, value, hasErr ? err : undefined, hasErr);
     if (--this.#running === 0 && this.#idle.length) {
       const waiters = this.#idle;
@@ -168,8 +168,11 @@ export class Dispatcher {
     }
   }
 
-  #reply(fr: FrameOf<'call'>, value: unknown, err: unknown, hasErr: boolean): void {
+  #reply(fr: FrameOf<typeof Kind.Call>, value: unknown, err: unknown, hasErr: boolean): void {
     const frame: ReturnFrame = { k: Kind.Return, p: fr.p!, i: fr.i };
+    // The caller learns who answered only when it needs to: its callbacks now live here, or
+    // the error names this worker.
+    if (hasErr || fr.f !== undefined) frame.w = this.#transport.pid;
     if (hasErr) frame.e = serializeError(err);
     else if (value !== undefined) {
       try {
