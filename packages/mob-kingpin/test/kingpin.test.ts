@@ -81,6 +81,9 @@ describe('the Kingpin', () => {
     expect(crash.file).toBe(join(fixtures, 'throws-at-load.cjs'));
     expect(app.stderr()).toContain(`role "broken" failed to load ${join(fixtures, 'throws-at-load.cjs')}`);
     expect(app.stderr()).toContain('broken role: cannot start');
+    // the repeated identical error is summarised: one full report, then short lines
+    expect(app.stderr().match(/failed to load .*\(restarts so far: \d+\):\n/g)).toHaveLength(1);
+    expect(app.stderr()).toMatch(/failed to load .* again with the same error \(Error: broken role: cannot start\) ×2/);
     // the healthy role forked once and is still up; the Kingpin is alive
     expect(app.lines.filter((l) => l.ev === 'fork' && l.role === 'ok')).toHaveLength(1);
     expect(isAlive(app.pid)).toBe(true);

@@ -75,8 +75,8 @@ interface Peer {
   role: string;
   state: WorkerState;
   readonly outbox: Outbox;
-  /** calls routed here and not answered, as callerPid * SPAN + callId */
-  readonly inflight: Set<number>;
+  /** calls routed here and not answered */
+  readonly inflight: Inflight;
   /** pid-addressed messages that arrived before it was ready */
   early: Held[] | null;
   /** it said hello: frames may be sent to it */
@@ -104,8 +104,39 @@ interface RoleState {
   warned: boolean;
 }
 
-// Call ids are below 2^31 and pids below 2^22, so a (caller, id) pair is one safe integer.
+// Call ids are small integers (V8 Smis: no allocation, cheap hashing).
 const SPAN = 2 ** 31;
+
+/** The calls routed to one worker and not answered yet, by caller pid then call id. */
+class Inflight {
+  readonly #byCaller = new Map<number, Set<number>>();
+  /** how many */
+  size = 0;
+
+  add(caller: number, id: number): void {
+    let ids = this.#byCaller.get(caller);
+    if (!ids) this.#byCaller.set(caller, (ids = new Set()));
+    const before = ids.size;
+    ids.add(id);
+    this.size += ids.size - before;
+  }
+
+  /** false when no such call was routed here (a forged or late answer) */
+  delete(caller: number, id: number): boolean {
+    if (!this.#byCaller.get(caller)?.delete(id)) return false;
+    this.size--;
+    return true;
+  }
+
+  /** every (caller, id), then empty */
+  drain(): [caller: number, id: number][] {
+    const out: [number, number][] = [];
+    for (const [caller, ids] of this.#byCaller) for (const id of ids) out.push([caller, id]);
+    this.#byCaller.clear();
+    this.size = 0;
+    return out;
+  }
+}
 const MAX_LAZY_ROLES = 256;
 
 function payloadSize(x: unknown): number {
@@ -193,7 +224,7 @@ export class Router extends EventEmitter<RouterEvents> {
       role: '',
       state: 'starting',
       outbox: new Outbox(worker, this.#batch, true),
-      inflight: new Set(),
+      inflight: new Inflight(),
       early: null,
       greeted: false,
       exit: null,
@@ -319,7 +350,7 @@ export class Router extends EventEmitter<RouterEvents> {
       case Kind.Return: {
         if (!isId(fr.p) || !isId(fr.i)) return bad(peer, fr);
         // Only an answer to a call routed to this worker is forwarded: no forged answers.
-        if (!peer.inflight.delete(fr.p * SPAN + fr.i)) return bad(peer, fr);
+        if (!peer.inflight.delete(fr.p, fr.i)) return bad(peer, fr);
         const caller = this.#byPid.get(fr.p);
         if (!caller || caller.state === 'dead') return;
         caller.outbox.push(fr, payloadSize(fr.v));
@@ -395,7 +426,7 @@ export class Router extends EventEmitter<RouterEvents> {
   #send(role: RoleState, fr: CallFrame, bytes: number): void {
     const b = fr.b === 'least-pending' || fr.b === 'round-robin' ? fr.b : role.balance;
     const target = strategies[b](role.ready, role);
-    target.inflight.add(fr.p! * SPAN + fr.i);
+    target.inflight.add(fr.p!, fr.i);
     target.outbox.push(fr, bytes);
   }
 
@@ -523,11 +554,10 @@ export class Router extends EventEmitter<RouterEvents> {
     const { code, signal } = peer.exit ?? { code: null, signal: null };
     if (peer.inflight.size) {
       const wire: SerializedError = serializeError(new WorkerExitedError(peer.role, peer.pid, code, signal));
-      for (const key of peer.inflight) {
-        const caller = this.#byPid.get(Math.floor(key / SPAN));
-        if (caller) caller.outbox.push({ k: Kind.Fail, i: key % SPAN, e: wire });
+      for (const [pid, id] of peer.inflight.drain()) {
+        const caller = this.#byPid.get(pid);
+        if (caller) caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
       }
-      peer.inflight.clear();
     }
     for (const h of peer.early ?? []) closeHandle(h.handle);
     peer.early = null;

@@ -129,8 +129,10 @@ function init(): State {
   // Say hello before anything else: the Kingpin sends nothing until it hears from us.
   outbox.push({ k: Kind.Hello, r: s.role, v: PROTOCOL_VERSION });
   outbox.flush();
-  // Alone (no Kingpin), a worker is ready once the code that first used mob has run.
-  if (!process.env.MOB_KINGPIN) setImmediate(() => ready());
+  // Alone (no Kingpin), a worker is ready once the code that first used mob has run. The
+  // tick is queued before any frame that code sends, so 'ready' leaves in the same batch as
+  // them: nobody can answer this worker before the router routes to it.
+  if (!process.env.MOB_KINGPIN) process.nextTick(ready);
   return s;
 }
 
@@ -313,7 +315,7 @@ function checkEvent(event: unknown): string {
 /**
  * Tells the Kingpin this worker is ready to receive routed messages and calls. Called for
  * you: by the Kingpin's worker once the role module has loaded (top-level `await`
- * included), or, with mob-messaging alone, on the turn after the code that first used it.
+ * included), or, with mob-messaging alone, once the code that first used it has run.
  * Calling it again does nothing.
  *
  * @example
