@@ -290,13 +290,6 @@ export class Router extends EventEmitter<RouterEvents> {
     return true;
   }
 
-  /** Send what is queued for a worker now; `callback` runs once it is written. */
-  flush(pid: number, callback?: (err: Error | null) => void): void {
-    const peer = this.#byPid.get(pid);
-    if (peer) peer.outbox.flush(callback);
-    else if (callback) process.nextTick(callback, null);
-  }
-
   /**
    * The cluster is stopping: calls held for roles without a ready worker, and calls that
    * would be held from now on, fail at once with ShutdownError instead of waiting for a
