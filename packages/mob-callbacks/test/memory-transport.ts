@@ -171,7 +171,7 @@ export function createMemoryNetwork(): MemoryNetwork {
           handle<K extends FrameKind>(kind: K, handler: (frame: FrameOf<K>) => void) {
             handlers.set(kind, handler);
           },
-          encode: (value, where) => encodePayload(value, where, 'json'),
+          encode: (value, where, owned) => encodePayload(value, where, 'json', owned),
           decode: (payload) => decodePayload(payload, 'json'),
         },
       };

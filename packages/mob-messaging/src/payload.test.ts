@@ -15,15 +15,41 @@ function payloadError(fn: () => unknown): PayloadError {
 describe('encodePayload / decodePayload (json)', () => {
   it.each([
     ['a string', 'hi', '"hi"'],
-    ['a number', 42, '42'],
-    ['a boolean', false, 'false'],
-    ['null', null, 'null'],
     ['an object', { a: [1, { b: 'c' }] }, '{"a":[1,{"b":"c"}]}'],
     ['an array', [1, null, 'x'], '[1,null,"x"]'],
   ])('encodes %s as a JSON string and decodes it back', (_what, value, wire) => {
     const encoded = encodePayload(value, 'message', 'json');
     expect(encoded).toBe(wire);
     expect(decodePayload(encoded, 'json')).toEqual(value);
+  });
+
+  it.each([
+    ['a number', 42],
+    ['a boolean', false],
+    ['null', null],
+  ])('sends %s as itself (the channel encodes it) and decodes it back', (_what, value) => {
+    const encoded = encodePayload(value, 'result', 'json');
+    expect(encoded).toBe(value);
+    expect(decodePayload(JSON.parse(JSON.stringify(encoded)), 'json')).toBe(value);
+  });
+
+  it('sends a short owned array of plain values as itself, and copies one that is not owned', () => {
+    const args = [1, 'two', true, null];
+    expect(encodePayload(args, 'arguments', 'json', true)).toBe(args);
+    expect(encodePayload(args, 'arguments', 'json')).toBe('[1,"two",true,null]');
+    expect(decodePayload(JSON.parse(JSON.stringify(args)), 'json')).toEqual(args);
+  });
+
+  it.each([
+    ['an object in it', [1, { a: 1 }]],
+    ['too many elements', Array.from({ length: 33 }, (_, i) => i)],
+    ['long strings', ['x'.repeat(600), 'y'.repeat(600)]],
+  ])('encodes an owned array with %s as a JSON string', (_what, args) => {
+    expect(encodePayload(args, 'arguments', 'json', true)).toBe(JSON.stringify(args));
+  });
+
+  it('still rejects an owned array with what JSON cannot carry', () => {
+    expect(() => encodePayload([1, 2n], 'arguments', 'json', true)).toThrow(/arguments\[1\] is a BigInt/);
   });
 
   it('encodes undefined as absent', () => {

@@ -12,7 +12,14 @@ export type Serialization = 'json' | 'advanced';
  * assertPayload({ n: 1n }, 'message', 'json'); // throws PayloadError: message.n is a BigInt, ...
  */
 export function assertPayload(value: unknown, where: string, serialization: Serialization): void {
-  const bad = findUnsendable(value, serialization === 'json', []);
+  // A getter in the payload could send (and so check) another payload: it gets its own stack.
+  const stack = ancestors.length === 0 ? ancestors : [];
+  let bad: Unsendable | undefined;
+  try {
+    bad = findUnsendable(value, serialization === 'json', stack);
+  } finally {
+    stack.length = 0;
+  }
   if (bad) {
     throw new PayloadError(
       `${where}${bad.path.reverse().join('')} ${bad.what}, which cannot be sent between processes; ` +
@@ -22,6 +29,9 @@ export function assertPayload(value: unknown, where: string, serialization: Seri
     );
   }
 }
+
+// Reused by every check (the walk is synchronous), so a check allocates nothing.
+const ancestors: object[] = [];
 
 interface Unsendable {
   /** what the value is ("is a function") */
@@ -79,25 +89,61 @@ function findUnsendable(v: unknown, json: boolean, stack: object[]): Unsendable 
 }
 
 /**
- * Encodes a payload for the wire: a JSON string under JSON serialization (so the Kingpin
- * forwards a string instead of walking an object), the value itself under advanced.
+ * Encodes a payload for the wire. Under JSON serialization: a string becomes its JSON text
+ * (so the Kingpin forwards one string instead of walking an object); a number, boolean or
+ * null travels as itself (decodePayload passes non-strings through); an `owned` array (one
+ * only mob holds, such as a call's argument list) of a few plain values travels as itself
+ * too; anything else becomes its JSON text. Under advanced serialization the value itself.
+ * Throws a PayloadError naming `where` for what the serialization cannot carry.
  *
  * @example
- * encodePayload([1, 2], 'arguments', 'json'); // '[1,2]'
+ * encodePayload({ n: 1 }, 'message', 'json'); // '{"n":1}'
+ * encodePayload([1, 2], 'arguments', 'json', true); // [1, 2]
  */
-export function encodePayload(value: unknown, where: string, serialization: Serialization): unknown {
+export function encodePayload(value: unknown, where: string, serialization: Serialization, owned = false): unknown {
   if (serialization === 'advanced') {
     assertPayload(value, where, serialization);
     return value;
   }
-  // Fast path for the common small payloads: nothing to walk.
-  const t = typeof value;
-  if (t === 'string' || t === 'boolean' || value === null || (t === 'number' && Number.isFinite(value))) {
-    return JSON.stringify(value);
+  // Fast paths for the common small payloads: nothing to walk, nothing (or little) to copy.
+  switch (typeof value) {
+    case 'number':
+    case 'boolean':
+      return value;
+    case 'string':
+      return JSON.stringify(value);
+    case 'undefined':
+      return undefined;
   }
-  if (value === undefined) return undefined;
+  if (value === null) return null;
+  if (owned && Array.isArray(value) && isShortPlainArray(value)) return value;
   assertPayload(value, where, serialization);
   return JSON.stringify(value);
+}
+
+/** Most elements, and string characters, an owned array may have to travel as itself. */
+const SHORT_ARRAY = 32;
+const SHORT_CHARS = 1024;
+
+/** An array of at most a few short strings, numbers, booleans, nulls and undefineds. */
+function isShortPlainArray(a: unknown[]): boolean {
+  if (a.length > SHORT_ARRAY) return false;
+  let chars = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    switch (typeof x) {
+      case 'number':
+      case 'boolean':
+      case 'undefined':
+        continue;
+      case 'string':
+        if ((chars += x.length) > SHORT_CHARS) return false;
+        continue;
+      default:
+        if (x !== null) return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -271,8 +271,12 @@ export interface Transport {
   flush(): void;
   /** handle incoming frames of one kind (one handler per kind) */
   handle<K extends FrameKind>(kind: K, handler: (frame: FrameOf<K>) => void): void;
-  /** encode a payload for the wire; throws a PayloadError naming `where` if it cannot travel */
-  encode(value: unknown, where: string): unknown;
+  /**
+   * encode a payload for the wire; throws a PayloadError naming `where` if it cannot travel.
+   * `owned`: the value is an array only mob holds (a call's argument list), so a short one of
+   * plain values may travel as it is, without a copy.
+   */
+  encode(value: unknown, where: string, owned?: boolean): unknown;
   /** decode a payload from the wire */
   decode(payload: unknown): unknown;
 }

@@ -95,7 +95,7 @@ function init(): State {
       handle: (kind, handler) => {
         handlers.set(kind, handler);
       },
-      encode: (value, where) => encodePayload(value, where, serialization),
+      encode: (value, where, owned) => encodePayload(value, where, serialization, owned),
       decode: (payload) => decodePayload(payload, serialization),
     },
   };

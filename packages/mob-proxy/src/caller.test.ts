@@ -8,6 +8,8 @@ import {
   QueueFullError,
   TimeoutError,
   WorkerExitedError,
+  decodePayload,
+  encodePayload,
   serializeError,
   type CallFrame,
   type Transport,
@@ -113,10 +115,28 @@ describe('calls', () => {
     expect(net.inflight).toBe(0);
   });
 
-  it('post one call frame naming role, export and JSON arguments', async () => {
+  it('post one call frame naming role, export and arguments', async () => {
     const { caller, clientT } = world(api);
     await caller.proxy<typeof api>('back').add(2, 3);
-    expect(callsPosted(clientT)).toEqual([{ k: Kind.Call, r: 'back', i: 0, m: 'add', a: '[2,3]' }]);
+    expect(callsPosted(clientT)).toEqual([{ k: Kind.Call, r: 'back', i: 0, m: 'add', a: [2, 3] }]);
+  });
+
+  it('caller.call copies its argument array: changing it after the call changes nothing', () => {
+    // A transport that keeps frames by reference, as the real outbox does until its flush.
+    const posted: CallFrame[] = [];
+    const t: Transport = {
+      pid: CLIENT,
+      post: (fr) => void posted.push(fr as CallFrame),
+      flush: () => {},
+      handle: () => {},
+      encode: (value, where, owned) => encodePayload(value, where, 'json', owned),
+      decode: (payload) => decodePayload(payload, 'json'),
+    };
+    const caller = createCaller({ transport: t, callbacks: createCallbacks(t) });
+    const args = [1, 2];
+    void caller.call('back', 'add', args);
+    args[0] = 99;
+    expect(posted.map((fr) => fr.a)).toEqual([[1, 2]]);
   });
 
   it('run many at once: 5000 concurrent calls get their own answers', async () => {

@@ -3,6 +3,7 @@ import {
   ConfigError,
   Kind,
   NoSuchRoleError,
+  PayloadError,
   TimeoutError,
   restoreError,
   type Balance,
@@ -34,6 +35,7 @@ interface Pending {
   retries: number;
   readonly timeout: number | undefined;
   timer: NodeJS.Timeout | undefined;
+  promise: Promise<unknown>;
 }
 
 /** Options of createCaller. */
@@ -45,6 +47,8 @@ export interface CallerOptions {
 }
 
 const noop = (): void => {};
+const isFunction = (x: unknown): boolean => typeof x === 'function';
+const callName = (role: string, method: string): string => `${role}.${method || '(module)'}()`;
 const MAX_ID = 0x7fffffff;
 
 /**
@@ -116,7 +120,7 @@ export class Caller {
     if (roles && !roles.has(role)) throw new NoSuchRoleError(role, [...roles]);
     const opts = checkOptions(options, role);
     const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-    const call = (method: string, args: unknown[]): Promise<unknown> => this.call(role, method, args, opts);
+    const call = (method: string, args: unknown[]): Promise<unknown> => this.#call(role, method, args, opts);
     const self = function mobProxy(...args: unknown[]): Promise<unknown> {
       return call('', args);
     };
@@ -137,24 +141,53 @@ export class Caller {
     }) as unknown as Remote<T>;
   }
 
-  /** Calls `method` ('' for the module itself) of `role` with `args`. */
+  /**
+   * Calls `method` ('' for the module itself) of `role` with `args`. The array is copied, so
+   * changing it after the call changes nothing.
+   */
   call(role: string, method: string, args: unknown[], options: ProxyOptions = {}): Promise<unknown> {
+    return this.#call(role, method, args.slice(), options);
+  }
+
+  /** The call itself; `args` is mob's own array (a proxy's rest parameter), never changed later. */
+  #call(role: string, method: string, args: unknown[], options: ProxyOptions): Promise<unknown> {
     const id = this.#id();
-    const { a, f } = this.#callbacks.encodeArgs(args, `${role}.${method || '(module)'}()`, { call: id });
+    let a: unknown;
+    let f: number[] | undefined;
+    if (args.some(isFunction)) {
+      ({ a, f } = this.#callbacks.encodeArgs(args, () => callName(role, method), { call: id }));
+    } else {
+      // The common call, without callbacks: straight to the wire encoding.
+      try {
+        a = this.#transport.encode(args, 'arguments', true);
+      } catch (err) {
+        if (err instanceof PayloadError) err.message = `${callName(role, method)}: ${err.message}`;
+        throw err;
+      }
+    }
     const frame: CallFrame = { k: Kind.Call, r: role, i: id, m: method, a };
     if (f) frame.f = f;
     if (options.balance) frame.b = options.balance;
+    const { timeout, retries = 0 } = options;
+    let p!: Pending;
     const promise = new Promise<unknown>((resolve, reject) => {
-      const { timeout, retries = 0 } = options;
-      const p: Pending = { resolve, reject, role, method, frame, retries, timeout, timer: undefined };
-      if (timeout !== undefined) p.timer = setTimeout(() => this.#timeout(id), timeout);
-      this.#pending.set(id, p);
+      p = { resolve, reject, role, method, frame, retries, timeout, timer: undefined, promise: undefined! };
     });
+    p.promise = promise;
+    if (timeout !== undefined) p.timer = setTimeout(() => this.#timeout(id), timeout);
+    this.#pending.set(id, p);
     this.#transport.post(frame);
-    // A call nobody awaits must not become an unhandled rejection that kills the worker;
-    // whoever awaits the promise still gets the rejection.
-    promise.catch(noop);
     return promise;
+  }
+
+  /**
+   * Rejects a call. A call nobody awaits must not become an unhandled rejection that kills
+   * the worker: a no-op handler goes on first (only now, so a call that succeeds costs no
+   * extra promise); whoever awaits the promise still gets the rejection.
+   */
+  #reject(p: Pending, err: Error): void {
+    p.promise.catch(noop);
+    p.reject(err);
   }
 
   #id(): number {
@@ -176,13 +209,13 @@ export class Caller {
     const pid = typeof fr.w === 'number' ? fr.w : 0;
     this.#callbacks.settleCall(fr.i, pid || null);
     if (fr.e) {
-      p.reject(restoreError(fr.e, { role: p.role, pid }));
+      this.#reject(p, restoreError(fr.e, { role: p.role, pid }));
       return;
     }
     try {
       p.resolve(fr.v === undefined ? undefined : this.#transport.decode(fr.v));
     } catch (err) {
-      p.reject(err as Error);
+      this.#reject(p, err as Error);
     }
   }
 
@@ -199,7 +232,7 @@ export class Caller {
     this.#settled();
     if (p.timer) clearTimeout(p.timer);
     this.#callbacks.settleCall(fr.i, null);
-    p.reject(restoreError(fr.e));
+    this.#reject(p, restoreError(fr.e));
   }
 
   #timeout(id: number): void {
@@ -208,7 +241,7 @@ export class Caller {
     this.#pending.delete(id);
     this.#settled();
     this.#callbacks.settleCall(id, null);
-    p.reject(new TimeoutError(`call ${p.role}.${p.method || '(module)'}() was not answered within ${p.timeout} ms`));
+    this.#reject(p, new TimeoutError(`call ${p.role}.${p.method || '(module)'}() was not answered within ${p.timeout} ms`));
   }
 }
 

@@ -102,7 +102,18 @@ describe('Dispatcher', () => {
     const { net, t } = server({ add: (a: number, b: number) => a + b });
     net.inject(SERVER, { k: Kind.Call, r: 'back', i: 4, m: 'add', a: '[2,3]', p: CLIENT });
     await net.settle();
-    expect(returns(t)).toEqual([{ k: Kind.Return, p: CLIENT, i: 4, v: '5' }]);
+    expect(returns(t)).toEqual([{ k: Kind.Return, p: CLIENT, i: 4, v: 5 }]);
+  });
+
+  it('takes arguments as a JSON string or as the array itself, and encodes a string result', async () => {
+    const { net, t } = server({ join: (a: string, b: string) => `${a}${b}` });
+    net.inject(SERVER, { k: Kind.Call, r: 'back', i: 1, m: 'join', a: '["a","b"]', p: CLIENT });
+    net.inject(SERVER, { k: Kind.Call, r: 'back', i: 2, m: 'join', a: ['c', 'd'], p: CLIENT });
+    await net.settle();
+    expect(returns(t)).toEqual([
+      { k: Kind.Return, p: CLIENT, i: 1, v: '"ab"' },
+      { k: Kind.Return, p: CLIENT, i: 2, v: '"cd"' },
+    ]);
   });
 
   it('answers undefined with no value field', async () => {
