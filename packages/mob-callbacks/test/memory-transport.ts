@@ -3,6 +3,8 @@
 // delivers them a turn later, batched per turn, JSON-encoded, like a real channel.
 import {
   Kind,
+  compactFrame,
+  expandFrame,
   WorkerExitedError,
   decodePayload,
   encodePayload,
@@ -77,7 +79,7 @@ export function createMemoryNetwork(): MemoryNetwork {
     for (const { to, json } of batch) {
       const ep = endpoints.get(to);
       if (!ep?.alive) continue;
-      const frame = JSON.parse(json) as Frame;
+      const frame = expandFrame(JSON.parse(json)) as Frame;
       ep.transport.received.push(frame);
       const handler = ep.handlers.get(frame.k);
       if (!handler) continue;
@@ -93,7 +95,7 @@ export function createMemoryNetwork(): MemoryNetwork {
   };
 
   const deliver = (to: number, frame: Frame): void => {
-    queue.push({ to, json: JSON.stringify(frame) });
+    queue.push({ to, json: JSON.stringify(compactFrame(frame)) });
     if (!scheduled) {
       scheduled = true;
       nextTurn(flush);
@@ -163,9 +165,10 @@ export function createMemoryNetwork(): MemoryNetwork {
           post(frame) {
             if (!ep.alive) return;
             // A copy, as the channel serializes it: later changes to `frame` do not travel.
-            const copy = JSON.parse(JSON.stringify(frame)) as Frame;
-            ep.transport.posted.push(copy);
-            route(pid, JSON.parse(JSON.stringify(frame)) as Frame);
+            // In its wire form, as the outbox sends it.
+            const json = JSON.stringify(compactFrame(frame));
+            ep.transport.posted.push(expandFrame(JSON.parse(json)) as Frame);
+            route(pid, expandFrame(JSON.parse(json)) as Frame);
           },
           flush() {},
           handle<K extends FrameKind>(kind: K, handler: (frame: FrameOf<K>) => void) {

@@ -5,6 +5,8 @@ export {
   Target,
   isMobMessage,
   isFrame,
+  compactFrame,
+  expandFrame,
   type Balance,
   type CallFrame,
   type CrashReport,

@@ -1,5 +1,8 @@
 import { debuglog } from 'node:util';
-import { MARKER, PROTOCOL_VERSION, type Frame } from './protocol.js';
+import { MARKER, PROTOCOL_VERSION, compactFrame, type Frame } from './protocol.js';
+
+/** A frame in its wire form (see compactFrame). */
+type Wire = Frame | unknown[];
 
 const debug = debuglog('mob');
 
@@ -34,12 +37,12 @@ function onSent(err: Error | null): void {
  * outbox.push({ k: Kind.Ready }); // leaves with the other frames of this turn
  */
 export class Outbox {
-  #frames: Frame[] = [];
+  #frames: Wire[] = [];
   #bytes = 0;
   #scheduled = false;
   #corked: boolean;
   /** handle frames queued while corked, each after the frames queued before it */
-  #corkedHandles: { before: Frame[]; frame: Frame; handle: unknown; keepOpen: boolean; callback: (err: Error | null) => void }[] = [];
+  #corkedHandles: { before: Wire[]; frame: Frame; handle: unknown; keepOpen: boolean; callback: (err: Error | null) => void }[] = [];
   readonly #channel: IpcChannel;
   readonly #limits: BatchLimits;
   readonly #flush = (): void => {
@@ -61,7 +64,7 @@ export class Outbox {
 
   /** Queue a frame; `bytes` is its payload size, for the byte cap. */
   push(frame: Frame, bytes = 0): void {
-    this.#frames.push(frame);
+    this.#frames.push(compactFrame(frame));
     this.#bytes += bytes;
     if (this.#corked) return;
     if (this.#frames.length >= this.#limits.count || this.#bytes >= this.#limits.bytes) this.flush();
@@ -120,7 +123,7 @@ export class Outbox {
     this.#corkedHandles = [];
   }
 
-  #write(frames: Frame[], handle: unknown, keepOpen: boolean, callback: (err: Error | null) => void): void {
+  #write(frames: Wire[], handle: unknown, keepOpen: boolean, callback: (err: Error | null) => void): void {
     if (this.#channel.connected === false) {
       debug('channel closed: %d frame(s) not sent', frames.length);
       process.nextTick(callback, new Error('channel closed'));

@@ -8,8 +8,12 @@
  * fields it does not know: new fields are optional, new kinds are ignorable.
  *
  * Payloads (`d`, `a`, `v`) are *encoded*: in the default JSON serialization they are JSON
- * strings made by the sender, so the Kingpin forwards them without walking them; with
+ * strings made by the sender, so the Kingpin forwards them without walking them (a number,
+ * boolean or null, and a call's short list of plain arguments, travel as themselves); with
  * `serialization: 'advanced'` they are the values themselves.
+ *
+ * The two frames every call sends travel compact, as arrays (see `compactFrame`): shorter
+ * than objects, and cheaper for every process on the way to stringify and parse.
  *
  * This file imports nothing; every package imports its types from here.
  */
@@ -296,6 +300,48 @@ export function isMobMessage(msg: unknown): msg is Envelope {
     (msg as Envelope).$mob >= 1 &&
     Array.isArray((msg as Envelope).f)
   );
+}
+
+/**
+ * The wire form of a frame. A call without callbacks or balance option becomes
+ * `[Kind.Call, r, i, m, a]` (then `[..., p]` once the Kingpin has stamped the caller's pid);
+ * an answer without error or callee pid becomes `[Kind.Return, p, i]` (then `[..., v]` when
+ * there is a value). Every other frame travels as it is.
+ *
+ * @example
+ * compactFrame({ k: Kind.Return, p: 41, i: 7, v: 3 }); // [6, 41, 7, 3]
+ */
+export function compactFrame(fr: Frame): Frame | unknown[] {
+  if (fr.k === Kind.Call) {
+    if (fr.f !== undefined || fr.b !== undefined) return fr;
+    return fr.p === undefined ? [Kind.Call, fr.r, fr.i, fr.m, fr.a] : [Kind.Call, fr.r, fr.i, fr.m, fr.a, fr.p];
+  }
+  if (fr.k === Kind.Return) {
+    if (fr.e !== undefined || fr.w !== undefined) return fr;
+    return fr.v === undefined ? [Kind.Return, fr.p, fr.i] : [Kind.Return, fr.p, fr.i, fr.v];
+  }
+  return fr;
+}
+
+/**
+ * The inverse of compactFrame, for anything a peer sent: an array of a compact kind becomes
+ * its frame object (its fields still unchecked, as any frame's); anything else is returned
+ * as it is, for isFrame to judge.
+ *
+ * @example
+ * expandFrame([6, 41, 7, 3]); // { k: Kind.Return, p: 41, i: 7, v: 3 }
+ */
+export function expandFrame(x: unknown): unknown {
+  if (!Array.isArray(x)) return x;
+  if (x[0] === Kind.Call) {
+    const fr: Record<string, unknown> = { k: Kind.Call, r: x[1], i: x[2], m: x[3], a: x[4] };
+    if (x.length > 5) fr.p = x[5];
+    return fr;
+  }
+  if (x[0] === Kind.Return) {
+    return x.length > 3 ? { k: Kind.Return, p: x[1], i: x[2], v: x[3] } : { k: Kind.Return, p: x[1], i: x[2] };
+  }
+  return x;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   Kind,
   PROTOCOL_VERSION,
   Target,
+  expandFrame,
   isFrame,
   isMobMessage,
   type Balance,
@@ -322,7 +323,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   #receive(peer: Peer, frames: unknown[], handle: unknown): void {
     for (let i = 0; i < frames.length; i++) {
-      const fr = frames[i];
+      const fr = expandFrame(frames[i]);
       if (!isFrame(fr)) {
         debug('worker %d: dropped a malformed frame', peer.pid);
         continue;

@@ -9,6 +9,7 @@ import {
   Kind,
   PROTOCOL_VERSION,
   Target,
+  expandFrame,
   isFrame,
   isMobMessage,
   type Frame,
@@ -138,7 +139,7 @@ function init(): State {
 
 function receive(s: State, frames: unknown[], handle: unknown): void {
   for (let i = 0; i < frames.length; i++) {
-    const fr = frames[i];
+    const fr = expandFrame(frames[i]);
     if (!isFrame(fr)) continue;
     const handler = s.handlers.get(fr.k);
     if (!handler) {
