@@ -8,7 +8,7 @@
 //
 // Environment: MOB_BENCH_RUNS (full runs, at least 3; default 3), MOB_BENCH_QUIET_WAIT (seconds to
 // wait for a quiet machine; default 60), MOB_BENCH_KEEP_PROFILE=1 (keep the .cpuprofile files).
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,17 +33,43 @@ const settings = QUICK
   : { warmupMs: 500, latencyMs: 2000, pipelineMs: 2500, idleMs: 1500, balanceCalls: 600, timeoutMs: 180_000 };
 const base = { ...settings, window: 1000, balanceWindow: 8, workers: 8 };
 
-/** Every scenario: a child process, the cases it must report. */
+/**
+ * Every scenario: a child process, the cases it must report. `installed`: it runs from a copy
+ * of the scenarios beside mob laid out as npm installs it (see installMob).
+ */
 const SCENARIOS = [
-  { id: 'mob', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: ['lat', 'pipe', 'lat10k', 'pipe10k'] },
+  { id: 'mob', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: ['lat', 'pipe', 'lat10k', 'pipe10k'], installed: true },
   { id: 'relay', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '0' }, cases: ['lat', 'pipe', 'lat10k', 'pipe10k'] },
   { id: 'relay-batched', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '1' }, cases: ['lat', 'pipe'] },
   { id: 'workerpool', file: 'scenarios/pools.cjs', env: { POOL: 'workerpool' }, cases: ['lat', 'pipe'] },
   { id: 'piscina', file: 'scenarios/pools.cjs', env: { POOL: 'piscina' }, cases: ['lat', 'pipe'] },
-  { id: 'ready-mob', file: 'scenarios/ready-mob.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS },
-  { id: 'ready-plain', file: 'scenarios/ready-plain.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS },
-  { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'] },
+  { id: 'ready-mob', file: 'scenarios/ready-mob.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
+  { id: 'ready-plain', file: 'scenarios/ready-plain.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
+  { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'], installed: true },
 ];
+
+const MOB_PACKAGES = ['mob', 'mob-messaging', 'mob-kingpin', 'mob-proxy', 'mob-callbacks'];
+
+/**
+ * mob as a user gets it: a temporary folder with `node_modules/<package>/` holding each
+ * package's package.json and dist (what `npm pack` ships and npm installs), and a copy of
+ * the scenarios beside it. In the workspace, node_modules/mob* are symlinks into packages/,
+ * whose resolution costs every process time and memory that an installed app does not pay.
+ * Returns the folder; it is removed at exit.
+ */
+function installMob() {
+  const dir = mkdtempSync(join(os.tmpdir(), 'mob-bench-app-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const packages = join(here, '..', '..', 'packages');
+  for (const name of MOB_PACKAGES) {
+    const to = join(dir, 'node_modules', name);
+    mkdirSync(to, { recursive: true });
+    cpSync(join(packages, name, 'package.json'), join(to, 'package.json'));
+    cpSync(join(packages, name, 'dist'), join(to, 'dist'), { recursive: true });
+  }
+  cpSync(join(here, 'scenarios'), join(dir, 'scenarios'), { recursive: true });
+  return dir;
+}
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -90,6 +116,7 @@ async function runAll() {
   const contended = [];
   let passed = 0;
   const rounds = Math.max(...SCENARIOS.map((s) => s.runs ?? RUNS));
+  const app = installMob();
   // Round after round, every scenario once, so a drift of the machine hits them all alike;
   // odd rounds go in reverse, so no scenario always runs right after the same neighbour.
   for (let run = 0; run < rounds; run++) {
@@ -102,11 +129,12 @@ async function runAll() {
         if (!QUICK) await waitForQuiet({ need: 1, maxWaitMs: QUIET_WAIT_MS, log });
         let outcome;
         try {
+          const cwd = s.installed ? app : here;
           outcome = await runScenario({
-            file: join(here, s.file),
+            file: join(cwd, s.file),
             env: { ...s.env, BENCH_CONFIG: JSON.stringify(configFor(s, run)) },
             timeoutMs: base.timeoutMs,
-            cwd: here,
+            cwd,
           });
         } catch (err) {
           failures.push(`${tag}: ${err.message}`);
