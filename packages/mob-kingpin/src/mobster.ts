@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, Kind, ready, serializeError, transport, type CrashReport } from 'mob-messaging';
 import { setTitle } from './kingpin.js';
@@ -21,8 +20,6 @@ export interface MobsterHooks {
   serve?: (mod: RoleModule) => void;
 }
 
-const requireHere = createRequire(__filename);
-
 /**
  * Loads a role module, CommonJS or ESM, as Node would.
  *
@@ -32,7 +29,10 @@ const requireHere = createRequire(__filename);
 export async function loadRole(file: string): Promise<{ exports: unknown; esm: boolean }> {
   if (!file.endsWith('.mjs')) {
     try {
-      const exports: unknown = requireHere(file);
+      // This package is built as CommonJS: its own `require` (no node:module to load). A role
+      // module is loaded by path at run time, which is what this rule is not about.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const exports: unknown = require(file);
       const esm = (exports as { [Symbol.toStringTag]?: unknown } | null)?.[Symbol.toStringTag] === 'Module';
       return { exports, esm };
     } catch (err) {

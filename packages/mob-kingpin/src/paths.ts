@@ -1,6 +1,5 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from 'mob-messaging';
 
@@ -40,7 +39,8 @@ export function resolveRole(base: string, path: string, where: string): string {
   const direct = isAbsolute(path) ? path : resolve(base, path);
   if (existsSync(direct) && statSync(direct).isFile()) return direct;
   try {
-    return createRequire(join(base, 'noop.js')).resolve(path);
+    // As `require` from a file in `base` (this package is CommonJS: no node:module to load).
+    return require.resolve(path, { paths: [base] });
   } catch {
     throw new ConfigError(
       `${where}: cannot find the role module "${path}" (looked for ${direct}, resolving from ${base}); ` +

@@ -2,9 +2,8 @@ import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { createKingpin, type Kingpin, type KingpinOptions } from 'mob-kingpin';
 import { WrongProcessError } from 'mob-messaging';
-import { keep } from 'mob-callbacks';
 import type { ProxyOptions, Remote } from 'mob-proxy';
-import { rpc } from './rpc.js';
+import { callbacksPkg, rpc } from './rpc.js';
 
 /**
  * Starts the Kingpin in the main script: names the app (process titles `name (kingpin)` and
@@ -85,7 +84,21 @@ function workerOnly(what: string): void {
   }
 }
 
-export { keep };
+/**
+ * Marks a function as a reusable callback: passed to a remote call, it can be invoked any
+ * number of times (progress reports, event streams) until `mob.release(fn)` or until the
+ * process holding it exits. Returns the same function. (mob-callbacks' `keep`, loaded on
+ * first use.)
+ *
+ * @example
+ * const onTick = mob.keep((n) => console.log(n));
+ * await clock.subscribe(onTick);
+ * mob.release(onTick);
+ */
+export function keep<F extends (...args: any[]) => unknown>(fn: F): F {
+  return callbacksPkg().keep(fn);
+}
+
 export { send, all, any, pid, on, off, whoami, createRouter } from 'mob-messaging';
 export { scale, lastErr } from 'mob-kingpin';
 export {

@@ -1,4 +1,4 @@
-import { beforeExit, transport } from 'mob-messaging';
+import { Kind, beforeExit, transport, type FrameKind, type FrameOf, type Transport } from 'mob-messaging';
 import type { Callbacks } from 'mob-callbacks';
 import type { Caller, Dispatcher, ServedModule } from 'mob-proxy';
 
@@ -15,7 +15,7 @@ type WithRpc = typeof globalThis & { [KEY]?: Rpc };
 // Loaded on first use, in workers only: the Kingpin never needs them, and stays small.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const proxy = (): typeof import('mob-proxy') => require('mob-proxy') as typeof import('mob-proxy');
-const callbacksPkg = (): typeof import('mob-callbacks') => require('mob-callbacks') as typeof import('mob-callbacks');
+export const callbacksPkg = (): typeof import('mob-callbacks') => require('mob-callbacks') as typeof import('mob-callbacks');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The worker's callback registry and caller, made on first use over its transport. */
@@ -31,10 +31,26 @@ export function rpc(): Rpc {
   return (g[KEY] = { callbacks, caller, dispatcher: null });
 }
 
-/** Serves the role module's exports from this worker (mob's worker entry calls it). */
+/**
+ * Serves the role module's exports from this worker (mob's worker entry calls it). The
+ * dispatcher, and the proxy and callback packages with it, are made when the first call
+ * arrives: the worker is ready sooner, and a worker nobody calls never loads them.
+ */
 export function serve(mod: ServedModule): void {
-  const r = rpc();
-  const dispatcher = (r.dispatcher = proxy().createDispatcher({ transport: transport(), callbacks: r.callbacks, module: mod }));
+  const t = transport();
+  let dispatcher: Dispatcher | null = null;
+  t.handle(Kind.Call, (fr) => {
+    // The dispatcher takes Kind.Call over as it is made; this first call goes to it too.
+    let first: ((frame: FrameOf<typeof Kind.Call>) => void) | undefined;
+    const capture: Transport = Object.create(t) as Transport;
+    capture.handle = <K extends FrameKind>(kind: K, handler: (frame: FrameOf<K>) => void): void => {
+      if (kind === Kind.Call) first = handler as unknown as typeof first;
+      t.handle(kind, handler);
+    };
+    const r = rpc();
+    dispatcher = r.dispatcher = proxy().createDispatcher({ transport: capture, callbacks: r.callbacks, module: mod });
+    first?.(fr);
+  });
   // On shutdown, running calls finish and their answers leave before the worker exits.
-  beforeExit(() => dispatcher.idle());
+  beforeExit(() => dispatcher?.idle());
 }

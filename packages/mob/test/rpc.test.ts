@@ -39,4 +39,11 @@ describe('mob.require: remote proxies between roles', () => {
     expect(r.stats).toEqual({ pendingCalls: 0, pendingCallbacks: 0, runningCalls: 0 });
     await app.stop();
   });
+
+  it('a worker loads the proxy and callback packages at its first call, not before', async () => {
+    const app = startApp(join(fixtures, 'lazy-main.cjs'));
+    const { lazy } = await app.waitFor((l) => l.lazy, 'the lazy report', 20_000);
+    expect(lazy).toEqual({ atReady: 0, afterCall: 2 });
+    await app.stop();
+  });
 });
