@@ -97,10 +97,8 @@ export class Callbacks {
   /**
    * Encodes an argument list: top-level functions become callbacks tied to `tie`; everything
    * else must be a payload the transport can carry (else a PayloadError naming `where`).
-   * `where` and `tie` may be functions, called only when needed (the call path allocates
-   * neither for a call without callbacks).
    */
-  encodeArgs(args: readonly unknown[], where: string | (() => string), tie: Tie | (() => Tie)): EncodedArgs {
+  encodeArgs(args: readonly unknown[], where: string, tie: Tie): EncodedArgs {
     let f: number[] | undefined;
     let plain: unknown[] = args as unknown[];
     for (let i = 0; i < args.length; i++) {
@@ -111,7 +109,6 @@ export class Callbacks {
         plain = args.slice();
       }
       plain[i] = null;
-      if (typeof tie === 'function') tie = tie();
       f.push(i, this.#register(arg as Entry['fn'], tie), isKept(arg) ? 1 : 0);
     }
     let a: unknown;
@@ -119,7 +116,7 @@ export class Callbacks {
       a = this.#transport.encode(plain, 'arguments');
     } catch (err) {
       if (f) for (let j = 1; j < f.length; j += 3) this.#drop(f[j]!);
-      if (err instanceof PayloadError) err.message = `${typeof where === 'function' ? where() : where}: ${err.message}`;
+      if (err instanceof PayloadError) err.message = `${where}: ${err.message}`;
       throw err;
     }
     return f ? { a, f } : { a };

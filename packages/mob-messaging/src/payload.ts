@@ -12,14 +12,7 @@ export type Serialization = 'json' | 'advanced';
  * assertPayload({ n: 1n }, 'message', 'json'); // throws PayloadError: message.n is a BigInt, ...
  */
 export function assertPayload(value: unknown, where: string, serialization: Serialization): void {
-  // A getter in the payload could send (and so check) another payload: it gets its own stack.
-  const stack = ancestors.length === 0 ? ancestors : [];
-  let bad: Unsendable | undefined;
-  try {
-    bad = findUnsendable(value, serialization === 'json', stack);
-  } finally {
-    stack.length = 0;
-  }
+  const bad = findUnsendable(value, serialization === 'json', []);
   if (bad) {
     throw new PayloadError(
       `${where}${bad.path.reverse().join('')} ${bad.what}, which cannot be sent between processes; ` +
@@ -29,9 +22,6 @@ export function assertPayload(value: unknown, where: string, serialization: Seri
     );
   }
 }
-
-// Reused by every check (the walk is synchronous), so a check allocates nothing.
-const ancestors: object[] = [];
 
 interface Unsendable {
   /** what the value is ("is a function") */

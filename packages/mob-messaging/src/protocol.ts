@@ -345,7 +345,7 @@ export function expandFrame(x: unknown): unknown {
 }
 
 /**
- * True when `x` is an object with a string `k`: the least a frame must be.
+ * True when `x` is an object with a number `k`: the least a frame must be.
  *
  * @example
  * for (const fr of envelope.f) if (isFrame(fr)) route(fr);

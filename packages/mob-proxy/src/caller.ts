@@ -155,7 +155,7 @@ export class Caller {
     let a: unknown;
     let f: number[] | undefined;
     if (args.some(isFunction)) {
-      ({ a, f } = this.#callbacks.encodeArgs(args, () => callName(role, method), { call: id }));
+      ({ a, f } = this.#callbacks.encodeArgs(args, callName(role, method), { call: id }));
     } else {
       // The common call, without callbacks: straight to the wire encoding.
       try {
