@@ -43,6 +43,17 @@ describe('the Kingpin', () => {
     expect(exit.code).toBe(0);
   });
 
+  it('shows the whole Kingpin title when started as `node app.cjs`, and keeps every environment variable', async () => {
+    // argv is "node\0app.cjs\0": 13 bytes, too short for "myapp (kingpin)".
+    const config = { name: 'myapp', roles: [['env', './env-probe.cjs']] };
+    const app = startApp('app.cjs', { cwd: fixtures, argv0: 'node', env: { MOB_TEST_APP: JSON.stringify(config), MOB_ENV_PROBE: 'kept, ünïcode ✓' } });
+    const { probe } = await app.waitFor((l) => l.probe, 'the worker env probe');
+    expect(cmdline(app.pid)).toBe('myapp (kingpin)');
+    // The worker's environment is the Kingpin's, copied at fork after the title was written.
+    expect(probe).toEqual({ value: 'kept, ünïcode ✓', path: process.env.PATH, title: 'myapp - env (mobster)' });
+    await app.stop();
+  });
+
   it('revives a worker killed with SIGKILL and logs role, pid and signal', async () => {
     const app = kingpinApp([['back', './idle.cjs', { workers: 2 }]]);
     await app.waitFor((l) => l.ev === 'full', 'full');

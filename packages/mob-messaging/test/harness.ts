@@ -27,10 +27,12 @@ const started: App[] = [];
 
 export function startApp(
   file: string,
-  opts: { env?: Record<string, string>; cwd?: string; args?: string[]; group?: boolean } = {},
+  opts: { env?: Record<string, string>; cwd?: string; args?: string[]; group?: boolean; argv0?: string } = {},
 ): App {
   const proc = spawn(process.execPath, [file, ...(opts.args ?? [])], {
     cwd: opts.cwd,
+    // what the process sees as argv[0] ('node' as a shell gives it; default: the full path)
+    ...(opts.argv0 === undefined ? {} : { argv0: opts.argv0 }),
     // its own process group, as a terminal gives it (for signals to the whole group)
     detached: opts.group ?? false,
     env: { ...process.env, ...opts.env },
