@@ -241,7 +241,7 @@ export class Caller {
     this.#pending.delete(id);
     this.#settled();
     this.#callbacks.settleCall(id, null);
-    this.#reject(p, new TimeoutError(`call ${p.role}.${p.method || '(module)'}() was not answered within ${p.timeout} ms`));
+    this.#reject(p, new TimeoutError(`call ${callName(p.role, p.method)} was not answered within ${p.timeout} ms`));
   }
 }
 
