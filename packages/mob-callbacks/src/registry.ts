@@ -225,11 +225,18 @@ export class Callbacks {
         return;
       }
       const { a, f } = this.encodeArgs(args, 'callback', { holder: owner });
-      // Spent only once its arguments could be sent: a PayloadError leaves it callable.
-      if (!kept) spent.done = true;
       const frame: FrameOf<typeof Kind.Invoke> = { k: Kind.Invoke, p: owner, c: id, a };
       if (f) frame.f = f;
-      this.#transport.post(frame);
+      try {
+        this.#transport.post(frame);
+      } catch (err) {
+        // Refused by a full path (QueueFullError, thrown to the caller of the stub): nothing
+        // was sent, so the callbacks among its arguments are released.
+        if (f) for (let j = 1; j < f.length; j += 3) this.#drop(f[j]!);
+        throw err;
+      }
+      // Spent only once it was sent: a PayloadError or a full path leaves it callable.
+      if (!kept) spent.done = true;
     };
     this.#collected.register(stub, { owner, id, spent });
     return stub;

@@ -163,12 +163,13 @@ export function createMemoryNetwork(): MemoryNetwork {
             return ep.alive;
           },
           post(frame) {
-            if (!ep.alive) return;
+            if (!ep.alive) return true;
             // A copy, as the channel serializes it: later changes to `frame` do not travel.
             // In its wire form, as the outbox sends it.
             const json = JSON.stringify(compactFrame(frame));
             ep.transport.posted.push(expandFrame(JSON.parse(json)) as Frame);
             route(pid, expandFrame(JSON.parse(json)) as Frame);
+            return true;
           },
           flush() {},
           handle<K extends FrameKind>(kind: K, handler: (frame: FrameOf<K>) => void) {

@@ -4,10 +4,13 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { join } from 'node:path';
 import {
   ConfigError,
+  DEFAULT_FLOW,
   Kind,
   createRouter,
+  flowLimits,
   type Balance,
   type CrashReport,
+  type FlowLimits,
   type QueueLimits,
   type Router,
   type WorkerInfo,
@@ -28,14 +31,30 @@ export interface RoleOptions {
   balance?: Balance;
   /** Bounds of calls and messages held while the role has no ready worker. */
   queue?: Partial<QueueLimits>;
+  /** Flow limits of the role's workers' paths, over the Kingpin's `flow`. */
+  flow?: FlowOptions;
   /** Restart delays of a crash-looping role. */
   backoff?: Partial<BackoffOptions>;
   /** Extra environment variables of the role's workers. */
   env?: Record<string, string>;
 }
 
+/**
+ * Flow limits of a worker's path: what it has sent and the Kingpin has not yet passed on.
+ * Above `highWater`, `send()` returns false and `mob.drain()` waits; beyond `max`, calls,
+ * messages and callback invocations are refused at their call with QueueFullError.
+ */
+export interface FlowOptions {
+  /** default 1,000 frames / 1 MiB */
+  highWater?: Partial<FlowLimits['highWater']>;
+  /** default 10,000 frames / 16 MiB */
+  max?: Partial<FlowLimits['max']>;
+}
+
 /** Options of the Kingpin. */
 export interface KingpinOptions {
+  /** Flow limits of every worker's path (a role's `flow` overrides them). */
+  flow?: FlowOptions;
   /** 'json' (default, fastest) or 'advanced' (V8's serializer: Map, Set, Date, BigInt, typed arrays). */
   serialization?: 'json' | 'advanced';
   /** The worker entry that loads a role module (mob sets its own, which also serves calls). */
@@ -159,6 +178,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     if (options.serialization !== undefined && options.serialization !== 'json' && options.serialization !== 'advanced') {
       throw new ConfigError(`start(name, { serialization }): use 'json' or 'advanced', got ${describe(options.serialization)}`);
     }
+    flowLimits(DEFAULT_FLOW, options.flow, 'start(name, { flow })');
     this.name = name;
     this.#options = options;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
@@ -198,6 +218,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       const v = options[key];
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`${where}: ${key} must be a number of ms >= 0, got ${describe(v)}`);
     }
+    flowLimits(flowLimits(DEFAULT_FLOW, this.#options.flow, 'start(name, { flow })'), options.flow, `${where}: flow`);
     const file = resolveRole(this.#base ?? defaultBase(), path, where);
     const role: Role = {
       name,
@@ -330,7 +351,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       exec: this.#options.exec ?? MOBSTER_ENTRY,
       serialization: this.#options.serialization ?? 'json',
     });
-    const router = (this.#router = createRouter({ roles: [...this.#roles.keys()] }));
+    const router = (this.#router = createRouter({ roles: [...this.#roles.keys()], ...(this.#options.flow ? { flow: this.#options.flow } : {}) }));
     for (const role of this.#roles.values()) this.#configure(role);
     router.on('ready', (info) => this.#onReady(info));
     router.on('exit', (info, code, signal) => this.#onExit(info.pid, code, signal));
@@ -357,6 +378,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     this.#router!.configureRole(role.name, {
       ...(role.options.balance ? { balance: role.options.balance } : {}),
       ...(role.options.queue ? { queue: role.options.queue } : {}),
+      ...(role.options.flow ? { flow: role.options.flow } : {}),
     });
   }
 

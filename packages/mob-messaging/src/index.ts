@@ -7,6 +7,11 @@ export {
   isFrame,
   compactFrame,
   expandFrame,
+  frameBytes,
+  FRAME_OVERHEAD,
+  FLOW_VERSION,
+  type AckFrame,
+  type MembersFrame,
   type Balance,
   type CallFrame,
   type CrashReport,
@@ -37,7 +42,8 @@ export {
   restoreError,
 } from './errors.js';
 export { assertPayload, encodePayload, decodePayload, type Serialization } from './payload.js';
-export { Outbox, DEFAULT_BATCH, type BatchLimits, type IpcChannel } from './outbox.js';
+export { Outbox, DEFAULT_BATCH, type BatchLimits, type IpcChannel, type Origin, type OutboxOptions } from './outbox.js';
+export { Window, DEFAULT_FLOW, flowLimits, type FlowLimits, type Bound } from './flow.js';
 export { roundRobin, leastPending, strategies, type Strategy, type Candidate } from './balance.js';
 export {
   createRouter,
@@ -60,6 +66,8 @@ export {
   transport,
   beforeExit,
   whoami,
+  drain,
+  flowStats,
   type Sender,
   type MessageListener,
   type ShutdownListener,

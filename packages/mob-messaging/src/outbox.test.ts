@@ -83,7 +83,7 @@ describe('Outbox', () => {
 
   it('sends a batch at once when its payload reaches the byte cap', async () => {
     const ch = fakeChannel();
-    const out = new Outbox(ch, { count: 250, bytes: 100 });
+    const out = new Outbox(ch, { limits: { count: 250, bytes: 100 } });
     out.push(frame(1), 60);
     expect(ch.sent).toHaveLength(0);
     out.push(frame(2), 40);
@@ -106,7 +106,7 @@ describe('Outbox', () => {
 
   it('holds everything while corked and sends it, split at the count cap, on uncork', async () => {
     const ch = fakeChannel();
-    const out = new Outbox(ch, DEFAULT_BATCH, true);
+    const out = new Outbox(ch, { corked: true });
     for (let i = 0; i < 600; i++) out.push(frame(i), 1024 * 1024);
     out.flush();
     await nextTurn();
@@ -212,11 +212,60 @@ describe('Outbox, regressions', () => {
   // ahead of the held frames and before the other end said hello.
   it('a handle frame pushed while corked waits for uncork, behind the frames held before it', () => {
     const ch = fakeChannel();
-    const out = new Outbox(ch, DEFAULT_BATCH, true);
+    const out = new Outbox(ch, { corked: true });
     out.push(frame(1));
     out.pushHandle(frame(2), { fake: 'socket' });
     expect(ch.sent).toHaveLength(0);
     out.uncork();
     expect(ch.sent.map(numbers)).toEqual([[1], [2]]);
+  });
+});
+
+describe('Outbox credits', () => {
+  const origin = (): { sent: number[]; o: { sent(bytes: number): void } } => {
+    const sent: number[] = [];
+    return { sent, o: { sent: (b: number) => sent.push(b) } };
+  };
+
+  it('tells each origin once its frame is written, not before', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch);
+    const a = origin();
+    const b = origin();
+    out.push(frame(1), 10, a.o);
+    out.push(frame(2), 20, b.o);
+    out.push(frame(3), 30, a.o);
+    out.push(frame(4)); // the router's own frame: nobody to tell
+    expect(a.sent).toEqual([]);
+    await nextTurn();
+    expect(ch.sent).toHaveLength(1);
+    expect(a.sent).toEqual([10, 30]);
+    expect(b.sent).toEqual([20]);
+  });
+
+  it('tells the origins of frames it drops when cleared, and of a handle frame once written', async () => {
+    const ch = fakeChannel();
+    const out = new Outbox(ch, { corked: true });
+    const a = origin();
+    out.push(frame(1), 10, a.o);
+    out.pushHandle(frame(2), { fake: 'handle' }, false, undefined, a.o, 20);
+    out.clear();
+    expect(a.sent.sort()).toEqual([10, 20]);
+    expect(ch.sent).toHaveLength(0);
+    const out2 = new Outbox(ch);
+    out2.pushHandle(frame(3), { fake: 'handle' }, false, undefined, a.o, 30);
+    await nextTurn();
+    expect(a.sent).toContain(30);
+  });
+
+  it('adds the extra frame to each batch as it leaves', async () => {
+    const ch = fakeChannel();
+    let acks = 0;
+    const out = new Outbox(ch, { extra: () => (acks++ === 0 ? { k: Kind.Ack, n: 3, b: 30 } : undefined) });
+    out.push(frame(1));
+    await nextTurn();
+    out.push(frame(2));
+    await nextTurn();
+    expect(ch.sent.map((s) => s.message.f)).toEqual([[frame(1), { k: Kind.Ack, n: 3, b: 30 }], [frame(2)]]);
   });
 });

@@ -27,6 +27,35 @@ function onSent(err: Error | null): void {
 }
 
 /**
+ * Where a forwarded frame came from: told once the frame has left this process (written to
+ * the channel, or dropped because the channel is gone), so its sender may send more.
+ */
+export interface Origin {
+  sent(bytes: number): void;
+}
+
+/** Origins of the frames of one write, and their bytes. */
+interface Credits {
+  origins: Origin[];
+  bytes: number[];
+}
+
+function settle(credits: Credits | null): void {
+  if (!credits) return;
+  const { origins, bytes } = credits;
+  for (let i = 0; i < origins.length; i++) origins[i]!.sent(bytes[i]!);
+}
+
+/** Options of an Outbox beyond its channel. */
+export interface OutboxOptions {
+  limits?: BatchLimits;
+  /** hold everything until `uncork()` (a child that has not said hello yet) */
+  corked?: boolean;
+  /** a frame to add to each batch as it leaves (the router's acks ride along this way) */
+  extra?: () => Frame | undefined;
+}
+
+/**
  * The only way mob writes to a channel. Frames queued in one turn of the event loop leave as
  * one IPC message (`{ $mob, f: [...] }`) when the turn's ticks are done; a batch that reaches
  * the count or byte cap leaves at once, so a pipeline keeps both ends busy. A frame that
@@ -43,18 +72,21 @@ export class Outbox {
   #corked: boolean;
   /** handle frames queued while corked, each after the frames queued before it */
   #corkedHandles: { before: Wire[]; frame: Frame; handle: unknown; keepOpen: boolean; callback: (err: Error | null) => void }[] = [];
+  /** origins of the queued frames that have one (forwarded frames, in the router) */
+  #credits: Credits | null = null;
   readonly #channel: IpcChannel;
   readonly #limits: BatchLimits;
+  readonly #extra: (() => Frame | undefined) | undefined;
   readonly #flush = (): void => {
     this.#scheduled = false;
     this.flush();
   };
 
-  /** @param corked hold everything until `uncork()` (a child that has not said hello yet). */
-  constructor(channel: IpcChannel, limits: BatchLimits = DEFAULT_BATCH, corked = false) {
+  constructor(channel: IpcChannel, options: OutboxOptions = {}) {
     this.#channel = channel;
-    this.#limits = limits;
-    this.#corked = corked;
+    this.#limits = options.limits ?? DEFAULT_BATCH;
+    this.#corked = options.corked ?? false;
+    this.#extra = options.extra;
   }
 
   /** Frames waiting to leave. */
@@ -62,10 +94,18 @@ export class Outbox {
     return this.#frames.length;
   }
 
-  /** Queue a frame; `bytes` is its payload size, for the byte cap. */
-  push(frame: Frame, bytes = 0): void {
+  /**
+   * Queue a frame; `bytes` is its size, for the byte cap. `origin`, when given, is told once
+   * the frame has left (written or dropped).
+   */
+  push(frame: Frame, bytes = 0, origin?: Origin): void {
     this.#frames.push(compactFrame(frame));
     this.#bytes += bytes;
+    if (origin) {
+      const c = (this.#credits ??= { origins: [], bytes: [] });
+      c.origins.push(origin);
+      c.bytes.push(bytes);
+    }
     if (this.#corked) return;
     if (this.#frames.length >= this.#limits.count || this.#bytes >= this.#limits.bytes) this.flush();
     else if (!this.#scheduled) {
@@ -74,8 +114,15 @@ export class Outbox {
     }
   }
 
-  /** Send a frame with a handle, after what is queued. */
-  pushHandle(frame: Frame, handle: unknown, keepOpen = false, callback: (err: Error | null) => void = onSent): void {
+  /** Send a frame with a handle, after what is queued; `origin` is told once it has left. */
+  pushHandle(frame: Frame, handle: unknown, keepOpen = false, callback: (err: Error | null) => void = onSent, origin?: Origin, bytes = 0): void {
+    if (origin) {
+      const done = callback;
+      callback = (err) => {
+        origin.sent(bytes);
+        done(err);
+      };
+    }
     if (this.#corked) {
       this.#corkedHandles.push({ before: this.#frames, frame, handle, keepOpen, callback });
       this.#frames = [];
@@ -106,6 +153,8 @@ export class Outbox {
       return;
     }
     let frames = this.#frames;
+    const extra = this.#extra?.();
+    if (extra) frames.push(compactFrame(extra));
     this.#frames = [];
     this.#bytes = 0;
     const max = this.#limits.count;
@@ -113,14 +162,27 @@ export class Outbox {
       this.#write(frames.slice(0, max), undefined, false, onSent);
       frames = frames.slice(max);
     }
-    this.#write(frames, undefined, false, callback ?? onSent);
+    const credits = this.#credits;
+    if (credits) {
+      // The origins are told once the last part of the batch is written.
+      this.#credits = null;
+      this.#write(frames, undefined, false, (err) => {
+        settle(credits);
+        (callback ?? onSent)(err);
+      });
+    } else this.#write(frames, undefined, false, callback ?? onSent);
   }
 
-  /** Drop what is queued (the channel is gone). */
+  /** Drop what is queued (the channel is gone); the origins of dropped frames are told. */
   clear(): void {
     this.#frames = [];
     this.#bytes = 0;
+    const handles = this.#corkedHandles;
     this.#corkedHandles = [];
+    const credits = this.#credits;
+    this.#credits = null;
+    settle(credits);
+    for (const h of handles) h.callback(new Error('channel closed'));
   }
 
   #write(frames: Wire[], handle: unknown, keepOpen: boolean, callback: (err: Error | null) => void): void {

@@ -22,7 +22,10 @@
 export const MARKER = '$mob';
 
 /** The protocol version this build speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** The first protocol version with flow control (Ack, Members, Welcome.v / fc). */
+export const FLOW_VERSION = 2;
 
 /** Frame kinds, the `k` field of every frame: small numbers, the cheapest to send and parse. */
 export const Kind = {
@@ -54,6 +57,14 @@ export const Kind = {
   Scale: 13,
   /** worker → Kingpin: ask for the last crash report of the role; Kingpin → worker: the answer. */
   LastErr: 14,
+  /**
+   * Kingpin → worker (v2): the Kingpin is done with `n` more frames of this worker's, of `b`
+   * bytes in all (forwarded and written to their target, consumed, held and then delivered,
+   * or refused): the worker's path may carry that much more. See `frameBytes`.
+   */
+  Ack: 15,
+  /** Kingpin → every worker (v2): the ready workers of a role, sent whenever they change. */
+  Members: 16,
 } as const;
 
 /** Any frame kind. */
@@ -110,6 +121,10 @@ export interface WelcomeFrame {
   k: typeof Kind.Welcome;
   /** every role the app defines, or null when the router was not told */
   roles: string[] | null;
+  /** the router's protocol version (absent before v2: no acks, no flow control) */
+  v?: number;
+  /** the worker's flow limits: [high-water frames, high-water bytes, max frames, max bytes] */
+  fc?: number[];
 }
 
 export interface ReadyFrame {
@@ -242,6 +257,24 @@ export interface LastErrFrame {
   report?: CrashReport | null;
 }
 
+export interface AckFrame {
+  k: typeof Kind.Ack;
+  /** frames */
+  n: number;
+  /** their bytes, as frameBytes counts them */
+  b: number;
+}
+
+export interface MembersFrame {
+  k: typeof Kind.Members;
+  /** the role */
+  r: string;
+  /** pids of its ready workers */
+  p: number[];
+  /** its held-queue bounds while it has none: [frames, bytes] */
+  q: number[];
+}
+
 /** Every frame. */
 export type Frame =
   | HelloFrame
@@ -257,10 +290,30 @@ export type Frame =
   | ShutdownFrame
   | CrashFrame
   | ScaleFrame
-  | LastErrFrame;
+  | LastErrFrame
+  | AckFrame
+  | MembersFrame;
 
 /** The frame of a given kind. */
 export type FrameOf<K extends FrameKind> = Extract<Frame, { k: K }>;
+
+/** Bytes a frame counts for beside its payload, in a path's byte bound. */
+export const FRAME_OVERHEAD = 32;
+
+/**
+ * The bytes a frame counts for in flow control: its payload's encoded length (a JSON string's
+ * characters; 64 for a payload that travels as a value: a number, a short argument list, or
+ * anything under `serialization: 'advanced'`) plus FRAME_OVERHEAD. Sender and Kingpin count
+ * the same frame the same way, so the Kingpin's acks give back exactly what was taken.
+ *
+ * @example
+ * frameBytes({ k: Kind.Message, t: 'any', r: 'back', d: '"hi"' }); // 36
+ */
+export function frameBytes(fr: Frame): number {
+  const f = fr as { a?: unknown; d?: unknown; v?: unknown };
+  const x = f.a !== undefined ? f.a : f.d !== undefined ? f.d : f.v;
+  return FRAME_OVERHEAD + (typeof x === 'string' ? x.length : x === undefined ? 0 : 64);
+}
 
 /**
  * How the packages above mob-messaging reach other processes: a worker's channel to the
@@ -269,8 +322,13 @@ export type FrameOf<K extends FrameKind> = Extract<Frame, { k: K }>;
 export interface Transport {
   /** this process's pid, as other processes address it */
   readonly pid: number;
-  /** queue a frame for the Kingpin (sent with the other frames of this turn) */
-  post(frame: Frame): void;
+  /**
+   * Queue a frame for the Kingpin (sent with the other frames of this turn). Returns false
+   * when the path is over its high-water mark (the frame is still sent). A call, message or
+   * callback invocation beyond the path's hard bound throws QueueFullError and is not sent;
+   * answers and other control frames always go.
+   */
+  post(frame: Frame): boolean;
   /** write what is queued now (before the process exits) */
   flush(): void;
   /** handle incoming frames of one kind (one handler per kind) */

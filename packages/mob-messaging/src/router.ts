@@ -3,18 +3,22 @@ import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { strategies } from './balance.js';
 import { ConfigError, NoSuchRoleError, QueueFullError, ShutdownError, WorkerExitedError, serializeError } from './errors.js';
-import { DEFAULT_BATCH, Outbox, type BatchLimits } from './outbox.js';
+import { DEFAULT_FLOW, flowLimits, flowToWire, type FlowLimits } from './flow.js';
+import { DEFAULT_BATCH, Outbox, type BatchLimits, type Origin } from './outbox.js';
 import {
   Kind,
   PROTOCOL_VERSION,
   Target,
   expandFrame,
+  frameBytes,
   isFrame,
   isMobMessage,
   type Balance,
   type CallFrame,
   type CrashReport,
+  type AckFrame,
   type Frame,
+  type MembersFrame,
   type MessageFrame,
   type SerializedError,
 } from './protocol.js';
@@ -55,6 +59,8 @@ export interface RouterOptions {
   queue?: Partial<QueueLimits>;
   /** Batch caps of the Kingpin's outgoing IPC messages. */
   batch?: Partial<BatchLimits>;
+  /** Flow limits of every worker's path (per role with configureRole). */
+  flow?: { highWater?: Partial<FlowLimits['highWater']>; max?: Partial<FlowLimits['max']> };
   /** The cluster to route for (default `node:cluster`); workers it forks are attached. */
   cluster?: typeof nodeCluster;
 }
@@ -69,7 +75,7 @@ export interface RouterEvents {
   lasterr: [info: WorkerInfo];
 }
 
-interface Peer {
+interface Peer extends Origin {
   readonly id: number;
   readonly pid: number;
   readonly worker: Worker;
@@ -84,6 +90,11 @@ interface Peer {
   greeted: boolean;
   exit: { code: number | null; signal: string | null } | null;
   disconnected: boolean;
+  /** its path's flow limits (its role's), told in Welcome */
+  flow: FlowLimits;
+  /** frames of its that the router is done with and has not acknowledged yet, and their bytes */
+  ackN: number;
+  ackB: number;
 }
 
 interface Held {
@@ -91,6 +102,20 @@ interface Held {
   frame: CallFrame | MessageFrame;
   handle: unknown;
   bytes: number;
+  /** told when the frame has left (delivered, refused, or dropped with its target) */
+  origin: Origin;
+}
+
+/** One frame for many workers: its sender is told once the last copy has left. */
+class FanOut implements Origin {
+  constructor(
+    readonly origin: Origin,
+    public left: number,
+  ) {}
+
+  sent(bytes: number): void {
+    if (--this.left === 0) this.origin.sent(bytes);
+  }
 }
 
 interface RoleState {
@@ -99,6 +124,7 @@ interface RoleState {
   rr: number;
   balance: Balance;
   limits: QueueLimits;
+  flow: FlowLimits;
   held: Held[];
   heldBytes: number;
   /** set once an overflow was logged, cleared when the queue drains */
@@ -140,10 +166,6 @@ class Inflight {
 }
 const MAX_LAZY_ROLES = 256;
 
-function payloadSize(x: unknown): number {
-  return typeof x === 'string' ? x.length : 64;
-}
-
 function isId(x: unknown): x is number {
   return typeof x === 'number' && x >= 0 && x < SPAN && Math.floor(x) === x;
 }
@@ -180,18 +202,22 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #balance: Balance;
   readonly #queue: QueueLimits;
   readonly #batch: BatchLimits;
+  readonly #flow: FlowLimits;
   readonly #cluster: typeof nodeCluster;
   readonly #onFork = (worker: Worker): void => {
     this.attach(worker);
   };
   #closed = false;
   #stopping = false;
+  /** any() messages held beyond their role's bound (their senders had not heard it was full) */
+  #overflow = 0;
 
   constructor(options: RouterOptions = {}) {
     super();
     this.#balance = checkBalance(options.balance ?? 'round-robin', 'createRouter({ balance })');
     this.#queue = { ...DEFAULT_QUEUE, ...options.queue };
     this.#batch = { ...DEFAULT_BATCH, ...options.batch };
+    this.#flow = flowLimits(DEFAULT_FLOW, options.flow, 'createRouter({ flow })');
     this.#cluster = options.cluster ?? nodeCluster;
     if (options.roles) this.setRoles(options.roles);
     this.#cluster.on('fork', this.#onFork);
@@ -202,16 +228,15 @@ export class Router extends EventEmitter<RouterEvents> {
   setRoles(roles: readonly string[]): void {
     this.#declared = [...roles];
     for (const name of roles) this.#role(name);
-    for (const peer of this.#byPid.values()) {
-      if (peer.state !== 'dead') peer.outbox.push({ k: Kind.Welcome, roles: this.#declared });
-    }
+    for (const peer of this.#byPid.values()) if (peer.state !== 'dead' && peer.greeted) this.#welcome(peer);
   }
 
-  /** Set a role's balancing strategy and held-queue bounds. */
-  configureRole(name: string, options: { balance?: Balance; queue?: Partial<QueueLimits> }): void {
+  /** Set a role's balancing strategy, held-queue bounds and its workers' flow limits. */
+  configureRole(name: string, options: { balance?: Balance; queue?: Partial<QueueLimits>; flow?: RouterOptions['flow'] }): void {
     const role = this.#role(name);
     if (options.balance) role.balance = checkBalance(options.balance, `role "${name}" balance`);
     if (options.queue) role.limits = { ...role.limits, ...options.queue };
+    if (options.flow) role.flow = flowLimits(this.#flow, options.flow, `role "${name}" flow`);
   }
 
   /** Start routing for a cluster worker (done for you for every worker forked after createRouter). */
@@ -224,12 +249,17 @@ export class Router extends EventEmitter<RouterEvents> {
       worker,
       role: '',
       state: 'starting',
-      outbox: new Outbox(worker, this.#batch, true),
+      // Acks ride along with whatever else goes to the worker.
+      outbox: new Outbox(worker, { limits: this.#batch, corked: true, extra: () => takeAck(peer) }),
       inflight: new Inflight(),
       early: null,
       greeted: false,
       exit: null,
       disconnected: false,
+      flow: this.#flow,
+      ackN: 0,
+      ackB: 0,
+      sent: (bytes) => this.#credit(peer, 1, bytes),
     };
     this.#byPid.set(peer.pid, peer);
     // mob's frames are taken before Node emits them as 'message', so they never reach the
@@ -265,6 +295,19 @@ export class Router extends EventEmitter<RouterEvents> {
   /** The number of ready workers of a role. */
   readyCount(role: string): number {
     return this.#roles.get(role)?.ready.length ?? 0;
+  }
+
+  /**
+   * What the router counts: frames held per role, and any() messages it held beyond their
+   * role's bound because their senders had not yet heard the role was full.
+   *
+   * @example
+   * router.stats(); // { held: { back: 0 }, overflow: 0 }
+   */
+  stats(): { held: Record<string, number>; overflow: number } {
+    const held: Record<string, number> = {};
+    for (const role of this.#roles.values()) held[role.name] = role.held.length;
+    return { held, overflow: this.#overflow };
   }
 
   /** Frames held for a role that has no ready worker. */
@@ -308,6 +351,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   #refuse(role: RoleState, h: Held): void {
     closeHandle(h.handle);
+    h.origin.sent(h.bytes);
     if (h.frame.k !== Kind.Call) return;
     const from = this.#byPid.get(h.from);
     if (from) this.#fail(from, h.frame.i, new ShutdownError(`the cluster is stopping: no worker of role "${role.name}" is left to answer`));
@@ -326,58 +370,95 @@ export class Router extends EventEmitter<RouterEvents> {
       const fr = expandFrame(frames[i]);
       if (!isFrame(fr)) {
         debug('worker %d: dropped a malformed frame', peer.pid);
+        this.#credit(peer, 1, 0);
         continue;
       }
+      // Counted as the worker counted it, before anything is stamped on it.
+      let bytes = 0;
+      let kept = false;
       try {
-        this.#frame(peer, fr, i === 0 ? handle : undefined);
+        bytes = frameBytes(fr);
+        kept = this.#frame(peer, fr, i === 0 ? handle : undefined, bytes);
       } catch (err) {
         // Nothing a worker sends may crash the Kingpin.
         debug('worker %d: frame %s dropped: %s', peer.pid, String(fr.k), (err as Error).message);
       }
+      // A frame the router did not pass on (consumed, refused, dropped) is done with now; one
+      // it passed on or holds is acknowledged once it has left toward its target.
+      if (!kept) this.#credit(peer, 1, bytes);
     }
   }
 
-  #frame(peer: Peer, fr: Frame, handle: unknown): void {
+  /** Routes one frame; true when the router passed it on or holds it (`peer` is told later). */
+  #frame(peer: Peer, fr: Frame, handle: unknown, bytes: number): boolean {
     switch (fr.k) {
       case Kind.Call:
-        return this.#call(peer, fr);
+        return this.#call(peer, fr, bytes);
       case Kind.Return: {
         if (!isId(fr.p) || !isId(fr.i)) return bad(peer, fr);
         // Only an answer to a call routed to this worker is forwarded: no forged answers.
         if (!peer.inflight.delete(fr.p, fr.i)) return bad(peer, fr);
         const caller = this.#byPid.get(fr.p);
-        if (!caller || caller.state === 'dead') return;
-        caller.outbox.push(fr, payloadSize(fr.v));
-        return;
+        if (!caller || caller.state === 'dead') return false;
+        caller.outbox.push(fr, bytes, peer);
+        return true;
       }
       case Kind.Message:
-        return this.#message(peer, fr, handle);
+        return this.#message(peer, fr, handle, bytes);
       case Kind.Invoke:
       case Kind.Free: {
         const owner = typeof fr.p === 'number' ? this.#byPid.get(fr.p) : undefined;
         if (!owner || owner.state === 'dead') return bad(peer, fr);
         fr.w = peer.pid;
-        owner.outbox.push(fr, fr.k === Kind.Invoke ? payloadSize(fr.a) : 0);
-        return;
+        owner.outbox.push(fr, bytes, peer);
+        return true;
       }
       case Kind.Hello:
-        return this.#hello(peer, fr.r, fr.v);
+        this.#hello(peer, fr.r, fr.v);
+        return false;
       case Kind.Ready:
-        return this.#ready(peer);
+        this.#ready(peer);
+        return false;
       case Kind.Crash:
         if (typeof fr.report !== 'object' || fr.report === null) return bad(peer, fr);
         this.emit('crash', { ...fr.report, role: peer.role, pid: peer.pid }, info(peer));
-        return;
+        return false;
       case Kind.Scale:
         if (typeof fr.n !== 'number' || !Number.isInteger(fr.n)) return bad(peer, fr);
         this.emit('scale', info(peer), fr.n);
-        return;
+        return false;
       case Kind.LastErr:
         this.emit('lasterr', info(peer));
-        return;
+        return false;
       default:
         return bad(peer, fr);
     }
+  }
+
+  /** The router is done with `n` frames of `peer`'s: acknowledge them, soon or along with other frames. */
+  #credit(peer: Peer, n: number, bytes: number): void {
+    if (peer.state === 'dead') return;
+    peer.ackN += n;
+    peer.ackB += bytes;
+    // Below a quarter of the high-water mark the ack waits for a frame going there anyway, so
+    // a call and its answer cost no extra message; above, it goes now, so the worker's window
+    // reopens long before it is full.
+    const hw = peer.flow.highWater;
+    if (peer.ackN * 4 >= hw.count || peer.ackB * 4 >= hw.bytes) {
+      const ack = takeAck(peer);
+      if (ack) peer.outbox.push(ack);
+    }
+  }
+
+  #welcome(peer: Peer): void {
+    peer.outbox.push({ k: Kind.Welcome, roles: this.#declared, v: PROTOCOL_VERSION, fc: flowToWire(peer.flow) });
+  }
+
+  /** Tell every worker (or `to`) which workers of `role` are ready. */
+  #members(role: RoleState, to?: Peer): void {
+    const fr: MembersFrame = { k: Kind.Members, r: role.name, p: role.ready.map((p) => p.pid), q: [role.limits.count, role.limits.bytes] };
+    if (to) return void to.outbox.push(fr);
+    for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead') p.outbox.push(fr);
   }
 
   #hello(peer: Peer, role: unknown, version: unknown): void {
@@ -389,7 +470,10 @@ export class Router extends EventEmitter<RouterEvents> {
     if (typeof version === 'number' && version !== PROTOCOL_VERSION) {
       debug('worker %d speaks protocol %d, this Kingpin %d', peer.pid, version, PROTOCOL_VERSION);
     }
-    peer.outbox.push({ k: Kind.Welcome, roles: this.#declared });
+    const own = peer.role ? this.#roles.get(peer.role) : undefined;
+    if (own) peer.flow = own.flow;
+    this.#welcome(peer);
+    for (const r of this.#roles.values()) this.#members(r, peer);
     peer.outbox.uncork();
     this.emit('hello', info(peer));
   }
@@ -402,109 +486,127 @@ export class Router extends EventEmitter<RouterEvents> {
     if (role) role.ready.push(peer);
     const early = peer.early;
     peer.early = null;
-    if (early) for (const h of early) this.#deliver(peer, h.frame as MessageFrame, h.handle, h.bytes);
+    if (early) for (const h of early) this.#deliver(peer, h.frame as MessageFrame, h.handle, h.bytes, h.origin);
     if (role && role.held.length) this.#drain(role);
+    if (role) this.#members(role);
     this.emit('ready', info(peer));
   }
 
-  #call(peer: Peer, fr: CallFrame): void {
+  #call(peer: Peer, fr: CallFrame, bytes: number): boolean {
     if (typeof fr.r !== 'string' || !isId(fr.i) || typeof fr.m !== 'string') return bad(peer, fr);
     fr.p = peer.pid;
-    const bytes = payloadSize(fr.a);
     const role = this.#roles.get(fr.r) ?? this.#lazyRole(fr.r);
-    if (!role) return this.#fail(peer, fr.i, new NoSuchRoleError(fr.r, this.#declared ?? []));
-    if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle: undefined, bytes });
-    this.#send(role, fr, bytes);
+    if (!role) {
+      this.#fail(peer, fr.i, new NoSuchRoleError(fr.r, this.#declared ?? []));
+      return false;
+    }
+    if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle: undefined, bytes, origin: peer });
+    this.#send(role, fr, bytes, peer);
+    return true;
   }
 
-  #send(role: RoleState, fr: CallFrame, bytes: number): void {
+  #send(role: RoleState, fr: CallFrame, bytes: number, origin: Origin): void {
     const b = fr.b === 'least-pending' || fr.b === 'round-robin' ? fr.b : role.balance;
     const target = strategies[b](role.ready, role);
     target.inflight.add(fr.p!, fr.i);
-    target.outbox.push(fr, bytes);
+    target.outbox.push(fr, bytes, origin);
   }
 
-  #message(peer: Peer, fr: MessageFrame, handle: unknown): void {
+  #message(peer: Peer, fr: MessageFrame, handle: unknown, bytes: number): boolean {
     fr.s = peer.pid;
-    const bytes = payloadSize(fr.d);
     switch (fr.t) {
       case Target.Pid: {
         const target = typeof fr.p === 'number' ? this.#byPid.get(fr.p) : undefined;
         if (!target || target.state === 'dead') {
           debug('message from %d to pid %s dropped: no such live worker', peer.pid, String(fr.p));
           closeHandle(handle);
-          return;
+          return false;
         }
         if (target.state === 'starting') {
-          (target.early ??= []).push({ from: peer.pid, frame: fr, handle, bytes });
-          return;
+          (target.early ??= []).push({ from: peer.pid, frame: fr, handle, bytes, origin: peer });
+          return true;
         }
-        return this.#deliver(target, fr, handle, bytes);
+        this.#deliver(target, fr, handle, bytes, peer);
+        return true;
       }
       case Target.Any: {
         const role = typeof fr.r === 'string' ? (this.#roles.get(fr.r) ?? this.#lazyRole(fr.r)) : undefined;
         if (!role) {
           debug('message from %d to role %s dropped: no such role', peer.pid, String(fr.r));
           closeHandle(handle);
-          return;
+          return false;
         }
-        if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle, bytes });
-        return this.#deliver(strategies['round-robin'](role.ready, role), fr, handle, bytes);
+        if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle, bytes, origin: peer });
+        this.#deliver(strategies['round-robin'](role.ready, role), fr, handle, bytes, peer);
+        return true;
       }
       case Target.All: {
         const role = typeof fr.r === 'string' ? this.#roles.get(fr.r) : undefined;
-        return this.#broadcast(role ? role.ready : [], fr, handle, bytes);
+        return this.#broadcast(role ? role.ready : [], fr, handle, bytes, peer);
       }
       case Target.Every: {
         const ready: Peer[] = [];
         for (const p of this.#byPid.values()) if (p.state === 'ready') ready.push(p);
-        return this.#broadcast(ready, fr, handle, bytes);
+        return this.#broadcast(ready, fr, handle, bytes, peer);
       }
       default:
         return bad(peer, fr);
     }
   }
 
-  #deliver(target: Peer, fr: MessageFrame, handle: unknown, bytes: number): void {
-    if (handle === undefined) target.outbox.push(fr, bytes);
-    else target.outbox.pushHandle(fr, handle);
+  #deliver(target: Peer, fr: MessageFrame, handle: unknown, bytes: number, origin: Origin): void {
+    if (handle === undefined) target.outbox.push(fr, bytes, origin);
+    else target.outbox.pushHandle(fr, handle, false, undefined, origin, bytes);
   }
 
-  #broadcast(targets: Peer[], fr: MessageFrame, handle: unknown, bytes: number): void {
+  #broadcast(targets: Peer[], fr: MessageFrame, handle: unknown, bytes: number, origin: Origin): boolean {
+    if (targets.length === 0) {
+      closeHandle(handle);
+      return false;
+    }
+    // One frame, many workers: its sender is told once the last copy has left.
+    const fan = targets.length === 1 ? origin : new FanOut(origin, targets.length);
     if (handle === undefined) {
-      for (const t of targets) t.outbox.push(fr, bytes);
-      return;
+      for (const t of targets) t.outbox.push(fr, bytes, fan);
+      return true;
     }
     // One handle, many workers: each gets a duplicate; the Kingpin's copy closes after the last.
     let left = targets.length;
-    if (left === 0) return closeHandle(handle);
     const done = (): void => {
       if (--left === 0) closeHandle(handle);
     };
-    for (const t of targets) t.outbox.pushHandle(fr, handle, true, done);
+    for (const t of targets) t.outbox.pushHandle(fr, handle, true, done, fan, bytes);
+    return true;
   }
 
-  #hold(role: RoleState, held: Held): void {
-    if (this.#stopping) return this.#refuse(role, held);
+  /** Holds a frame for a role with no ready worker; true when held (its origin is told later). */
+  #hold(role: RoleState, held: Held): boolean {
+    if (this.#stopping) {
+      this.#refuse(role, held);
+      return false;
+    }
     if (role.held.length >= role.limits.count || role.heldBytes + held.bytes > role.limits.bytes) {
       const err = new QueueFullError(
         `role "${role.name}" has no ready worker and its queue is full (${role.held.length} held, ` +
           `${role.heldBytes} bytes; limits ${role.limits.count} / ${role.limits.bytes}); ` +
           `raise the role's queue option or wait until it is up`,
       );
-      if (!role.warned) {
-        role.warned = true;
-        process.emitWarning(err.message, { code: err.code });
-      }
       if (held.frame.k === Kind.Call) {
         const from = this.#byPid.get(held.from);
         if (from) this.#fail(from, held.frame.i, err);
+        return false;
       }
-      closeHandle(held.handle);
-      return;
+      // A message was accepted at its call (its sender had not yet heard the role was full):
+      // it is held beyond the bound rather than lost. Its sender's window bounds how many.
+      this.#overflow++;
+      if (!role.warned) {
+        role.warned = true;
+        debug('%s; holding an any() message beyond the bound (its sender had not heard)', err.message);
+      }
     }
     role.held.push(held);
     role.heldBytes += held.bytes;
+    return true;
   }
 
   #drain(role: RoleState): void {
@@ -517,9 +619,9 @@ export class Router extends EventEmitter<RouterEvents> {
       if (h.frame.k === Kind.Call) {
         // The caller is gone: nobody is waiting for the answer.
         if (!from || from.state === 'dead') continue;
-        this.#send(role, h.frame, h.bytes);
+        this.#send(role, h.frame, h.bytes, h.origin);
       } else {
-        this.#deliver(strategies['round-robin'](role.ready, role), h.frame, h.handle, h.bytes);
+        this.#deliver(strategies['round-robin'](role.ready, role), h.frame, h.handle, h.bytes, h.origin);
       }
     }
   }
@@ -533,11 +635,14 @@ export class Router extends EventEmitter<RouterEvents> {
   #unroute(peer: Peer): void {
     if (peer.state === 'dead') return;
     const role = this.#roles.get(peer.role);
+    if (peer.exit || peer.disconnected) peer.state = 'dead';
     if (role) {
       const at = role.ready.indexOf(peer);
-      if (at >= 0) role.ready.splice(at, 1);
+      if (at >= 0) {
+        role.ready.splice(at, 1);
+        this.#members(role);
+      }
     }
-    if (peer.exit || peer.disconnected) peer.state = 'dead';
   }
 
   #finish(peer: Peer): void {
@@ -553,7 +658,10 @@ export class Router extends EventEmitter<RouterEvents> {
         if (caller) caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
       }
     }
-    for (const h of peer.early ?? []) closeHandle(h.handle);
+    for (const h of peer.early ?? []) {
+      closeHandle(h.handle);
+      h.origin.sent(h.bytes);
+    }
     peer.early = null;
     const down = { k: Kind.Down, p: peer.pid, r: peer.role, c: code, s: signal } as const;
     for (const other of this.#byPid.values()) if (other.state !== 'dead') other.outbox.push(down);
@@ -563,7 +671,7 @@ export class Router extends EventEmitter<RouterEvents> {
   #role(name: string): RoleState {
     let role = this.#roles.get(name);
     if (!role) {
-      role = { name, ready: [], rr: 0, balance: this.#balance, limits: this.#queue, held: [], heldBytes: 0, warned: false };
+      role = { name, ready: [], rr: 0, balance: this.#balance, limits: this.#queue, flow: this.#flow, held: [], heldBytes: 0, warned: false };
       this.#roles.set(name, role);
     }
     return role;
@@ -580,8 +688,18 @@ function info(peer: Peer): WorkerInfo {
   return { id: peer.id, pid: peer.pid, role: peer.role, state: peer.state, pendingCalls: peer.inflight.size };
 }
 
-function bad(peer: Peer, fr: Frame): void {
+function bad(peer: Peer, fr: Frame): false {
   debug('worker %d: dropped a %s frame with bad fields', peer.pid, String(fr.k).slice(0, 32));
+  return false;
+}
+
+/** The ack of what the router is done with for `peer`, if any (then nothing is pending). */
+function takeAck(peer: Peer): AckFrame | undefined {
+  if (peer.ackN === 0 || peer.state === 'dead') return undefined;
+  const ack: AckFrame = { k: Kind.Ack, n: peer.ackN, b: peer.ackB };
+  peer.ackN = 0;
+  peer.ackB = 0;
+  return ack;
 }
 
 function closeHandle(handle: unknown): void {

@@ -2,14 +2,17 @@ import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { drainServers, trackServers } from './drain.js';
-import { ConfigError, NoSuchRoleError, PayloadError, WrongProcessError } from './errors.js';
+import { ConfigError, NoSuchRoleError, PayloadError, QueueFullError, WrongProcessError } from './errors.js';
+import { DEFAULT_FLOW, Window, flowFromWire, type Bound } from './flow.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import { decodePayload, encodePayload, type Serialization } from './payload.js';
 import {
+  FLOW_VERSION,
   Kind,
   PROTOCOL_VERSION,
   Target,
   expandFrame,
+  frameBytes,
   isFrame,
   isMobMessage,
   type Frame,
@@ -35,11 +38,24 @@ export interface WorkerEvents {
 /** Something that takes a message to one or more workers. */
 export interface Sender {
   /**
-   * Send `message` (and optionally a `net.Socket` / `net.Server` handle).
+   * Send `message` (and optionally a `net.Socket` / `net.Server` handle). Returns false when
+   * this worker's path is over its high-water mark (the message is still sent: slow down,
+   * `await drain()`); throws QueueFullError, sending nothing, beyond the path's hard bound.
    * @example
-   * mob.any('back').send({ job: 1 });
+   * if (!mob.any('back').send({ job: 1 })) await mob.drain();
    */
-  send(message: unknown, handle?: unknown): void;
+  send(message: unknown, handle?: unknown): boolean;
+}
+
+/** What a worker knows of a role from the Kingpin's Members frames. */
+interface Membership {
+  /** pids of its ready workers */
+  ready: number[];
+  /** its held-queue bounds [frames, bytes] */
+  q: number[];
+  /** frames this worker sent it while it had no ready worker, and their bytes */
+  heldN: number;
+  heldB: number;
 }
 
 interface State {
@@ -51,6 +67,9 @@ interface State {
   readonly drains: (() => unknown)[];
   readonly serialization: Serialization;
   readonly transport: Transport;
+  /** frames sent to the Kingpin and not yet acknowledged */
+  readonly window: Window;
+  readonly members: Map<string, Membership>;
   ready: boolean;
   stopping: boolean;
 }
@@ -79,6 +98,8 @@ function init(): State {
   const events = new EventEmitter();
   const handlers = new Map<number, (frame: any, handle?: unknown) => void>();
   const envRoles = process.env.MOB_ROLES;
+  const window = new Window(DEFAULT_FLOW, 'the path to the Kingpin');
+  const members = new Map<string, Membership>();
   const s: State = {
     role: process.env.MOB_ROLE ?? '',
     roles: envRoles ? new Set(envRoles.split(',').filter(Boolean)) : null,
@@ -87,11 +108,16 @@ function init(): State {
     handlers,
     drains: [],
     serialization,
+    window,
+    members,
     ready: false,
     stopping: false,
     transport: {
       pid: process.pid,
-      post: (frame) => outbox.push(frame, frameBytes(frame)),
+      post: (frame) => {
+        if (frame.k === Kind.Call) return enqueue(s, frame, `call ${frame.r}.${frame.m || '(module)'}()`, frame.r);
+        return enqueue(s, frame, frame.k === Kind.Invoke ? 'callback' : undefined);
+      },
       flush: () => outbox.flush(),
       handle: (kind, handler) => {
         handlers.set(kind, handler);
@@ -112,6 +138,24 @@ function init(): State {
   });
   handlers.set(Kind.Welcome, (fr: FrameOf<typeof Kind.Welcome>) => {
     if (Array.isArray(fr.roles)) s.roles = new Set(fr.roles.filter((r) => typeof r === 'string'));
+    // A Kingpin of protocol 1 acknowledges nothing: no window, or it would only fill.
+    if (typeof fr.v !== 'number' || fr.v < FLOW_VERSION) window.disable();
+    const limits = flowFromWire(fr.fc);
+    if (limits) window.limits = limits;
+  });
+  handlers.set(Kind.Ack, (fr: FrameOf<typeof Kind.Ack>) => {
+    if (Number.isInteger(fr.n) && fr.n > 0 && Number.isInteger(fr.b) && fr.b >= 0) window.credit(fr.n, fr.b);
+  });
+  handlers.set(Kind.Members, (fr: FrameOf<typeof Kind.Members>) => {
+    if (typeof fr.r !== 'string' || !Array.isArray(fr.p) || !Array.isArray(fr.q)) return;
+    const ready = fr.p.filter((p) => Number.isInteger(p) && p > 0);
+    const q = fr.q.length === 2 && fr.q.every((n) => Number.isInteger(n) && n > 0) ? fr.q : [Infinity, Infinity];
+    // What was held for the role has been delivered once it has a ready worker.
+    const m = members.get(fr.r);
+    if (m && ready.length === 0) {
+      m.ready = ready;
+      m.q = q;
+    } else members.set(fr.r, { ready, q, heldN: 0, heldB: 0 });
   });
   handlers.set(Kind.Shutdown, (fr: FrameOf<typeof Kind.Shutdown>) => void shutdown(s, fr.t));
 
@@ -128,7 +172,7 @@ function init(): State {
 
   trackServers();
   // Say hello before anything else: the Kingpin sends nothing until it hears from us.
-  outbox.push({ k: Kind.Hello, r: s.role, v: PROTOCOL_VERSION });
+  enqueue(s, { k: Kind.Hello, r: s.role, v: PROTOCOL_VERSION });
   outbox.flush();
   // Alone (no Kingpin), a worker is ready once the code that first used mob has run. The
   // tick is queued before any frame that code sends, so 'ready' leaves in the same batch as
@@ -182,12 +226,6 @@ async function shutdown(s: State, _timeout: number): Promise<void> {
   else process.exit(0);
 }
 
-function frameBytes(frame: Frame): number {
-  const f = frame as { a?: unknown; d?: unknown; v?: unknown };
-  const x = f.a ?? f.d ?? f.v;
-  return typeof x === 'string' ? x.length : 0;
-}
-
 function checkRole(s: State, role: unknown, where: string): string {
   if (typeof role !== 'string' || role === '') {
     throw new ConfigError(`${where}: role must be a non-empty string, got ${JSON.stringify(role)}`);
@@ -196,7 +234,35 @@ function checkRole(s: State, role: unknown, where: string): string {
   return role;
 }
 
-function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, message: unknown, handle: unknown, where: string): void {
+/**
+ * Every frame this worker sends goes here: it is counted in the window until the Kingpin
+ * acknowledges it. `where` (calls, messages, callback invocations) makes it refusable at the
+ * window's hard bound; `held`, a role: a call or any() message to a role the Kingpin says has
+ * no ready worker is held there within the role's queue bounds, and refused here beyond them.
+ * Returns false when the window is over its high-water mark.
+ */
+function enqueue(s: State, frame: Frame, where?: string, held?: string, handle?: unknown): boolean {
+  const bytes = frameBytes(frame);
+  const m = held === undefined ? undefined : s.members.get(held);
+  const holding = m !== undefined && m.ready.length === 0;
+  if (holding && (m.heldN + 1 > m.q[0]! || m.heldB + bytes > m.q[1]!)) {
+    s.window.refused++;
+    throw new QueueFullError(
+      `${where}: role "${held}" has no ready worker and its queue is full (${m.heldN} held, ${m.heldB} bytes; ` +
+        `limits ${m.q[0]} / ${m.q[1]}); raise the role's queue option or wait until it is up`,
+    );
+  }
+  const below = s.window.take(bytes, where !== undefined, where ?? '');
+  if (holding) {
+    m.heldN++;
+    m.heldB += bytes;
+  }
+  if (handle === undefined) s.outbox.push(frame, bytes);
+  else s.outbox.pushHandle(frame, handle);
+  return below;
+}
+
+function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, message: unknown, handle: unknown, where: string): boolean {
   if (message === undefined) throw new PayloadError(`${where}: message is undefined; send a value`);
   let d: unknown;
   try {
@@ -206,8 +272,8 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, messag
     throw err;
   }
   const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
-  if (handle === undefined || handle === null) s.outbox.push(frame, typeof d === 'string' ? d.length : 0);
-  else s.outbox.pushHandle(frame, detach(handle));
+  // A frame for many workers is one frame here: taken or refused as a whole.
+  return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle));
 }
 
 /**
@@ -234,8 +300,8 @@ function detach(handle: unknown): unknown {
  * import { send } from 'mob-messaging';
  * send({ type: 'config-changed' });
  */
-export function send(message: unknown, handle?: unknown): void {
-  post(state('send()'), Target.Every, {}, message, handle, 'send()');
+export function send(message: unknown, handle?: unknown): boolean {
+  return post(state('send()'), Target.Every, {}, message, handle, 'send()');
 }
 
 /**
@@ -278,6 +344,32 @@ export function pid(target: number): Sender {
     throw new ConfigError(`pid(pid): pid must be a positive integer, got ${JSON.stringify(target)}`);
   }
   return { send: (message, handle) => post(s, Target.Pid, { p: target }, message, handle, `pid(${target}).send()`) };
+}
+
+/**
+ * Resolves once this worker's path to the Kingpin is below its high-water mark again (at once
+ * if it is): the `'drain'` of a `send()` that returned false. The Kingpin acknowledges frames
+ * as they leave it toward their targets, so a slow receiver slows its senders here.
+ *
+ * @example
+ * import { any, drain } from 'mob-messaging';
+ * for (const job of jobs) if (!any('back').send(job)) await drain();
+ */
+export function drain(): Promise<void> {
+  return state('drain()').window.drain();
+}
+
+/**
+ * What this worker's path holds: frames (and bytes) sent and not yet acknowledged, the
+ * bounds, and how many calls, messages and callback invocations were refused at their call.
+ *
+ * @example
+ * import { flowStats } from 'mob-messaging';
+ * const { count, highWater, refused } = flowStats();
+ */
+export function flowStats(): { count: number; bytes: number; highWater: Bound; max: Bound; refused: number } {
+  const w = state('flowStats()').window;
+  return { count: w.count, bytes: w.bytes, highWater: { ...w.limits.highWater }, max: { ...w.limits.max }, refused: w.refused };
 }
 
 /**
@@ -327,7 +419,7 @@ export function ready(): void {
   const s = state('ready()');
   if (s.ready) return;
   s.ready = true;
-  s.outbox.push({ k: Kind.Ready });
+  enqueue(s, { k: Kind.Ready });
 }
 
 /**

@@ -126,7 +126,7 @@ describe('calls', () => {
     const posted: CallFrame[] = [];
     const t: Transport = {
       pid: CLIENT,
-      post: (fr) => void posted.push(fr as CallFrame),
+      post: (fr) => posted.push(fr as CallFrame) > 0,
       flush: () => {},
       handle: () => {},
       encode: (value, where, owned) => encodePayload(value, where, 'json', owned),

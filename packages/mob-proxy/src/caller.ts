@@ -4,7 +4,9 @@ import {
   Kind,
   NoSuchRoleError,
   PayloadError,
+  QueueFullError,
   TimeoutError,
+  frameBytes,
   restoreError,
   type Balance,
   type CallFrame,
@@ -24,6 +26,21 @@ export interface ProxyOptions {
   retries?: number;
   /** How calls pick a worker (default: the role's, round-robin unless configured). */
   balance?: Balance;
+  /** Calls of this proxy that may be pending at once; beyond, a call rejects with QueueFullError (default 10,000). */
+  maxPending?: number;
+  /** Bytes of arguments of this proxy's pending calls (default 64 MiB). */
+  maxPendingBytes?: number;
+}
+
+/** Defaults of a proxy's pending bounds. */
+export const DEFAULT_PENDING = { count: 10_000, bytes: 64 * 1024 * 1024 };
+
+/** A proxy's pending calls and their bytes, against its bounds. */
+interface Quota {
+  n: number;
+  b: number;
+  readonly maxN: number;
+  readonly maxB: number;
 }
 
 interface Pending {
@@ -32,6 +49,8 @@ interface Pending {
   readonly role: string;
   readonly method: string;
   readonly frame: CallFrame;
+  readonly quota: Quota;
+  readonly bytes: number;
   retries: number;
   readonly timeout: number | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -75,6 +94,8 @@ export class Caller {
   readonly #callbacks: Callbacks;
   readonly #roles: () => ReadonlySet<string> | null;
   readonly #pending = new Map<number, Pending>();
+  /** the quota of calls made with call() rather than through a proxy */
+  readonly #direct: Quota = { n: 0, b: 0, maxN: DEFAULT_PENDING.count, maxB: DEFAULT_PENDING.bytes };
   #idle: (() => void)[] = [];
   #next = 0;
 
@@ -119,8 +140,9 @@ export class Caller {
     const roles = this.#roles();
     if (roles && !roles.has(role)) throw new NoSuchRoleError(role, [...roles]);
     const opts = checkOptions(options, role);
+    const quota: Quota = { n: 0, b: 0, maxN: opts.maxPending ?? DEFAULT_PENDING.count, maxB: opts.maxPendingBytes ?? DEFAULT_PENDING.bytes };
     const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-    const call = (method: string, args: unknown[]): Promise<unknown> => this.#call(role, method, args, opts);
+    const call = (method: string, args: unknown[]): Promise<unknown> => this.#call(role, method, args, opts, quota);
     const self = function mobProxy(...args: unknown[]): Promise<unknown> {
       return call('', args);
     };
@@ -146,11 +168,19 @@ export class Caller {
    * changing it after the call changes nothing.
    */
   call(role: string, method: string, args: unknown[], options: ProxyOptions = {}): Promise<unknown> {
-    return this.#call(role, method, args.slice(), options);
+    return this.#call(role, method, args.slice(), options, this.#direct);
   }
 
   /** The call itself; `args` is mob's own array (a proxy's rest parameter), never changed later. */
-  #call(role: string, method: string, args: unknown[], options: ProxyOptions): Promise<unknown> {
+  #call(role: string, method: string, args: unknown[], options: ProxyOptions, quota: Quota): Promise<unknown> {
+    if (quota.n >= quota.maxN) {
+      return Promise.reject(
+        new QueueFullError(
+          `${callName(role, method)}: ${quota.n} calls of this proxy are pending, its bound (maxPending: ${quota.maxN}); ` +
+            `await some before making more, or raise it: mob.require("${role}", { maxPending })`,
+        ),
+      );
+    }
     const id = this.#id();
     let a: unknown;
     let f: number[] | undefined;
@@ -168,16 +198,43 @@ export class Caller {
     const frame: CallFrame = { k: Kind.Call, r: role, i: id, m: method, a };
     if (f) frame.f = f;
     if (options.balance) frame.b = options.balance;
+    const bytes = frameBytes(frame);
+    if (quota.b + bytes > quota.maxB) {
+      if (f) this.#callbacks.settleCall(id, null);
+      return Promise.reject(
+        new QueueFullError(
+          `${callName(role, method)}: the pending calls of this proxy hold ${quota.b} bytes of arguments and this one ` +
+            `${bytes}, over its bound (maxPendingBytes: ${quota.maxB}); await some before making more, or raise it: ` +
+            `mob.require("${role}", { maxPendingBytes })`,
+        ),
+      );
+    }
+    try {
+      this.#transport.post(frame);
+    } catch (err) {
+      // Refused by the path (QueueFullError): nothing was sent, nothing is pending.
+      if (f) this.#callbacks.settleCall(id, null);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     const { timeout, retries = 0 } = options;
     let p!: Pending;
     const promise = new Promise<unknown>((resolve, reject) => {
-      p = { resolve, reject, role, method, frame, retries, timeout, timer: undefined, promise: undefined! };
+      p = { resolve, reject, role, method, frame, quota, bytes, retries, timeout, timer: undefined, promise: undefined! };
     });
     p.promise = promise;
     if (timeout !== undefined) p.timer = setTimeout(() => this.#timeout(id), timeout);
     this.#pending.set(id, p);
-    this.#transport.post(frame);
+    quota.n++;
+    quota.b += bytes;
     return promise;
+  }
+
+  /** A pending call is settled: it leaves the map and its proxy's quota. */
+  #settle(id: number, p: Pending): void {
+    this.#pending.delete(id);
+    p.quota.n--;
+    p.quota.b -= p.bytes;
+    this.#settled();
   }
 
   /**
@@ -203,8 +260,7 @@ export class Caller {
       debug('answer to call %s arrived after it settled (timed out?); ignored', String(fr.i));
       return;
     }
-    this.#pending.delete(fr.i);
-    this.#settled();
+    this.#settle(fr.i, p);
     if (p.timer) clearTimeout(p.timer);
     const pid = typeof fr.w === 'number' ? fr.w : 0;
     this.#callbacks.settleCall(fr.i, pid || null);
@@ -222,24 +278,28 @@ export class Caller {
   #fail(fr: FrameOf<typeof Kind.Fail>): void {
     const p = this.#pending.get(fr.i);
     if (!p) return;
+    let err = restoreError(fr.e);
     if (fr.e?.name === 'WorkerExitedError' && p.retries > 0) {
       p.retries--;
       debug('call %s.%s(): its worker exited; retrying (%d left)', p.role, p.method, p.retries);
-      this.#transport.post(p.frame);
-      return;
+      try {
+        this.#transport.post(p.frame);
+        return;
+      } catch (refused) {
+        // The path is full: the retry is refused, and the call fails with why.
+        err = refused as Error;
+      }
     }
-    this.#pending.delete(fr.i);
-    this.#settled();
+    this.#settle(fr.i, p);
     if (p.timer) clearTimeout(p.timer);
     this.#callbacks.settleCall(fr.i, null);
-    this.#reject(p, restoreError(fr.e));
+    this.#reject(p, err);
   }
 
   #timeout(id: number): void {
     const p = this.#pending.get(id);
     if (!p) return;
-    this.#pending.delete(id);
-    this.#settled();
+    this.#settle(id, p);
     this.#callbacks.settleCall(id, null);
     this.#reject(p, new TimeoutError(`call ${callName(p.role, p.method)} was not answered within ${p.timeout} ms`));
   }
@@ -248,7 +308,12 @@ export class Caller {
 function checkOptions(options: ProxyOptions, role: string): ProxyOptions {
   const where = `require("${role}", options)`;
   if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: options must be an object`);
-  const { timeout, retries, balance } = options;
+  const { timeout, retries, balance, maxPending, maxPendingBytes } = options;
+  for (const [name, v] of [['maxPending', maxPending], ['maxPendingBytes', maxPendingBytes]] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) {
+      throw new ConfigError(`${where}: ${name} must be an integer >= 1, got ${JSON.stringify(v)}`);
+    }
+  }
   if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
     throw new ConfigError(`${where}: timeout must be a number of ms > 0, got ${JSON.stringify(timeout)}`);
   }

@@ -99,7 +99,7 @@ export function keep<F extends (...args: any[]) => unknown>(fn: F): F {
   return callbacksPkg().keep(fn);
 }
 
-export { send, all, any, pid, on, off, whoami, createRouter } from 'mob-messaging';
+export { send, all, any, pid, on, off, whoami, drain, flowStats, createRouter } from 'mob-messaging';
 export { scale, lastErr } from 'mob-kingpin';
 export {
   MobError,
@@ -114,5 +114,5 @@ export {
   WrongProcessError,
 } from 'mob-messaging';
 export type { Sender, MessageListener, ShutdownListener, CrashReport, Balance, WorkerInfo } from 'mob-messaging';
-export type { Kingpin, KingpinOptions, KingpinEvents, RoleOptions, MobsterInfo, BackoffOptions } from 'mob-kingpin';
+export type { Kingpin, KingpinOptions, FlowOptions, KingpinEvents, RoleOptions, MobsterInfo, BackoffOptions } from 'mob-kingpin';
 export type { ProxyOptions, Remote, RemoteFunction } from 'mob-proxy';

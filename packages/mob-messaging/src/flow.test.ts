@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, QueueFullError } from './errors.js';
+import { DEFAULT_FLOW, Window, flowFromWire, flowLimits, flowToWire } from './flow.js';
+
+const small = { highWater: { count: 2, bytes: 100 }, max: { count: 4, bytes: 1000 } };
+
+describe('Window', () => {
+  it('says false from the high-water mark on, refuses refusable frames beyond the hard bound, and counts them', () => {
+    const w = new Window(small, 'the path');
+    expect(w.take(10, true, 'a')).toBe(true);
+    expect(w.take(10, true, 'b')).toBe(false); // 2 frames: at the mark
+    expect(w.take(10, true, 'c')).toBe(false);
+    expect(w.take(10, true, 'd')).toBe(false);
+    expect(() => w.take(10, true, 'any("slow").send()')).toThrow(QueueFullError);
+    try {
+      w.take(10, true, 'any("slow").send()');
+    } catch (err) {
+      expect((err as QueueFullError).code).toBe('E_MOB_QUEUE_FULL');
+      expect((err as Error).message).toContain('any("slow").send(): the path is full (4 frames, 40 bytes');
+      expect((err as Error).message).toContain('flow.max');
+    }
+    expect(w.refused).toBe(2);
+    expect(w.count).toBe(4);
+    // answers and control frames are never refused
+    expect(w.take(10, false, '')).toBe(false);
+    expect(w.count).toBe(5);
+  });
+
+  it('bounds bytes as well as frames', () => {
+    const w = new Window(small, 'the path');
+    expect(w.take(99, true, 'a')).toBe(true);
+    expect(w.take(1, true, 'b')).toBe(false); // 100 bytes: at the mark
+    expect(() => w.take(901, true, 'c')).toThrow(/bound 4 frames \/ 1000 bytes/);
+    expect(w.take(900, true, 'd')).toBe(false);
+  });
+
+  it('drain() resolves once credits bring it below the high-water mark, not before', async () => {
+    const w = new Window(small, 'the path');
+    w.take(10, true, 'a');
+    w.take(10, true, 'b');
+    w.take(10, true, 'c');
+    let drained = false;
+    const p = w.drain().then(() => (drained = true));
+    w.credit(1, 10); // 2 left: still at the mark
+    await Promise.resolve();
+    expect(drained).toBe(false);
+    w.credit(1, 10);
+    await p;
+    expect(drained).toBe(true);
+    expect(w.count).toBe(1);
+    expect(w.bytes).toBe(10);
+    await w.drain(); // below: at once
+  });
+
+  it('never goes negative on excess credit, and a disabled window bounds nothing', async () => {
+    const w = new Window(small, 'the path');
+    w.credit(5, 500);
+    expect([w.count, w.bytes]).toEqual([0, 0]);
+    for (let i = 0; i < 4; i++) w.take(10, true, 'x');
+    const p = w.drain();
+    w.disable();
+    await p;
+    for (let i = 0; i < 100; i++) expect(w.take(10_000, true, 'x')).toBe(true);
+    expect(w.over).toBe(false);
+  });
+});
+
+describe('flow limits', () => {
+  it('merges options over the defaults and checks them where they were given', () => {
+    expect(flowLimits(DEFAULT_FLOW, undefined, 'x')).toBe(DEFAULT_FLOW);
+    expect(flowLimits(DEFAULT_FLOW, { max: { count: 50_000 } }, 'x')).toEqual({
+      highWater: DEFAULT_FLOW.highWater,
+      max: { count: 50_000, bytes: DEFAULT_FLOW.max.bytes },
+    });
+    expect(() => flowLimits(DEFAULT_FLOW, { max: { count: 0 } }, 'start(name, { flow })')).toThrow(ConfigError);
+    expect(() => flowLimits(DEFAULT_FLOW, { max: { count: 0 } }, 'start(name, { flow })')).toThrow(
+      'start(name, { flow }).max.count must be an integer >= 1, got 0',
+    );
+    expect(() => flowLimits(DEFAULT_FLOW, { highWater: { count: 20_000 } }, 'f')).toThrow(/must not exceed max/);
+    expect(() => flowLimits(DEFAULT_FLOW, 'big', 'f')).toThrow(ConfigError);
+  });
+
+  it('travels in Welcome as four numbers, and anything else there is ignored', () => {
+    expect(flowFromWire(flowToWire(small))).toEqual(small);
+    expect(flowFromWire([1, 2, 3])).toBeUndefined();
+    expect(flowFromWire([1, 2, 3, -4])).toBeUndefined();
+    expect(flowFromWire({ __proto__: [1, 2, 3, 4] })).toBeUndefined();
+    expect(flowFromWire('1,2,3,4')).toBeUndefined();
+  });
+});

@@ -1,0 +1,141 @@
+import { ConfigError, QueueFullError } from './errors.js';
+
+/** A bound in frames and in bytes (as `frameBytes` counts them). */
+export interface Bound {
+  count: number;
+  bytes: number;
+}
+
+/** Flow limits of a worker's path: what it may have sent and not yet had acknowledged. */
+export interface FlowLimits {
+  /** Above this, `send()` returns false and `drain()` waits (default 1,000 frames / 1 MiB). */
+  highWater: Bound;
+  /** Beyond this, calls, messages and callback invocations are refused with QueueFullError (default 10,000 frames / 16 MiB). */
+  max: Bound;
+}
+
+export const DEFAULT_FLOW: FlowLimits = {
+  highWater: { count: 1_000, bytes: 1024 * 1024 },
+  max: { count: 10_000, bytes: 16 * 1024 * 1024 },
+};
+
+/** Merges partial flow options over `base`, checking them; `where` names the option for errors. */
+export function flowLimits(base: FlowLimits, options: unknown, where: string): FlowLimits {
+  if (options === undefined) return base;
+  if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: flow must be an object { highWater, max }`);
+  const o = options as { highWater?: Partial<Bound>; max?: Partial<Bound> };
+  const highWater = bound(base.highWater, o.highWater, `${where}.highWater`);
+  const max = bound(base.max, o.max, `${where}.max`);
+  if (highWater.count > max.count || highWater.bytes > max.bytes) {
+    throw new ConfigError(`${where}: highWater (${highWater.count} / ${highWater.bytes}) must not exceed max (${max.count} / ${max.bytes})`);
+  }
+  return { highWater, max };
+}
+
+function bound(base: Bound, o: Partial<Bound> | undefined, where: string): Bound {
+  if (o === undefined) return base;
+  if (o === null || typeof o !== 'object') throw new ConfigError(`${where} must be an object { count, bytes }`);
+  const out = { ...base };
+  for (const key of ['count', 'bytes'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${where}.${key} must be an integer >= 1, got ${JSON.stringify(v)}`);
+    out[key] = v;
+  }
+  return out;
+}
+
+/** The four numbers of a Welcome frame's `fc`. */
+export function flowToWire(f: FlowLimits): number[] {
+  return [f.highWater.count, f.highWater.bytes, f.max.count, f.max.bytes];
+}
+
+/** The limits a Welcome frame's `fc` carries, or undefined when it is not four positive integers. */
+export function flowFromWire(fc: unknown): FlowLimits | undefined {
+  if (!Array.isArray(fc) || fc.length !== 4 || !fc.every((n) => Number.isInteger(n) && (n as number) > 0)) return undefined;
+  const [hc, hb, mc, mb] = fc as number[];
+  return { highWater: { count: hc!, bytes: hb! }, max: { count: mc!, bytes: mb! } };
+}
+
+/**
+ * A sender's window over its path: the frames (and bytes) sent and not yet acknowledged by
+ * the other end. Like a stream's `write()`, `take()` says false above the high-water mark;
+ * beyond the hard bound it refuses (throws QueueFullError) what may be refused: calls,
+ * messages, callback invocations. Answers and control frames are always taken, so two
+ * workers waiting on each other never deadlock; they are bounded by the callers' pending
+ * bounds instead.
+ *
+ * @example
+ * const w = new Window(DEFAULT_FLOW, 'the path to the Kingpin');
+ * if (!w.take(1032, true, 'any("slow").send()')) await w.drain();
+ */
+export class Window {
+  /** frames taken and not yet acknowledged */
+  count = 0;
+  /** their bytes */
+  bytes = 0;
+  /** frames refused at their call */
+  refused = 0;
+  limits: FlowLimits;
+  /** false once the other end is known not to acknowledge (a Kingpin of protocol 1) */
+  enabled = true;
+  readonly #what: string;
+  #waiters: (() => void)[] = [];
+
+  constructor(limits: FlowLimits, what: string) {
+    this.limits = limits;
+    this.#what = what;
+  }
+
+  /** True when over the high-water mark. */
+  get over(): boolean {
+    return this.enabled && (this.count >= this.limits.highWater.count || this.bytes >= this.limits.highWater.bytes);
+  }
+
+  /**
+   * Accounts one frame of `bytes`. A refusable frame beyond the hard bound throws
+   * QueueFullError naming `where`. Returns false when the window is now over its high-water mark.
+   */
+  take(bytes: number, refusable: boolean, where: string): boolean {
+    if (!this.enabled) return true;
+    const { max } = this.limits;
+    if (refusable && (this.count + 1 > max.count || this.bytes + bytes > max.bytes)) {
+      this.refused++;
+      throw new QueueFullError(
+        `${where}: ${this.#what} is full (${this.count} frames, ${this.bytes} bytes sent and not yet delivered; ` +
+          `bound ${max.count} frames / ${max.bytes} bytes, option flow.max); await mob.drain() before sending more, ` +
+          `or raise flow.max in start() or role()`,
+      );
+    }
+    this.count++;
+    this.bytes += bytes;
+    return !this.over;
+  }
+
+  /** The other end is done with `n` frames of `b` bytes. */
+  credit(n: number, b: number): void {
+    this.count = Math.max(0, this.count - n);
+    this.bytes = Math.max(0, this.bytes - b);
+    if (this.#waiters.length && !this.over) this.#wake();
+  }
+
+  /** The other end does not acknowledge: no bound applies. */
+  disable(): void {
+    this.enabled = false;
+    this.count = 0;
+    this.bytes = 0;
+    this.#wake();
+  }
+
+  /** Resolves once below the high-water mark (at once if it is). */
+  drain(): Promise<void> {
+    if (!this.over) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const fn of waiters) fn();
+  }
+}

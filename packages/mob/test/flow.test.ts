@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startApp, stopAll, type App } from '../../mob-messaging/test/harness.js';
+
+const fixtures = join(__dirname, 'fixtures');
+afterEach(stopAll);
+
+type RoleSpec = [string, string, Record<string, unknown>?];
+function flowApp(scenario: string, roles: RoleSpec[]): App {
+  return startApp(join(fixtures, 'life-main.cjs'), {
+    env: { MOB_TEST_APP: JSON.stringify({ name: 'flow', roles }), FLOW: scenario },
+  });
+}
+const small = { highWater: { count: 20 }, max: { count: 100 } };
+
+describe('flow control', () => {
+  it('send() says false from the high-water mark on, refuses beyond the hard bound at the call, and drain() waits for the receiver', async () => {
+    const app = flowApp('stall', [
+      ['prod', './flow-prod.mjs', { flow: small }],
+      ['sink', './flow-sink.cjs'],
+    ]);
+    const { stall } = await app.waitFor((l) => l.stall, 'the stall report', 20_000);
+    // The window holds the stall message and 99 more; the receiver reads nothing meanwhile.
+    expect(stall.accepted).toBe(99);
+    expect(stall.firstFalse).toBe(18); // with the stall message, 20 frames: the high-water mark
+    expect(stall.count).toBe(100);
+    expect(stall.refused).toMatchObject({ name: 'QueueFullError', code: 'E_MOB_QUEUE_FULL' });
+    expect(stall.refused.message).toContain('any("sink").send(): the path to the Kingpin is full (100 frames');
+    expect(stall.refused.message).toContain('flow.max');
+    // drain() waited for the blocked receiver (1.5 s from the first frame)
+    expect(stall.drainedAfter).toBeGreaterThan(500);
+    // a sender that waits when told loses nothing and is refused nothing
+    expect(stall.waits).toBeGreaterThan(0);
+    const { sink } = await app.waitFor((l) => l.sink, 'the sink count', 20_000);
+    expect(sink).toMatchObject({ got: stall.total, dups: 0, max: stall.total - 1 });
+    await app.stop();
+  });
+
+  it('a message to many workers is accepted or refused as a whole: every worker gets every accepted one', async () => {
+    const app = flowApp('all', [
+      ['prod', './flow-prod.mjs', { flow: { highWater: { count: 20 }, max: { count: 50 } } }],
+      ['sink', './flow-sink.cjs', { workers: 2 }],
+    ]);
+    const { all } = await app.waitFor((l) => l.all, 'the all report', 20_000);
+    expect(all.accepted).toBe(49);
+    expect(all.refused).toMatchObject({ name: 'QueueFullError' });
+    await app.waitFor(() => app.lines.filter((l) => l.sink).length === 2, 'both sink counts', 20_000);
+    for (const l of app.lines.filter((x) => x.sink)) expect(l.sink).toMatchObject({ got: 49, dups: 0, max: 48 });
+    await app.stop();
+  });
+
+  it('an any() message beyond the held-queue bound of a role with no ready worker is refused at its call', async () => {
+    const app = flowApp('held', [
+      ['prod', './flow-prod.mjs'],
+      ['sink', './flow-sink.cjs'],
+      ['never', './never-ready.mjs', { queue: { count: 100 }, killTimeout: 500 }],
+    ]);
+    const { held } = await app.waitFor((l) => l.held, 'the held report', 20_000);
+    expect(held.accepted).toBe(100);
+    expect(held.refused).toBe(50);
+    expect(held.first).toMatchObject({ name: 'QueueFullError', code: 'E_MOB_QUEUE_FULL' });
+    expect(held.first.message).toContain('any("never").send(): role "never" has no ready worker and its queue is full (100 held');
+    await app.stop();
+  });
+
+  it("a call beyond its proxy's pending bound rejects at once with QueueFullError naming the option", async () => {
+    const app = flowApp('pending', [
+      ['prod', './flow-prod.mjs'],
+      ['sink', './flow-sink.cjs'],
+    ]);
+    const { pending } = await app.waitFor((l) => l.pending, 'the pending report', 20_000);
+    expect(pending.early.slice(0, 5)).toEqual(['pending', 'pending', 'pending', 'pending', 'pending']);
+    for (const e of pending.early.slice(5)) {
+      expect(e).toMatchObject({ name: 'QueueFullError', code: 'E_MOB_QUEUE_FULL' });
+      expect(e.message).toContain('sink.hang(): 5 calls of this proxy are pending, its bound (maxPending: 5)');
+      expect(e.message).toContain('mob.require("sink", { maxPending })');
+    }
+    expect(pending.settled.slice(0, 5)).toEqual(Array(5).fill('released'));
+    expect(pending.after).toEqual([0, 1, 2, 3, 4]);
+    expect(pending.stats).toMatchObject({ pendingCalls: 0 });
+    await app.stop();
+  });
+
+  it('a callback invoked beyond the invoker\'s bound throws QueueFullError at the invocation; every accepted one arrives', async () => {
+    const app = flowApp('invoke', [
+      ['prod', './flow-prod.mjs'],
+      ['sink', './flow-sink.cjs', { flow: small }],
+    ]);
+    const { invoke } = await app.waitFor((l) => l.invoke, 'the invoke report', 20_000);
+    expect(invoke.name).toBe('QueueFullError');
+    expect(invoke.message).toContain('callback: the path to the Kingpin is full');
+    expect(invoke.invoked).toBeGreaterThanOrEqual(90);
+    expect(invoke.invoked).toBeLessThanOrEqual(100);
+    expect(invoke.got).toBe(invoke.invoked);
+    await app.stop();
+  });
+});
