@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -53,6 +54,13 @@ export interface FlowOptions {
 
 /** Options of the Kingpin. */
 export interface KingpinOptions {
+  /**
+   * Direct links between workers (default on): a call goes from worker to worker over a Unix
+   * socket instead of through the Kingpin, which introduces them. `false` routes everything
+   * through the Kingpin; `{ max }` bounds a worker's links (default 64). Off under
+   * `serialization: 'advanced'` (links carry JSON).
+   */
+  links?: boolean | { max?: number };
   /** Flow limits of every worker's path (a role's `flow` overrides them). */
   flow?: FlowOptions;
   /** 'json' (default, fastest) or 'advanced' (V8's serializer: Map, Set, Date, BigInt, typed arrays). */
@@ -160,6 +168,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   readonly #mobsters = new Map<number, Mobster>();
   #base: string | null = null;
   #router: Router | null = null;
+  /** the private folder (0700) where workers' link sockets live, or null with links off */
+  #linkDir: string | null = null;
   #started = false;
   #stopping: Promise<void> | null = null;
   #full = false;
@@ -179,6 +189,13 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       throw new ConfigError(`start(name, { serialization }): use 'json' or 'advanced', got ${describe(options.serialization)}`);
     }
     flowLimits(DEFAULT_FLOW, options.flow, 'start(name, { flow })');
+    const links = options.links;
+    if (links !== undefined && typeof links !== 'boolean') {
+      const max = (links as { max?: unknown } | null)?.max;
+      if (links === null || typeof links !== 'object' || (max !== undefined && !(Number.isInteger(max) && (max as number) >= 1))) {
+        throw new ConfigError(`start(name, { links }): use true, false or { max: <integer >= 1> }, got ${describe(links)}`);
+      }
+    }
     this.name = name;
     this.#options = options;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
@@ -276,6 +293,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       this.#router?.stopping();
       await Promise.all(retiring);
       this.#router?.close();
+      this.#removeLinkDir();
       for (const [signal, fn] of this.#signalHandlers) process.off(signal, fn);
       this.emit('shutdown');
     })();
@@ -351,6 +369,16 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       exec: this.#options.exec ?? MOBSTER_ENTRY,
       serialization: this.#options.serialization ?? 'json',
     });
+    if (this.#options.links !== false && this.#options.serialization !== 'advanced') {
+      try {
+        const dir = mkdtempSync(join(tmpdir(), 'mob-links-'));
+        chmodSync(dir, 0o700);
+        this.#linkDir = dir;
+        process.once('exit', () => this.#removeLinkDir());
+      } catch (err) {
+        this.#log(`mob: no direct links (${(err as Error).message}); every call goes through the Kingpin`);
+      }
+    }
     const router = (this.#router = createRouter({ roles: [...this.#roles.keys()], ...(this.#options.flow ? { flow: this.#options.flow } : {}) }));
     for (const role of this.#roles.values()) this.#configure(role);
     router.on('ready', (info) => this.#onReady(info));
@@ -409,6 +437,12 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     }
   }
 
+  #removeLinkDir(): void {
+    if (!this.#linkDir) return;
+    rmSync(this.#linkDir, { recursive: true, force: true });
+    this.#linkDir = null;
+  }
+
   // ---- workers ----------------------------------------------------------------------
 
   #fork(role: Role): Mobster {
@@ -420,6 +454,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       MOB_MODULE: role.file,
       MOB_KINGPIN: '1',
       MOB_SERIALIZATION: this.#options.serialization ?? 'json',
+      MOB_LINK_DIR: this.#linkDir ?? '',
+      ...(typeof this.#options.links === 'object' && this.#options.links.max ? { MOB_LINKS_MAX: String(this.#options.links.max) } : {}),
     });
     const pid = worker.process.pid!;
     let resolveExit!: () => void;

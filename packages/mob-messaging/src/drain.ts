@@ -1,6 +1,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
+import { LINK_SERVER } from './link.js';
 
 /**
  * Stops this worker's servers without dropping a request: each stops accepting (cluster
@@ -13,7 +14,7 @@ import { Server as NetServer, type Socket } from 'node:net';
 export function drainServers(idleGraceMs = 1_000): Promise<void> {
   const getHandles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles;
   for (const h of getHandles?.call(process) ?? []) if (h instanceof NetServer) served.add(h);
-  const servers = [...served].filter((s) => s.listening);
+  const servers = [...served].filter((s) => s.listening && !(s as { [LINK_SERVER]?: true })[LINK_SERVER]);
   served.clear();
   return Promise.all(servers.map((server) => drainServer(server, idleGraceMs))).then(() => undefined);
 }

@@ -65,6 +65,16 @@ export const Kind = {
   Ack: 15,
   /** Kingpin → every worker (v2): the ready workers of a role, sent whenever they change. */
   Members: 16,
+  /**
+   * (v2) worker → Kingpin: open a direct link to worker `p`; Kingpin → that worker: the
+   * request, from `s`; Kingpin or worker → the requester: refused (`x`). See link.ts.
+   */
+  Link: 17,
+  /**
+   * (v2) worker → Kingpin → worker: the sender's routed frames to the receiver end here; what
+   * it sends the receiver from now on comes over their link.
+   */
+  LinkMark: 18,
 } as const;
 
 /** Any frame kind. */
@@ -159,8 +169,10 @@ export interface CallFrame {
   f?: number[];
   /** balancing strategy for this call, when not the role's default */
   b?: Balance;
-  /** caller pid, stamped by the Kingpin */
+  /** caller pid, stamped by the Kingpin (or by the link it came over) */
   p?: number;
+  /** the worker the caller chose (v2, routed while their link opens): the Kingpin sends it there if it is ready */
+  t?: number;
 }
 
 export interface ReturnFrame {
@@ -183,6 +195,8 @@ export interface FailFrame {
   i: number;
   /** why (a mob error: WorkerExitedError, QueueFullError, ...) */
   e: SerializedError;
+  /** 1: the call did not run (its worker is retiring): the caller sends it elsewhere (v2, over links) */
+  y?: number;
 }
 
 export interface InvokeFrame {
@@ -273,6 +287,34 @@ export interface MembersFrame {
   p: number[];
   /** its held-queue bounds while it has none: [frames, bytes] */
   q: number[];
+  /** its balancing strategy, when not round-robin */
+  b?: Balance;
+  /** workers that just left it because they are retiring (they turn calls away, then exit) */
+  g?: number[];
+}
+
+export interface LinkFrame {
+  k: typeof Kind.Link;
+  /** requester → Kingpin: the worker to link to; refusal: the worker that refused */
+  p?: number;
+  /** Kingpin → worker: the requester, stamped by the Kingpin */
+  s?: number;
+  /** Kingpin → worker: the requester's role, stamped by the Kingpin */
+  r?: string;
+  /** a token the requester made: the connecting peer shows it in its handshake */
+  t?: string;
+  /** the requester's socket path */
+  a?: string;
+  /** 1: refused (the requester sends routed) */
+  x?: number;
+}
+
+export interface LinkMarkFrame {
+  k: typeof Kind.LinkMark;
+  /** sender → Kingpin: the receiver */
+  p?: number;
+  /** Kingpin → receiver: the sender, stamped by the Kingpin */
+  s?: number;
 }
 
 /** Every frame. */
@@ -292,7 +334,9 @@ export type Frame =
   | ScaleFrame
   | LastErrFrame
   | AckFrame
-  | MembersFrame;
+  | MembersFrame
+  | LinkFrame
+  | LinkMarkFrame;
 
 /** The frame of a given kind. */
 export type FrameOf<K extends FrameKind> = Extract<Frame, { k: K }>;
@@ -371,7 +415,7 @@ export function isMobMessage(msg: unknown): msg is Envelope {
  */
 export function compactFrame(fr: Frame): Frame | unknown[] {
   if (fr.k === Kind.Call) {
-    if (fr.f !== undefined || fr.b !== undefined) return fr;
+    if (fr.f !== undefined || fr.b !== undefined || fr.t !== undefined) return fr;
     return fr.p === undefined ? [Kind.Call, fr.r, fr.i, fr.m, fr.a] : [Kind.Call, fr.r, fr.i, fr.m, fr.a, fr.p];
   }
   if (fr.k === Kind.Return) {

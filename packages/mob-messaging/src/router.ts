@@ -6,6 +6,7 @@ import { ConfigError, NoSuchRoleError, QueueFullError, ShutdownError, WorkerExit
 import { DEFAULT_FLOW, flowLimits, flowToWire, type FlowLimits } from './flow.js';
 import { DEFAULT_BATCH, Outbox, type BatchLimits, type Origin } from './outbox.js';
 import {
+  FLOW_VERSION,
   Kind,
   PROTOCOL_VERSION,
   Target,
@@ -15,6 +16,7 @@ import {
   isMobMessage,
   type Balance,
   type CallFrame,
+  type FrameOf,
   type CrashReport,
   type AckFrame,
   type Frame,
@@ -88,6 +90,8 @@ interface Peer extends Origin {
   early: Held[] | null;
   /** it said hello: frames may be sent to it */
   greeted: boolean;
+  /** the protocol version it said hello with */
+  version: number;
   exit: { code: number | null; signal: string | null } | null;
   disconnected: boolean;
   /** its path's flow limits (its role's), told in Welcome */
@@ -254,6 +258,7 @@ export class Router extends EventEmitter<RouterEvents> {
       inflight: new Inflight(),
       early: null,
       greeted: false,
+      version: 0,
       exit: null,
       disconnected: false,
       flow: this.#flow,
@@ -322,7 +327,7 @@ export class Router extends EventEmitter<RouterEvents> {
   retire(pid: number): void {
     const peer = this.#byPid.get(pid);
     if (!peer || peer.state === 'dead') return;
-    this.#unroute(peer);
+    this.#unroute(peer, true);
     peer.state = 'stopping';
   }
 
@@ -413,6 +418,14 @@ export class Router extends EventEmitter<RouterEvents> {
         owner.outbox.push(fr, bytes, peer);
         return true;
       }
+      case Kind.Link:
+        return this.#link(peer, fr, bytes);
+      case Kind.LinkMark: {
+        const to = typeof fr.p === 'number' ? this.#byPid.get(fr.p) : undefined;
+        if (!to || to.state === 'dead') return bad(peer, fr);
+        to.outbox.push({ k: Kind.LinkMark, s: peer.pid }, bytes, peer);
+        return true;
+      }
       case Kind.Hello:
         this.#hello(peer, fr.r, fr.v);
         return false;
@@ -435,6 +448,30 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
+  /**
+   * Introduces two workers for a direct link: the request goes to the other worker with the
+   * requester's pid and role stamped, behind every frame the requester routed to it before.
+   * Refused (`x`) when the other worker cannot link (gone, not greeted, an older protocol).
+   */
+  #link(peer: Peer, fr: FrameOf<typeof Kind.Link>, bytes: number): boolean {
+    const to = typeof fr.p === 'number' ? this.#byPid.get(fr.p) : undefined;
+    if (fr.x === 1) {
+      // The other worker's refusal, to the requester.
+      if (!to || to.state === 'dead') return false;
+      to.outbox.push({ k: Kind.Link, p: peer.pid, x: 1 }, bytes, peer);
+      return true;
+    }
+    if (typeof fr.p !== 'number' || typeof fr.t !== 'string' || typeof fr.a !== 'string' || fr.t.length > 64 || fr.a.length > 256) {
+      return bad(peer, fr);
+    }
+    if (!to || to === peer || to.state === 'dead' || !to.greeted || to.version < FLOW_VERSION) {
+      peer.outbox.push({ k: Kind.Link, p: fr.p, x: 1 });
+      return false;
+    }
+    to.outbox.push({ k: Kind.Link, s: peer.pid, r: peer.role, t: fr.t, a: fr.a }, bytes, peer);
+    return true;
+  }
+
   /** The router is done with `n` frames of `peer`'s: acknowledge them, soon or along with other frames. */
   #credit(peer: Peer, n: number, bytes: number): void {
     if (peer.state === 'dead') return;
@@ -454,9 +491,11 @@ export class Router extends EventEmitter<RouterEvents> {
     peer.outbox.push({ k: Kind.Welcome, roles: this.#declared, v: PROTOCOL_VERSION, fc: flowToWire(peer.flow) });
   }
 
-  /** Tell every worker (or `to`) which workers of `role` are ready. */
-  #members(role: RoleState, to?: Peer): void {
+  /** Tell every worker (or `to`) which workers of `role` are ready (and which just retired). */
+  #members(role: RoleState, to?: Peer, retiring?: number): void {
     const fr: MembersFrame = { k: Kind.Members, r: role.name, p: role.ready.map((p) => p.pid), q: [role.limits.count, role.limits.bytes] };
+    if (role.balance !== 'round-robin') fr.b = role.balance;
+    if (retiring !== undefined) fr.g = [retiring];
     if (to) return void to.outbox.push(fr);
     for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead') p.outbox.push(fr);
   }
@@ -466,6 +505,7 @@ export class Router extends EventEmitter<RouterEvents> {
     // it, and then gets the frames queued for it, its shutdown among them.
     if (peer.greeted || peer.state === 'dead') return;
     peer.greeted = true;
+    peer.version = typeof version === 'number' ? version : 1;
     peer.role = typeof role === 'string' ? role : '';
     if (typeof version === 'number' && version !== PROTOCOL_VERSION) {
       debug('worker %d speaks protocol %d, this Kingpin %d', peer.pid, version, PROTOCOL_VERSION);
@@ -501,13 +541,15 @@ export class Router extends EventEmitter<RouterEvents> {
       return false;
     }
     if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle: undefined, bytes, origin: peer });
-    this.#send(role, fr, bytes, peer);
+    // The worker the caller chose (while their link opens), if it is still a ready one of the role.
+    const chosen = typeof fr.t === 'number' ? this.#byPid.get(fr.t) : undefined;
+    this.#send(role, fr, bytes, peer, chosen?.state === 'ready' && chosen.role === role.name ? chosen : undefined);
     return true;
   }
 
-  #send(role: RoleState, fr: CallFrame, bytes: number, origin: Origin): void {
+  #send(role: RoleState, fr: CallFrame, bytes: number, origin: Origin, chosen?: Peer): void {
     const b = fr.b === 'least-pending' || fr.b === 'round-robin' ? fr.b : role.balance;
-    const target = strategies[b](role.ready, role);
+    const target = chosen ?? strategies[b](role.ready, role);
     target.inflight.add(fr.p!, fr.i);
     target.outbox.push(fr, bytes, origin);
   }
@@ -632,7 +674,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   // ---- workers leaving ----------------------------------------------------------------
 
-  #unroute(peer: Peer): void {
+  #unroute(peer: Peer, retiring = false): void {
     if (peer.state === 'dead') return;
     const role = this.#roles.get(peer.role);
     if (peer.exit || peer.disconnected) peer.state = 'dead';
@@ -640,7 +682,7 @@ export class Router extends EventEmitter<RouterEvents> {
       const at = role.ready.indexOf(peer);
       if (at >= 0) {
         role.ready.splice(at, 1);
-        this.#members(role);
+        this.#members(role, undefined, retiring ? peer.pid : undefined);
       }
     }
   }

@@ -3,7 +3,9 @@ import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { drainServers, trackServers } from './drain.js';
 import { ConfigError, NoSuchRoleError, PayloadError, QueueFullError, WrongProcessError } from './errors.js';
+import { strategies } from './balance.js';
 import { DEFAULT_FLOW, Window, flowFromWire, type Bound } from './flow.js';
+import { DEFAULT_MAX_LINKS, Links, type LinkHost } from './link.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import { decodePayload, encodePayload, type Serialization } from './payload.js';
 import {
@@ -15,6 +17,8 @@ import {
   frameBytes,
   isFrame,
   isMobMessage,
+  type Balance,
+  type CallFrame,
   type Frame,
   type FrameOf,
   type MessageFrame,
@@ -47,15 +51,24 @@ export interface Sender {
   send(message: unknown, handle?: unknown): boolean;
 }
 
+/** A ready worker as this worker's calls choose it: its pid and our calls pending there. */
+interface Candidate {
+  readonly pid: number;
+  readonly inflight: { size: number };
+}
+
 /** What a worker knows of a role from the Kingpin's Members frames. */
 interface Membership {
-  /** pids of its ready workers */
-  ready: number[];
+  /** its ready workers */
+  ready: Candidate[];
   /** its held-queue bounds [frames, bytes] */
   q: number[];
   /** frames this worker sent it while it had no ready worker, and their bytes */
   heldN: number;
   heldB: number;
+  /** its balancing strategy, and the round-robin cursor of our calls to it */
+  balance: Balance;
+  rr: number;
 }
 
 interface State {
@@ -70,6 +83,11 @@ interface State {
   /** frames sent to the Kingpin and not yet acknowledged */
   readonly window: Window;
   readonly members: Map<string, Membership>;
+  /** direct links to other workers (null: links are off) */
+  readonly links: Links | null;
+  /** per worker, our calls pending there (least-pending); per call id, the counter it is in */
+  readonly pendingAt: Map<number, { size: number }>;
+  readonly callAt: Map<number, { size: number }>;
   ready: boolean;
   stopping: boolean;
 }
@@ -100,6 +118,16 @@ function init(): State {
   const envRoles = process.env.MOB_ROLES;
   const window = new Window(DEFAULT_FLOW, 'the path to the Kingpin');
   const members = new Map<string, Membership>();
+  const linkHost: LinkHost = {
+    pid: process.pid,
+    flow: () => window.limits,
+    routed: (frame) => void enqueue(s, frame),
+    dispatch: (frame) => dispatch(s, frame, undefined),
+    stopping: () => s.stopping,
+    gone: (pid) => forget(s, pid),
+  };
+  // Links carry JSON: with the advanced serialization, every frame goes through the Kingpin.
+  const linkDir = serialization === 'json' ? process.env.MOB_LINK_DIR : undefined;
   const s: State = {
     role: process.env.MOB_ROLE ?? '',
     roles: envRoles ? new Set(envRoles.split(',').filter(Boolean)) : null,
@@ -110,14 +138,14 @@ function init(): State {
     serialization,
     window,
     members,
+    links: linkDir ? new Links(linkHost, linkDir, Number(process.env.MOB_LINKS_MAX) || DEFAULT_MAX_LINKS) : null,
+    pendingAt: new Map(),
+    callAt: new Map(),
     ready: false,
     stopping: false,
     transport: {
       pid: process.pid,
-      post: (frame) => {
-        if (frame.k === Kind.Call) return enqueue(s, frame, `call ${frame.r}.${frame.m || '(module)'}()`, frame.r);
-        return enqueue(s, frame, frame.k === Kind.Invoke ? 'callback' : undefined);
-      },
+      post: (frame) => postFrame(s, frame),
       flush: () => outbox.flush(),
       handle: (kind, handler) => {
         handlers.set(kind, handler);
@@ -148,15 +176,24 @@ function init(): State {
   });
   handlers.set(Kind.Members, (fr: FrameOf<typeof Kind.Members>) => {
     if (typeof fr.r !== 'string' || !Array.isArray(fr.p) || !Array.isArray(fr.q)) return;
-    const ready = fr.p.filter((p) => Number.isInteger(p) && p > 0);
+    const ready = fr.p.filter((p) => Number.isInteger(p) && p > 0).map((pid) => candidate(s, pid));
     const q = fr.q.length === 2 && fr.q.every((n) => Number.isInteger(n) && n > 0) ? fr.q : [Infinity, Infinity];
-    // What was held for the role has been delivered once it has a ready worker.
+    const balance: Balance = fr.b === 'least-pending' ? 'least-pending' : 'round-robin';
+    if (Array.isArray(fr.g)) for (const pid of fr.g) if (typeof pid === 'number') s.links?.retiring(pid);
     const m = members.get(fr.r);
-    if (m && ready.length === 0) {
+    if (m) {
       m.ready = ready;
       m.q = q;
-    } else members.set(fr.r, { ready, q, heldN: 0, heldB: 0 });
+      m.balance = balance;
+      // What was held for the role has been delivered once it has a ready worker.
+      if (ready.length > 0) m.heldN = m.heldB = 0;
+    } else members.set(fr.r, { ready, q, heldN: 0, heldB: 0, balance, rr: 0 });
   });
+  if (s.links) {
+    const links = s.links;
+    handlers.set(Kind.Link, (fr: FrameOf<typeof Kind.Link>) => links.onLink(fr));
+    handlers.set(Kind.LinkMark, (fr: FrameOf<typeof Kind.LinkMark>) => links.onMark(fr));
+  }
   handlers.set(Kind.Shutdown, (fr: FrameOf<typeof Kind.Shutdown>) => void shutdown(s, fr.t));
 
   // mob's frames are taken before Node emits them as 'message': the app's own
@@ -184,21 +221,86 @@ function init(): State {
 function receive(s: State, frames: unknown[], handle: unknown): void {
   for (let i = 0; i < frames.length; i++) {
     const fr = expandFrame(frames[i]);
-    if (!isFrame(fr)) continue;
-    const handler = s.handlers.get(fr.k);
-    if (!handler) {
-      debug('frame of unknown kind %s ignored', String(fr.k).slice(0, 32));
-      continue;
-    }
-    try {
-      handler(fr, i === 0 ? handle : undefined);
-    } catch (err) {
-      // An app listener threw: that is the app's uncaught error, not a frame problem.
-      process.nextTick(() => {
-        throw err;
-      });
+    if (isFrame(fr)) dispatch(s, fr, i === 0 ? handle : undefined);
+  }
+}
+
+/** One frame, from the Kingpin or over a link, to its handler. */
+function dispatch(s: State, fr: Frame, handle: unknown): void {
+  if (s.links) {
+    if ((fr.k === Kind.Return || fr.k === Kind.Fail) && typeof fr.i === 'number') {
+      const at = s.callAt.get(fr.i);
+      if (at) {
+        at.size--;
+        s.callAt.delete(fr.i);
+      }
+    } else if (fr.k === Kind.Down && typeof fr.p === 'number') {
+      s.links.down(fr.p, typeof fr.c === 'number' ? fr.c : null, typeof fr.s === 'string' ? fr.s : null);
+      forget(s, fr.p);
+      s.pendingAt.delete(fr.p);
     }
   }
+  const handler = s.handlers.get(fr.k);
+  if (!handler) {
+    debug('frame of unknown kind %s ignored', String(fr.k).slice(0, 32));
+    return;
+  }
+  try {
+    handler(fr, handle);
+  } catch (err) {
+    // An app listener threw: that is the app's uncaught error, not a frame problem.
+    process.nextTick(() => {
+      throw err;
+    });
+  }
+}
+
+function candidate(s: State, pid: number): Candidate {
+  let inflight = s.pendingAt.get(pid);
+  if (!inflight) s.pendingAt.set(pid, (inflight = { size: 0 }));
+  return { pid, inflight };
+}
+
+/** Worker `pid` is gone or going: our calls choose it no more. */
+function forget(s: State, pid: number): void {
+  for (const m of s.members.values()) {
+    const at = m.ready.findIndex((c) => c.pid === pid);
+    if (at >= 0) m.ready.splice(at, 1);
+  }
+}
+
+/**
+ * A frame of mob-proxy's or mob-callbacks' (the transport's post). With links on, a call
+ * goes to a ready worker this worker chooses, over their link when there is one (made on the
+ * first call); answers, callback invocations and frees for a linked worker take the link too.
+ * Everything else, and all of it with links off, goes through the Kingpin.
+ */
+function postFrame(s: State, frame: Frame): boolean {
+  if (frame.k === Kind.Call) {
+    const where = `call ${frame.r}.${frame.m || '(module)'}()`;
+    const m = s.links ? s.members.get(frame.r) : undefined;
+    if (m && m.ready.length > 0) return callVia(s, m, frame, where);
+    return enqueue(s, frame, where, frame.r);
+  }
+  if (s.links && (frame.k === Kind.Return || frame.k === Kind.Invoke || frame.k === Kind.Free)) {
+    const sent = s.links.send(frame.p, frame, frame.k === Kind.Invoke ? 'callback' : undefined);
+    if (sent !== undefined) return sent;
+  }
+  return enqueue(s, frame, frame.k === Kind.Invoke ? 'callback' : undefined);
+}
+
+function callVia(s: State, m: Membership, frame: CallFrame, where: string): boolean {
+  if (frame.t !== undefined) delete frame.t; // a call sent again chooses again
+  const chosen = strategies[frame.b ?? m.balance](m.ready, m);
+  let sent = s.links!.send(chosen.pid, frame, where, frame.r);
+  if (sent === undefined) {
+    // No link to it (itself, too many links, or its link failed): through the Kingpin, to it.
+    frame.t = chosen.pid;
+    sent = enqueue(s, frame, where, frame.r);
+  }
+  chosen.inflight.size++;
+  s.callAt.set(frame.i, chosen.inflight);
+  return sent;
 }
 
 async function shutdown(s: State, _timeout: number): Promise<void> {
@@ -218,7 +320,7 @@ async function shutdown(s: State, _timeout: number): Promise<void> {
   await Promise.allSettled([drainServers(), ...s.drains.map((fn) => fn())]);
   debug('shutdown: drained; flushing');
   // Answers must be written before the channel closes.
-  await new Promise<void>((resolve) => s.outbox.flush(() => resolve()));
+  await Promise.all([new Promise<void>((resolve) => s.outbox.flush(() => resolve())), s.links?.flush()]);
   debug('shutdown: flushed; disconnecting');
   const worker = cluster.worker;
   // cluster's disconnect closes this worker's servers (finishing open requests) first.
@@ -272,6 +374,10 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, messag
     throw err;
   }
   const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
+  if (t === Target.Pid && s.links && (handle === undefined || handle === null)) {
+    const sent = s.links.send(extra.p!, frame, where);
+    if (sent !== undefined) return sent;
+  }
   // A frame for many workers is one frame here: taken or refused as a whole.
   return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle));
 }
@@ -367,9 +473,10 @@ export function drain(): Promise<void> {
  * import { flowStats } from 'mob-messaging';
  * const { count, highWater, refused } = flowStats();
  */
-export function flowStats(): { count: number; bytes: number; highWater: Bound; max: Bound; refused: number } {
-  const w = state('flowStats()').window;
-  return { count: w.count, bytes: w.bytes, highWater: { ...w.limits.highWater }, max: { ...w.limits.max }, refused: w.refused };
+export function flowStats(): { count: number; bytes: number; highWater: Bound; max: Bound; refused: number; links: number } {
+  const s = state('flowStats()');
+  const w = s.window;
+  return { count: w.count, bytes: w.bytes, highWater: { ...w.limits.highWater }, max: { ...w.limits.max }, refused: w.refused, links: s.links?.size ?? 0 };
 }
 
 /**

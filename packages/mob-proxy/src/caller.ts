@@ -279,9 +279,11 @@ export class Caller {
     const p = this.#pending.get(fr.i);
     if (!p) return;
     let err = restoreError(fr.e);
-    if (fr.e?.name === 'WorkerExitedError' && p.retries > 0) {
-      p.retries--;
-      debug('call %s.%s(): its worker exited; retrying (%d left)', p.role, p.method, p.retries);
+    // y: the call never ran (its worker was retiring): it goes elsewhere, as if first sent.
+    const resend = fr.y === 1 || (fr.e?.name === 'WorkerExitedError' && p.retries > 0);
+    if (resend) {
+      if (fr.y !== 1) p.retries--;
+      debug('call %s.%s(): its worker exited or is retiring; sending it again (%d retries left)', p.role, p.method, p.retries);
       try {
         this.#transport.post(p.frame);
         return;

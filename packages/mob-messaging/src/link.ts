@@ -1,0 +1,498 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { rmdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { debuglog } from 'node:util';
+import { ShutdownError, WorkerExitedError, serializeError } from './errors.js';
+import { Window, type FlowLimits } from './flow.js';
+import { Outbox, type IpcChannel } from './outbox.js';
+import {
+  Kind,
+  MARKER,
+  PROTOCOL_VERSION,
+  Target,
+  expandFrame,
+  frameBytes,
+  isFrame,
+  isMobMessage,
+  type AckFrame,
+  type Frame,
+  type FrameOf,
+} from './protocol.js';
+
+const debug = debuglog('mob');
+
+/** Marks the link server, which shutdown's drain leaves alone (links close as the worker exits). */
+export const LINK_SERVER = Symbol.for('mob-messaging.linkServer');
+
+/** Default bound of a worker's links. */
+export const DEFAULT_MAX_LINKS = 64;
+/** A link not open within this long is given up (its frames go routed). */
+const OPEN_TIMEOUT_MS = 5_000;
+/** The handshake line: short, and soon. */
+const HANDSHAKE_BYTES = 512;
+const HANDSHAKE_MS = 2_000;
+/** After a link closes, how long its pending calls wait for the Kingpin to tell the exit code. */
+const EXIT_WAIT_MS = 1_000;
+
+/** What the link layer needs of its worker. */
+export interface LinkHost {
+  readonly pid: number;
+  /** the worker's flow limits, for each link's window */
+  flow(): FlowLimits;
+  /** send a frame through the Kingpin (not refusable: the link layer's own frames, and fallbacks) */
+  routed(frame: Frame): void;
+  /** handle a frame that came over a link (its sender stamped) as a routed one */
+  dispatch(frame: Frame): void;
+  /** true once this worker is stopping: calls that come over links are turned away */
+  stopping(): boolean;
+  /** the peer's link closed: it is gone or going, choose it no more */
+  gone(pid: number): void;
+}
+
+type LinkState = 'opening' | 'open' | 'closed';
+
+/** One direct link to another worker. */
+class Link {
+  state: LinkState = 'opening';
+  /** we asked for it (we listen, the peer connects) */
+  requester = false;
+  token = '';
+  socket: Socket | null = null;
+  outbox: Outbox | null = null;
+  /** frames for the peer while the link opens, with their bytes */
+  buffer: { frame: Frame; bytes: number }[] = [];
+  /** what we sent the peer over the link (or buffered) and it has not acknowledged */
+  readonly window: Window;
+  /** ids of our calls that went over the link and are not answered */
+  readonly inflight = new Set<number>();
+  /** the peer's routed frames to us are all in: its link frames may be handled */
+  markSeen = false;
+  /** the peer is retiring: calls still pending when its link closes never ran there */
+  retiring = false;
+  /** link frames that came before the peer's mark */
+  early: unknown[][] = [];
+  /** frames of the peer's we handled and have not acknowledged yet, and their bytes */
+  ackN = 0;
+  ackB = 0;
+  timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly pid: number,
+    public role: string,
+    flow: FlowLimits,
+  ) {
+    this.window = new Window(flow, `the link to worker ${pid}`);
+  }
+}
+
+function takeAck(l: Link): AckFrame | undefined {
+  if (l.ackN === 0) return undefined;
+  const ack: AckFrame = { k: Kind.Ack, n: l.ackN, b: l.ackB };
+  l.ackN = 0;
+  l.ackB = 0;
+  return ack;
+}
+
+/** A socket as an IpcChannel: one JSON line per batch, so the Outbox batches links as it does IPC. */
+function lineChannel(socket: Socket): IpcChannel {
+  return {
+    send(message, _handle, _options, callback) {
+      return socket.write(JSON.stringify(message) + '\n', callback && ((err) => callback(err ?? null)));
+    },
+    get connected() {
+      return !socket.destroyed;
+    },
+  };
+}
+
+/**
+ * A worker's direct links to other workers. The Kingpin introduces two workers: the one
+ * that wants the link listens on a Unix socket in the app's private folder (0700) and asks
+ * through the Kingpin, with a token it made; the other connects and shows the token. Only
+ * a worker the Kingpin told can connect. Frames for a peer wait while the link opens, and
+ * go routed if it cannot. Order per peer holds across the switch: the request and the
+ * peer's mark travel the routed path behind every routed frame between the two, and a
+ * side handles link frames only once the other's routed frames are in.
+ *
+ * @example
+ * const links = new Links(host, process.env.MOB_LINK_DIR, 64);
+ * links.send(peerPid, frame, 'call back.add()', true); // undefined: not taken, send it routed
+ */
+export class Links {
+  readonly #links = new Map<number, Link>();
+  readonly #host: LinkHost;
+  readonly #dir: string;
+  readonly #max: number;
+  #server: Server | null = null;
+  #path = '';
+
+  constructor(host: LinkHost, dir: string, max = DEFAULT_MAX_LINKS) {
+    this.#host = host;
+    this.#dir = dir;
+    this.#max = max;
+    // The Kingpin removes the folder when it stops; killed, it cannot: the last worker out does.
+    process.once('exit', () => {
+      for (const rm of [() => this.#path && unlinkSync(this.#path), () => rmdirSync(this.#dir)]) {
+        try {
+          rm();
+        } catch {
+          // already gone, or the folder is not empty (other workers are still up)
+        }
+      }
+    });
+  }
+
+  /** Links open or opening now. */
+  get size(): number {
+    let n = 0;
+    for (const l of this.#links.values()) if (l.state !== 'closed') n++;
+    return n;
+  }
+
+  /** True when frames for `pid` travel over a link (open or opening). */
+  has(pid: number): boolean {
+    const s = this.#links.get(pid)?.state;
+    return s === 'open' || s === 'opening';
+  }
+
+  /**
+   * Sends a frame to worker `pid` over its link. `open`: make the link if there is none
+   * (a call, to `role`). Returns undefined when the link layer did not take the frame (no
+   * link): send it routed. Else false above the link's high-water mark; throws
+   * QueueFullError beyond its bound for a refusable frame (`where` given).
+   */
+  send(pid: number, frame: Frame, where: string | undefined, open?: string): boolean | undefined {
+    let l = this.#links.get(pid);
+    if (!l) {
+      if (open === undefined || pid === this.#host.pid || this.size >= this.#max) return undefined;
+      l = this.#request(pid, open);
+      if (!l) return undefined;
+    }
+    if (l.state === 'closed') return undefined;
+    const bytes = frameBytes(frame);
+    const below = l.window.take(bytes, where !== undefined, where ?? '');
+    if (frame.k === Kind.Call) l.inflight.add(frame.i);
+    if (l.state === 'opening') l.buffer.push({ frame, bytes });
+    else l.outbox!.push(frame, bytes);
+    return below;
+  }
+
+  /** Resolves once nothing is left to write on any link (before this worker exits). */
+  flush(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const l of this.#links.values()) {
+      if (l.state === 'open' && l.outbox) waits.push(new Promise((resolve) => l.outbox!.flush(() => resolve())));
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** A Link frame from the Kingpin: another worker's request, or a refusal of ours. */
+  onLink(fr: FrameOf<typeof Kind.Link>): void {
+    if (fr.x === 1) {
+      const l = typeof fr.p === 'number' ? this.#links.get(fr.p) : undefined;
+      if (l?.state === 'opening' && l.requester) this.#fail(l, 'refused');
+      return;
+    }
+    const from = fr.s;
+    if (typeof from !== 'number' || typeof fr.t !== 'string' || typeof fr.a !== 'string' || fr.t.length > 64 || fr.a.length > 256) return;
+    const role = typeof fr.r === 'string' ? fr.r : '';
+    let l = this.#links.get(from);
+    if (l && l.state !== 'closed') {
+      // Both asked at once: the lower pid's request wins; the other side connects.
+      if (!(l.state === 'opening' && l.requester && from < this.#host.pid)) return;
+      if (l.timer) clearTimeout(l.timer);
+    } else {
+      if (this.#host.stopping() || this.size >= this.#max) {
+        this.#host.routed({ k: Kind.Link, p: from, x: 1 });
+        return;
+      }
+      l = new Link(from, role, this.#host.flow());
+      this.#links.set(from, l);
+    }
+    l.requester = false;
+    l.state = 'opening';
+    l.token = fr.t;
+    // The requester's routed frames to us came before its request: all handled now. Ours to
+    // it end with this mark; it handles our link frames once the mark is in.
+    l.markSeen = true;
+    this.#host.routed({ k: Kind.LinkMark, p: from });
+    const link = l;
+    const socket = connect(fr.a);
+    socket.on('error', (err) => {
+      debug('link to %d: %s', from, err.message);
+      if (link.socket === socket) this.#close(link);
+      else if (link.state === 'opening') {
+        this.#host.routed({ k: Kind.Link, p: from, x: 1 });
+        this.#fail(link, err.message);
+      }
+    });
+    socket.once('connect', () => {
+      if (link.state !== 'opening') return socket.destroy();
+      socket.write(JSON.stringify({ t: link.token, p: this.#host.pid }) + '\n');
+      this.#attach(link, socket);
+    });
+  }
+
+  /** A LinkMark from the Kingpin: the peer's routed frames to us are all in. */
+  onMark(fr: FrameOf<typeof Kind.LinkMark>): void {
+    const l = typeof fr.s === 'number' ? this.#links.get(fr.s) : undefined;
+    if (!l || l.markSeen) return;
+    l.markSeen = true;
+    const early = l.early;
+    l.early = [];
+    for (const frames of early) this.#handle(l, frames);
+  }
+
+  /** Worker `pid` is retiring (reload, scale down, shutdown): it turns calls away, then exits. */
+  retiring(pid: number): void {
+    const l = this.#links.get(pid);
+    if (l) l.retiring = true;
+  }
+
+  /** Worker `pid` exited (the Kingpin's Down, with its exit code or signal): its link is gone for good. */
+  down(pid: number, code: number | null = null, signal: string | null = null): void {
+    const l = this.#links.get(pid);
+    if (!l) return;
+    if (l.state === 'opening') this.#fail(l, 'the worker exited');
+    else if (l.state === 'open') this.#close(l);
+    this.#settleClosed(l, code, signal);
+    this.#links.delete(pid);
+  }
+
+  /** Close every link and the socket (this worker is exiting). */
+  close(): void {
+    for (const l of this.#links.values()) l.socket?.destroy();
+    this.#server?.close();
+  }
+
+  // ---- opening ----------------------------------------------------------------------
+
+  #request(pid: number, role: string): Link | undefined {
+    if (!this.#listen()) return undefined;
+    const l = new Link(pid, role, this.#host.flow());
+    l.requester = true;
+    l.token = globalThis.crypto.randomUUID();
+    this.#links.set(pid, l);
+    l.timer = setTimeout(() => l.state === 'opening' && this.#fail(l, 'not opened in time'), OPEN_TIMEOUT_MS);
+    l.timer.unref();
+    this.#host.routed({ k: Kind.Link, p: pid, t: l.token, a: this.#path });
+    return l;
+  }
+
+  #listen(): boolean {
+    if (this.#server) return this.#server.listening || this.#path !== '';
+    const path = join(this.#dir, `${this.#host.pid}.sock`);
+    // A Unix socket path is short (108 bytes on Linux): too long, and there are no links.
+    if (Buffer.byteLength(path) > 100) return false;
+    const server = createServer((socket) => this.#accept(socket));
+    server.on('error', (err) => {
+      debug('link server: %s', err.message);
+      this.#path = '';
+    });
+    // Exclusive: this worker's own socket, not one the cluster shares through the Kingpin
+    // (nor one its 'listening' readiness waits for); and not an app server to drain at shutdown.
+    (server as Server & { [LINK_SERVER]?: true })[LINK_SERVER] = true;
+    server.listen({ path, exclusive: true });
+    server.unref();
+    this.#server = server;
+    this.#path = path;
+    return true;
+  }
+
+  /** A peer connected: the first line must be its handshake with our token for it. */
+  #accept(socket: Socket): void {
+    let text = '';
+    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_MS);
+    timer.unref();
+    socket.setEncoding('utf8');
+    socket.on('error', () => {});
+    const onData = (chunk: string): void => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl < 0) {
+        if (text.length > HANDSHAKE_BYTES) socket.destroy();
+        return;
+      }
+      socket.off('data', onData);
+      clearTimeout(timer);
+      let hello: { t?: unknown; p?: unknown } | null;
+      try {
+        hello = nl <= HANDSHAKE_BYTES ? (JSON.parse(text.slice(0, nl)) as { t?: unknown; p?: unknown } | null) : null;
+      } catch {
+        hello = null;
+      }
+      const l = typeof hello?.p === 'number' ? this.#links.get(hello.p) : undefined;
+      if (!l || !l.requester || l.state !== 'opening' || typeof hello?.t !== 'string' || hello.t !== l.token) {
+        debug('link: a connection without a valid handshake was closed');
+        socket.destroy();
+        return;
+      }
+      this.#attach(l, socket, text.slice(nl + 1));
+    };
+    socket.on('data', onData);
+  }
+
+  #attach(l: Link, socket: Socket, rest = ''): void {
+    if (l.timer) clearTimeout(l.timer);
+    l.timer = null;
+    l.socket = socket;
+    l.state = 'open';
+    socket.setNoDelay(true);
+    socket.setEncoding('utf8');
+    // Acks ride along with whatever else goes to the peer.
+    l.outbox = new Outbox(lineChannel(socket), { extra: () => takeAck(l) });
+    const buffered = l.buffer;
+    l.buffer = [];
+    for (const { frame, bytes } of buffered) l.outbox.push(frame, bytes);
+    let partial = '';
+    const max = l.window.limits.max.bytes * 2 + 1024 * 1024;
+    const onData = (chunk: string): void => {
+      partial += chunk;
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl);
+        partial = partial.slice(nl + 1);
+        if (!this.#line(l, line)) {
+          socket.destroy();
+          return;
+        }
+      }
+      if (partial.length > max) socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.on('close', () => this.#close(l));
+    socket.on('error', (err) => debug('link to %d: %s', l.pid, err.message));
+    if (rest) onData(rest);
+  }
+
+  /** Gives up a link that did not open: its frames go routed, in order. */
+  #fail(l: Link, why: string): void {
+    debug('link to %d not opened (%s): routed', l.pid, why);
+    if (l.timer) clearTimeout(l.timer);
+    l.timer = null;
+    l.state = 'closed';
+    l.inflight.clear();
+    const buffered = l.buffer;
+    l.buffer = [];
+    l.window.disable();
+    for (const { frame } of buffered) {
+      // Calls keep the worker they were meant for; the Kingpin sends them there if it is ready.
+      if (frame.k === Kind.Call) frame.t = l.pid;
+      this.#host.routed(frame);
+    }
+  }
+
+  /**
+   * An open link closed: the peer exited (or misbehaved). Its pending calls fail when the
+   * Kingpin's Down tells the exit code or signal (within a second: after that, without them).
+   */
+  #close(l: Link): void {
+    if (l.state === 'closed') return;
+    l.state = 'closed';
+    l.socket?.destroy();
+    l.window.disable();
+    l.outbox?.clear();
+    this.#host.gone(l.pid);
+    if (l.inflight.size === 0) return;
+    if (l.retiring) return this.#settleClosed(l, null, null);
+    l.timer = setTimeout(() => this.#settleClosed(l, null, null), EXIT_WAIT_MS);
+    l.timer.unref();
+  }
+
+  /** Fails the calls still pending on a closed link. */
+  #settleClosed(l: Link, code: number | null, signal: string | null): void {
+    if (l.timer) clearTimeout(l.timer);
+    l.timer = null;
+    if (l.inflight.size === 0) return;
+    // A retiring worker answers every call it took before it exits, and turns the others
+    // away: what is pending when its link closes never ran there, and goes elsewhere.
+    const e = l.retiring
+      ? serializeError(new ShutdownError(`worker ${l.pid} of role "${l.role}" retired; the call goes to another worker`))
+      : serializeError(new WorkerExitedError(l.role, l.pid, code, signal));
+    const y = l.retiring ? { y: 1 } : {};
+    const ids = [...l.inflight];
+    l.inflight.clear();
+    for (const i of ids) this.#host.dispatch({ k: Kind.Fail, i, e, ...y });
+  }
+
+  // ---- receiving --------------------------------------------------------------------
+
+  /** One line from a peer; false when it is not a mob envelope (the link is closed). */
+  #line(l: Link, line: string): boolean {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      debug('link from %d: a line that is not JSON; closing', l.pid);
+      return false;
+    }
+    if (!isMobMessage(msg)) return false;
+    if (!l.markSeen) {
+      if (l.early.length > l.window.limits.max.count) return false;
+      l.early.push(msg.f);
+      return true;
+    }
+    this.#handle(l, msg.f);
+    return true;
+  }
+
+  #handle(l: Link, frames: unknown[]): void {
+    const host = this.#host;
+    for (let i = 0; i < frames.length; i++) {
+      const fr = expandFrame(frames[i]);
+      if (!isFrame(fr)) {
+        l.ackN++;
+        continue;
+      }
+      if (fr.k === Kind.Ack) {
+        if (Number.isInteger(fr.n) && fr.n > 0 && Number.isInteger(fr.b) && fr.b >= 0) l.window.credit(fr.n, fr.b);
+        continue;
+      }
+      l.ackN++;
+      l.ackB += frameBytes(fr);
+      switch (fr.k) {
+        case Kind.Call:
+          if (typeof fr.i !== 'number') break;
+          fr.p = l.pid;
+          if (host.stopping()) {
+            // Retiring: this call never runs here; the caller sends it elsewhere.
+            const e = serializeError(new ShutdownError(`worker ${host.pid} is stopping; the call goes to another worker`));
+            l.outbox?.push({ k: Kind.Fail, i: fr.i, e, y: 1 });
+            break;
+          }
+          host.dispatch(fr);
+          break;
+        case Kind.Return:
+        case Kind.Fail:
+          // Only an answer to a call of ours that went to this peer (a peer fails a call only
+          // to turn it away): no forged answers.
+          if (typeof fr.i !== 'number' || (fr.k === Kind.Fail && fr.y !== 1) || !l.inflight.delete(fr.i)) break;
+          if (fr.k === Kind.Fail) l.retiring = true;
+          host.dispatch(fr);
+          break;
+        case Kind.Invoke:
+        case Kind.Free:
+          fr.w = l.pid;
+          host.dispatch(fr);
+          break;
+        case Kind.Message:
+          if (fr.t !== Target.Pid || fr.p !== host.pid) break;
+          fr.s = l.pid;
+          host.dispatch(fr);
+          break;
+        default:
+          debug('link from %d: a frame of kind %s ignored', l.pid, String(fr.k).slice(0, 16));
+      }
+    }
+    const hw = l.window.limits.highWater;
+    if (l.ackN * 4 >= hw.count || l.ackB * 4 >= hw.bytes) {
+      const ack = takeAck(l);
+      if (ack) l.outbox?.push(ack);
+    }
+  }
+}
+
+/** The envelope a link line carries (for tests and fuzzers). */
+export function linkLine(frames: unknown[]): string {
+  return JSON.stringify({ [MARKER]: PROTOCOL_VERSION, f: frames }) + '\n';
+}

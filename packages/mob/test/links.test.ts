@@ -1,0 +1,104 @@
+import { statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isAlive, startApp, stopAll, type App } from '../../mob-messaging/test/harness.js';
+
+const fixtures = join(__dirname, 'fixtures');
+afterEach(stopAll);
+
+type RoleSpec = [string, string, Record<string, unknown>?];
+function linksApp(scenario: string, roles: RoleSpec[], options: Record<string, unknown> = {}): App {
+  const backs = String(Number(roles.find((r) => r[0] === 'back')?.[2]?.workers ?? 1));
+  return startApp(join(fixtures, 'links-main.cjs'), { env: { MOB_TEST_APP: JSON.stringify({ roles, options }), LINKS: scenario, BACKS: backs } });
+}
+const app2 = (scenario: string, options?: Record<string, unknown>, backs = 1): App =>
+  linksApp(scenario, [['front', './links-front.mjs'], ['back', './links-back.cjs', { workers: backs, killTimeout: 300 }]], options);
+
+/** Writes `data` to a Unix socket and resolves when the peer closes it (or after `ms`). */
+function poke(path: string, data: string, ms = 3_000): Promise<'closed' | 'open'> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('open');
+    }, ms);
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve('closed');
+    });
+    socket.on('connect', () => socket.write(data));
+  });
+}
+
+describe('direct links', () => {
+  it('calls bypass the Kingpin once linked: it routes none of them', async () => {
+    const app = app2('bypass');
+    await app.waitFor((l) => l.hanging, 'five calls hanging');
+    app.proc.kill('SIGUSR2');
+    const { workers } = await app.waitFor((l) => l.workers, 'the Kingpin’s view');
+    expect(workers.find((w: { role: string }) => w.role === 'back').pendingCalls).toBe(0);
+    expect(app.lines.find((l) => l.hanging).stats.links).toBe(1);
+    await app.stop();
+  });
+
+  it('with links: false every call goes through the Kingpin', async () => {
+    const app = app2('bypass', { links: false });
+    await app.waitFor((l) => l.hanging, 'five calls hanging');
+    app.proc.kill('SIGUSR2');
+    const { workers } = await app.waitFor((l) => l.workers, 'the Kingpin’s view');
+    expect(workers.find((w: { role: string }) => w.role === 'back').pendingCalls).toBe(5);
+    expect(app.lines.find((l) => l.hanging).stats.links).toBe(0);
+    await app.stop();
+  });
+
+  it('keeps per-worker order across the switch from routed to linked, for calls and messages, both ways', async () => {
+    const app = app2('order');
+    const { order, echoes, stats } = await app.waitFor((l) => l.echoes, 'the report');
+    expect(order).toEqual(Array.from({ length: 300 }, (_, j) => j));
+    // back answered every tenth message: through the Kingpin before the link, over it after
+    expect(echoes).toEqual(Array.from({ length: 300 }, (_, j) => j).filter((j) => j % 10 === 0 && (j < 100 || j % 3 !== 0)).flatMap((j) => Array(j < 100 ? 50 : 1).fill(j)));
+    expect(stats.links).toBe(1);
+    await app.stop();
+  });
+
+  it("a callee's exit rejects its linked calls with WorkerExitedError naming the exit code, within a second", async () => {
+    const app = app2('exit');
+    const { exited } = await app.waitFor((l) => l.exited, 'the exit report');
+    expect(exited.error).toMatchObject({ name: 'WorkerExitedError', code: 'E_MOB_WORKER_EXITED', exitCode: 3 });
+    expect(exited.ms).toBeLessThan(1_000);
+    expect(exited.stats.links).toBeGreaterThanOrEqual(0);
+    await app.stop();
+  });
+
+  it('spreads calls over every worker of the role, within the bound of links', async () => {
+    const app = app2('spread', { links: { max: 1 } }, 2);
+    const { spread } = await app.waitFor((l) => l.spread, 'the spread report');
+    expect(new Set(spread.pids).size).toBe(2);
+    expect(spread.stats.links).toBe(1);
+    // the sockets live in a folder only the app's user can enter
+    expect(statSync(spread.dir).mode & 0o777).toBe(0o700);
+    await app.stop();
+  });
+
+  it('only a worker the Kingpin introduced can connect: hostile bytes and wrong tokens are cut off, and calls go on', async () => {
+    const app = app2('spread', {}, 2);
+    const { spread } = await app.waitFor((l) => l.spread, 'the spread report');
+    const front = app.lines.find((l) => l.ev === 'ready' && l.role === 'front').pid;
+    const path = join(spread.dir, `${front}.sock`);
+    const junk = [
+      'not json at all\n',
+      '{"t":"0000","p":1}\n',
+      JSON.stringify({ t: 'x'.repeat(36), p: spread.pids[0] }) + '\n',
+      JSON.stringify({ __proto__: { t: 1 }, p: spread.pids[0] }) + '\n',
+      '{"$mob":2,"f":[[5,"back",1,"pid",[]]]}\n',
+      'x'.repeat(100_000),
+      '\n'.repeat(10),
+    ];
+    for (const data of junk) expect(await poke(path, data)).toBe('closed');
+    expect(isAlive(front)).toBe(true);
+    expect(app.lines.filter((l) => l.ev === 'exit')).toEqual([]);
+    await app.stop();
+  });
+});
