@@ -209,6 +209,25 @@ export function cmdline(pid: number): string {
   }
 }
 
+/**
+ * Resolves true as soon as `check()` holds, or false once `timeout` ms have passed. For what
+ * arrives by another path than the event a test awaited: a worker's stdout line against an
+ * HTTP answer or an IPC reply, stderr against stdout, any output against the app's exit.
+ * Assert right after it: on a timeout the assertion shows what is missing.
+ *
+ * @example
+ * await waitFor(() => hits().length >= results.length);
+ * expect(hits()).toEqual(results.map((r) => r.id));
+ */
+export async function waitFor(check: () => boolean, { timeout = 5_000, every = 10 }: { timeout?: number; every?: number } = {}): Promise<boolean> {
+  const until = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() >= until) return false;
+    await delay(every);
+  }
+  return true;
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -3,7 +3,7 @@ import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { delay, isAlive, startApp, stopAll, type App } from '../../mob-messaging/test/harness.js';
+import { delay, isAlive, startApp, stopAll, waitFor, type App } from '../../mob-messaging/test/harness.js';
 
 const fixtures = join(__dirname, 'fixtures');
 // `npm run soak` runs the chaos test for a minute; CI runs it for 3 s.
@@ -135,9 +135,12 @@ describe('zero-downtime rolling reload', () => {
     expect(reloads.map((r) => [r.role, r.ok])).toEqual([['front', true], ['back', true]]);
     expect(failures).toEqual([]);
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
-    // every request's back call arrived, exactly once
-    const hits = app.lines.filter((l) => l.hit !== undefined).map((l) => Number(l.hit));
-    expect(hits.sort((a, b) => a - b)).toEqual(results.map((r) => r.id).sort((a, b) => a - b));
+    // every request's back call arrived, exactly once. A back worker prints its hit line on
+    // the shared stdout pipe before it answers, but this process may read the HTTP answer
+    // first: wait (bounded) for the lines.
+    const hits = (): number[] => app.lines.filter((l) => l.hit !== undefined).map((l) => Number(l.hit));
+    await waitFor(() => hits().length >= results.length);
+    expect(hits().sort((a, b) => a - b)).toEqual(results.map((r) => r.id).sort((a, b) => a - b));
     // the old workers are gone, new ones answered after the reload
     const now = app.descendants();
     expect(now).toHaveLength(4);
