@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cmdline, isAlive, startApp, stopAll, waitFor, type App } from '../../mob-messaging/test/harness.js';
@@ -107,14 +109,19 @@ describe('the Kingpin', () => {
   });
 
   it('holds any() sends for a role until one of its workers is ready', async () => {
+    // The slow role loads 600 ms after the sender has sent, not 600 ms after its own start:
+    // two workers forked together may start some hundreds of ms apart on a busy machine.
+    const dir = mkdtempSync(join(tmpdir(), 'mob-held-'));
+    const env = { SENT_FLAG: join(dir, 'sent') };
     const app = kingpinApp([
-      ['sender', './early-sender.mjs'],
-      ['slow', './slow-ready.mjs'],
+      ['sender', './early-sender.mjs', { env }],
+      ['slow', './slow-ready.mjs', { env }],
     ]);
     const { held } = await app.waitFor((l) => l.held, 'the held messages');
     expect(held.got).toEqual([0, 1, 2, 3, 4]);
     expect(held.loadedAt).toBeGreaterThanOrEqual(held.sentAt + 500);
     await app.stop();
+    rmSync(dir, { recursive: true });
   });
 
   it('passes a TCP socket from one role to a worker of another, which answers on it', async () => {
