@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,6 +180,7 @@ describe('zero-downtime rolling reload', () => {
     expect(after.flatMap((l) => l.versions)).not.toContain('v1');
     expect(after.flatMap((l) => l.versions)).toContain('v2');
     await app.stop();
+    rmSync(dir, { recursive: true });
   });
 });
 
