@@ -194,7 +194,7 @@ export class Links {
       return;
     }
     const from = fr.s;
-    if (typeof from !== 'number' || typeof fr.t !== 'string' || typeof fr.a !== 'string' || fr.t.length > 64 || fr.a.length > 256) return;
+    if (typeof from !== 'number' || !Number.isInteger(from) || from <= 0 || typeof fr.t !== 'string' || fr.t.length > 64) return;
     const role = typeof fr.r === 'string' ? fr.r : '';
     let l = this.#links.get(from);
     if (l && l.state !== 'closed') {
@@ -217,7 +217,8 @@ export class Links {
     l.markSeen = true;
     this.#host.routed({ k: Kind.LinkMark, p: from });
     const link = l;
-    const socket = connect(fr.a);
+    // The requester's socket is where every worker's is: never a path anyone else names.
+    const socket = connect(this.#socketPath(from));
     socket.on('error', (err) => {
       debug('link to %d: %s', from, err.message);
       if (link.socket === socket) this.#close(link);
@@ -275,13 +276,13 @@ export class Links {
     this.#links.set(pid, l);
     l.timer = setTimeout(() => l.state === 'opening' && this.#fail(l, 'not opened in time'), OPEN_TIMEOUT_MS);
     l.timer.unref();
-    this.#host.routed({ k: Kind.Link, p: pid, t: l.token, a: this.#path });
+    this.#host.routed({ k: Kind.Link, p: pid, t: l.token });
     return l;
   }
 
   #listen(): boolean {
     if (this.#server) return this.#server.listening || this.#path !== '';
-    const path = join(this.#dir, `${this.#host.pid}.sock`);
+    const path = this.#socketPath(this.#host.pid);
     // A Unix socket path is short (108 bytes on Linux): too long, and there are no links.
     if (Buffer.byteLength(path) > 100) return false;
     const server = createServer((socket) => this.#accept(socket));
@@ -297,6 +298,10 @@ export class Links {
     this.#server = server;
     this.#path = path;
     return true;
+  }
+
+  #socketPath(pid: number): string {
+    return join(this.#dir, `${pid}.sock`);
   }
 
   /** A peer connected: the first line must be its handshake with our token for it. */

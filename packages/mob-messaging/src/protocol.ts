@@ -301,10 +301,8 @@ export interface LinkFrame {
   s?: number;
   /** Kingpin → worker: the requester's role, stamped by the Kingpin */
   r?: string;
-  /** a token the requester made: the connecting peer shows it in its handshake */
+  /** a token the requester made: the connecting peer shows it in its handshake (at `<MOB_LINK_DIR>/<requester pid>.sock`) */
   t?: string;
-  /** the requester's socket path */
-  a?: string;
   /** 1: refused (the requester sends routed) */
   x?: number;
 }

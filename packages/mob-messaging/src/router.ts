@@ -461,14 +461,12 @@ export class Router extends EventEmitter<RouterEvents> {
       to.outbox.push({ k: Kind.Link, p: peer.pid, x: 1 }, bytes, peer);
       return true;
     }
-    if (typeof fr.p !== 'number' || typeof fr.t !== 'string' || typeof fr.a !== 'string' || fr.t.length > 64 || fr.a.length > 256) {
-      return bad(peer, fr);
-    }
+    if (typeof fr.p !== 'number' || typeof fr.t !== 'string' || fr.t.length > 64) return bad(peer, fr);
     if (!to || to === peer || to.state === 'dead' || !to.greeted || to.version < FLOW_VERSION) {
       peer.outbox.push({ k: Kind.Link, p: fr.p, x: 1 });
       return false;
     }
-    to.outbox.push({ k: Kind.Link, s: peer.pid, r: peer.role, t: fr.t, a: fr.a }, bytes, peer);
+    to.outbox.push({ k: Kind.Link, s: peer.pid, r: peer.role, t: fr.t }, bytes, peer);
     return true;
   }
 
