@@ -41,6 +41,12 @@ interface Quota {
   b: number;
   readonly maxN: number;
   readonly maxB: number;
+  /**
+   * The refusal of each method while the proxy is at its bound, made once until a call settles:
+   * a caller that keeps calling meanwhile gets the same error, not a new one (and a stack) per
+   * call, so a flood of refused calls costs little memory.
+   */
+  refusals: Map<string, QueueFullError> | null;
 }
 
 interface Pending {
@@ -95,7 +101,7 @@ export class Caller {
   readonly #roles: () => ReadonlySet<string> | null;
   readonly #pending = new Map<number, Pending>();
   /** the quota of calls made with call() rather than through a proxy */
-  readonly #direct: Quota = { n: 0, b: 0, maxN: DEFAULT_PENDING.count, maxB: DEFAULT_PENDING.bytes };
+  readonly #direct: Quota = { n: 0, b: 0, maxN: DEFAULT_PENDING.count, maxB: DEFAULT_PENDING.bytes, refusals: null };
   #idle: (() => void)[] = [];
   #next = 0;
 
@@ -140,7 +146,7 @@ export class Caller {
     const roles = this.#roles();
     if (roles && !roles.has(role)) throw new NoSuchRoleError(role, [...roles]);
     const opts = checkOptions(options, role);
-    const quota: Quota = { n: 0, b: 0, maxN: opts.maxPending ?? DEFAULT_PENDING.count, maxB: opts.maxPendingBytes ?? DEFAULT_PENDING.bytes };
+    const quota: Quota = { n: 0, b: 0, maxN: opts.maxPending ?? DEFAULT_PENDING.count, maxB: opts.maxPendingBytes ?? DEFAULT_PENDING.bytes, refusals: null };
     const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
     const call = (method: string, args: unknown[]): Promise<unknown> => this.#call(role, method, args, opts, quota);
     const self = function mobProxy(...args: unknown[]): Promise<unknown> {
@@ -174,12 +180,15 @@ export class Caller {
   /** The call itself; `args` is mob's own array (a proxy's rest parameter), never changed later. */
   #call(role: string, method: string, args: unknown[], options: ProxyOptions, quota: Quota): Promise<unknown> {
     if (quota.n >= quota.maxN) {
-      return Promise.reject(
+      const refusals = (quota.refusals ??= new Map<string, QueueFullError>());
+      const err: QueueFullError =
+        refusals.get(method) ??
         new QueueFullError(
           `${callName(role, method)}: ${quota.n} calls of this proxy are pending, its bound (maxPending: ${quota.maxN}); ` +
             `await some before making more, or raise it: mob.require("${role}", { maxPending })`,
-        ),
-      );
+        );
+      refusals.set(method, err);
+      return Promise.reject(err);
     }
     const id = this.#id();
     let a: unknown;
@@ -234,6 +243,7 @@ export class Caller {
     this.#pending.delete(id);
     p.quota.n--;
     p.quota.b -= p.bytes;
+    p.quota.refusals = null;
     this.#settled();
   }
 
