@@ -3,7 +3,7 @@
 //
 //   node bench.mjs             full run: table, targets, results/latest.json, results/chart.svg, PERFORMANCE.md
 //   MOB_BENCH_QUICK=1 node bench.mjs   (or --quick) each case ~1 s, once; checks results, not timings
-//   node bench.mjs --profile   CPU profiles of every process (mob and the relays) under 1000 calls in flight
+//   node bench.mjs --profile   CPU profiles of every process (mob with and without links, the relays) under 1000 calls in flight
 //   node bench.mjs --profile-case=pipe10k   the same with the 10 KB argument
 //
 // Environment: MOB_BENCH_RUNS (full runs, at least 3; default 3), MOB_BENCH_QUIET_WAIT (seconds to
@@ -33,20 +33,27 @@ const settings = QUICK
   : { warmupMs: 500, latencyMs: 2000, pipelineMs: 2500, idleMs: 1500, balanceCalls: 600, timeoutMs: 180_000 };
 const base = { ...settings, window: 1000, balanceWindow: 8, workers: 8 };
 
+const RPC_CASES = ['lat', 'pipe', 'lat10k', 'pipe10k'];
 /**
  * Every scenario: a child process, the cases it must report. `installed`: it runs from a copy
- * of the scenarios beside mob laid out as npm installs it (see installMob).
+ * of the scenarios beside mob laid out as npm installs it (see installMob). `cpu`: the
+ * pipelined cases whose CPU of every process is measured (`processes` of them). `links`:
+ * whether the driver must have had direct links open (true) or none (false).
  */
 const SCENARIOS = [
-  { id: 'mob', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: ['lat', 'pipe', 'lat10k', 'pipe10k'], installed: true },
-  { id: 'relay', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '0' }, cases: ['lat', 'pipe', 'lat10k', 'pipe10k'] },
-  { id: 'relay-batched', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '1' }, cases: ['lat', 'pipe'] },
+  { id: 'mob-links', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: true, installed: true },
+  { id: 'mob-routed', file: 'scenarios/mob-main.cjs', env: { MOB_LINKS: '0' }, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: false, installed: true },
+  { id: 'relay', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '0' }, cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4 },
+  { id: 'relay-batched', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '1' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 4 },
+  { id: 'ipc', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'ipc' }, cases: ['lat'] },
+  { id: 'unix', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'unix' }, cases: ['lat'] },
   { id: 'workerpool', file: 'scenarios/pools.cjs', env: { POOL: 'workerpool' }, cases: ['lat', 'pipe'] },
   { id: 'piscina', file: 'scenarios/pools.cjs', env: { POOL: 'piscina' }, cases: ['lat', 'pipe'] },
   { id: 'ready-mob', file: 'scenarios/ready-mob.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
   { id: 'ready-plain', file: 'scenarios/ready-plain.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
-  { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'], installed: true },
+  { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'], links: true, installed: true },
 ];
+const scenario = (id) => SCENARIOS.find((s) => s.id === id);
 
 const MOB_PACKAGES = ['mob', 'mob-messaging', 'mob-kingpin', 'mob-proxy', 'mob-callbacks'];
 
@@ -82,8 +89,20 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 process.on('exit', killAll);
 
 /** What a case must hold to count as run with correct results (never a timing). */
-function problems(s, cases) {
+function problems(s, result) {
+  const cases = result?.cases;
   const out = [];
+  // A links run that went routed (or the reverse) would measure the other path.
+  if (s.links === true && !(result?.links > 0)) out.push(`no direct link was open (links: ${result?.links}): the calls went through the Kingpin`);
+  if (s.links === false && result?.links !== 0) out.push(`${result?.links} direct link(s) open although links were off`);
+  for (const name of s.cpu ?? []) {
+    const cpu = cases?.[name]?.cpu;
+    if (!cpu) out.push(`case "${name}": no CPU figures`);
+    else if (cpu.processes !== s.processes) out.push(`case "${name}": CPU of ${cpu.processes} of ${s.processes} processes`);
+    else if (!(Number.isFinite(cpu.usPerCall) && cpu.usPerCall > 0 && Number.isFinite(cpu.primaryCores) && cpu.primaryCores >= 0)) {
+      out.push(`case "${name}": CPU figures missing (${JSON.stringify(cpu)})`);
+    }
+  }
   for (const name of s.cases) {
     const c = cases?.[name];
     if (!c) {
@@ -149,7 +168,7 @@ async function runAll() {
           log(`  ${tag}: contended (${(ms / 1000).toFixed(1)} s${note}): running it again`);
           continue;
         }
-        const bad = problems(s, result.cases);
+        const bad = problems(s, result);
         if (bad.length) {
           failures.push(`${tag}: ${bad.join('; ')}`);
           log(`  ${tag}: FAILED ${bad.join('; ')}`);
@@ -171,9 +190,10 @@ async function profile(machine) {
   const dir = mkdtempSync(join(os.tmpdir(), 'mob-bench-prof-'));
   if (PROFILE_CASE !== 'pipe' && PROFILE_CASE !== 'pipe10k') throw new Error(`--profile-case: use pipe or pipe10k, got ${PROFILE_CASE}`);
   const targets = [
-    { title: 'mob', s: SCENARIOS[0] },
-    ...(PROFILE_CASE === 'pipe' ? [{ title: 'batched relay', s: SCENARIOS[2] }] : []),
-    { title: 'unbatched relay', s: SCENARIOS[1] },
+    { title: 'mob (links)', s: scenario('mob-links') },
+    { title: 'mob (routed)', s: scenario('mob-routed') },
+    ...(PROFILE_CASE === 'pipe' ? [{ title: 'batched relay', s: scenario('relay-batched') }] : []),
+    { title: 'unbatched relay', s: scenario('relay') },
   ];
   const pipelineMs = QUICK ? 1000 : 6000;
   const what = PROFILE_CASE === 'pipe' ? 'add(1,2)' : 'addPad(1,2, 10 KB)';
@@ -198,7 +218,9 @@ async function profile(machine) {
       for (const [role, pids] of Object.entries(result.pids ?? {})) for (const pid of pids) roleOf.set(pid, role);
       const files = readdirSync(out).filter((f) => f.endsWith('.cpuprofile'));
       log('');
-      log(`== ${t.title}: ${Math.round(result.cases[PROFILE_CASE].callsPerSec).toLocaleString('en-US')} calls/s while profiled`);
+      const c = result.cases[PROFILE_CASE];
+      const cpu = c.cpu ? `; ${c.cpu.usPerCall.toFixed(1)} µs CPU per call over all processes, primary ${(c.cpu.primaryCores * 100).toFixed(1)}% of a core` : '';
+      log(`== ${t.title}: ${Math.round(c.callsPerSec).toLocaleString('en-US')} calls/s while profiled${cpu}`);
       const named = files
         .map((f) => ({ f, role: roleOf.get(Number(f.split('.')[3])) ?? 'unknown' }))
         .sort((a, b) => Number(['kingpin', 'primary'].includes(b.role)) - Number(['kingpin', 'primary'].includes(a.role)));

@@ -2,29 +2,42 @@
 
 /** Implementations, as the table and the chart name them. */
 export const IMPLS = {
-  mob: 'mob (worker → Kingpin → worker)',
+  'mob-links': 'mob (links: worker → worker)',
+  'mob-routed': 'mob (routed: worker → Kingpin → worker)',
   relay: 'relay, unbatched (baseline)',
   'relay-batched': 'relay, batched per turn (≤ 250)',
   workerpool: 'workerpool (process, 2 workers)',
   piscina: 'piscina (2 threads, reference)',
+  ipc: 'raw IPC ping-pong (1 hop)',
+  unix: 'raw Unix socket ping-pong (1 hop)',
+  mob: 'mob (Kingpin)',
   plain: 'plain cluster (baseline)',
   rr: 'round-robin (default, baseline)',
   lp: 'least-pending',
 };
 
-const RPC = ['mob', 'relay', 'relay-batched', 'workerpool', 'piscina'];
+/** The implementations of the pipelined add(1,2) case; one call at a time adds the ping-pongs. */
+const RPC = ['mob-links', 'mob-routed', 'relay', 'relay-batched', 'workerpool', 'piscina'];
+const LAT = [...RPC, 'ipc', 'unix'];
+/** The 10 KB argument, and the implementations whose every process's CPU is measured. */
+const PAD = ['mob-links', 'mob-routed', 'relay'];
+const CPU = ['mob-links', 'mob-routed', 'relay', 'relay-batched'];
 
 /**
- * Every figure: which scenario, case and field it is read from, and its baseline. `scenario`
- * names a scenario of bench.mjs; `impl` names the row.
+ * Every figure: which scenario, case and field it is read from (a dotted path), and its
+ * baseline. `scenario` names a scenario of bench.mjs; `impl` names the row.
  */
 export const FIGURES = [
-  ...RPC.map((impl) => fig('lat.p50', 'add(1,2) one at a time: p50', 'µs', 'lower', impl, impl, 'lat', 'p50', ['relay', 'lat', 'p50'])),
-  ...RPC.map((impl) => fig('lat.p99', 'add(1,2) one at a time: p99', 'µs', 'lower', impl, impl, 'lat', 'p99', ['relay', 'lat', 'p99'])),
+  ...LAT.map((impl) => fig('lat.p50', 'add(1,2) one at a time: p50', 'µs', 'lower', impl, impl, 'lat', 'p50', ['relay', 'lat', 'p50'])),
+  ...LAT.map((impl) => fig('lat.p99', 'add(1,2) one at a time: p99', 'µs', 'lower', impl, impl, 'lat', 'p99', ['relay', 'lat', 'p99'])),
   ...RPC.map((impl) => fig('pipe', 'add(1,2), 1000 in flight', 'calls/s', 'higher', impl, impl, 'pipe', 'callsPerSec', ['relay', 'pipe', 'callsPerSec'])),
-  ...['mob', 'relay'].map((impl) => fig('lat10k.p50', '10 KB argument one at a time: p50', 'µs', 'lower', impl, impl, 'lat10k', 'p50', ['relay', 'lat10k', 'p50'])),
-  ...['mob', 'relay'].map((impl) => fig('lat10k.p99', '10 KB argument one at a time: p99', 'µs', 'lower', impl, impl, 'lat10k', 'p99', ['relay', 'lat10k', 'p99'])),
-  ...['mob', 'relay'].map((impl) => fig('pipe10k', '10 KB argument, 1000 in flight', 'calls/s', 'higher', impl, impl, 'pipe10k', 'callsPerSec', ['relay', 'pipe10k', 'callsPerSec'])),
+  ...CPU.map((impl) => fig('cpu.pipe', 'add(1,2), 1000 in flight: CPU per call, all processes', 'µs/call', 'lower', impl, impl, 'pipe', 'cpu.usPerCall', ['relay', 'pipe', 'cpu.usPerCall'])),
+  ...CPU.map((impl) => fig('writes.pipe', 'add(1,2), 1000 in flight: write system calls per 1000 calls, all processes', 'per 1k', 'lower', impl, impl, 'pipe', 'cpu.writesPer1k', ['relay', 'pipe', 'cpu.writesPer1k'])),
+  ...CPU.map((impl) => fig('primary.pipe', 'add(1,2), 1000 in flight: CPU of the Kingpin / relay primary', 'core', 'lower', impl, impl, 'pipe', 'cpu.primaryCores', ['relay', 'pipe', 'cpu.primaryCores'])),
+  ...PAD.map((impl) => fig('lat10k.p50', '10 KB argument one at a time: p50', 'µs', 'lower', impl, impl, 'lat10k', 'p50', ['relay', 'lat10k', 'p50'])),
+  ...PAD.map((impl) => fig('lat10k.p99', '10 KB argument one at a time: p99', 'µs', 'lower', impl, impl, 'lat10k', 'p99', ['relay', 'lat10k', 'p99'])),
+  ...PAD.map((impl) => fig('pipe10k', '10 KB argument, 1000 in flight', 'calls/s', 'higher', impl, impl, 'pipe10k', 'callsPerSec', ['relay', 'pipe10k', 'callsPerSec'])),
+  ...PAD.map((impl) => fig('cpu.pipe10k', '10 KB argument, 1000 in flight: CPU per call, all processes', 'µs/call', 'lower', impl, impl, 'pipe10k', 'cpu.usPerCall', ['relay', 'pipe10k', 'cpu.usPerCall'])),
   fig('ready', '8 workers ready', 'ms', 'lower', 'mob', 'ready-mob', 'ready', 'ms', ['ready-plain', 'ready', 'ms']),
   fig('ready', '8 workers ready', 'ms', 'lower', 'plain', 'ready-plain', 'ready', 'ms', ['ready-plain', 'ready', 'ms']),
   fig('rss', 'primary idle RSS, 8 workers', 'MiB', 'lower', 'mob', 'ready-mob', 'rss', 'mib', ['ready-plain', 'rss', 'mib']),
@@ -46,9 +59,16 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** A dotted path (`cpu.usPerCall`) into a case's result. */
+function pick(obj, path) {
+  let v = obj;
+  for (const k of path.split('.')) v = v?.[k];
+  return v;
+}
+
 /** Medians of every figure over the runs collected per scenario (`runs[scenario]` = cases[]). */
 export function computeFigures(runs) {
-  const values = (scenario, kase, field) => (runs[scenario] ?? []).map((cases) => cases[kase]?.[field]);
+  const values = (scenario, kase, field) => (runs[scenario] ?? []).map((cases) => pick(cases[kase], field));
   return FIGURES.map((f) => {
     const all = values(f.scenario, f.case, f.field);
     const value = median(all);
@@ -62,27 +82,41 @@ function get(figures, id, impl) {
   return figures.find((f) => f.id === id && f.impl === impl)?.value ?? NaN;
 }
 
-/** The issue's targets, pass or miss, from the medians. */
+/**
+ * The issue's targets, pass or miss, from the medians: first those of direct links, then the
+ * earlier ones, now read for mob as it runs by default (links). Each says what it compared.
+ */
 export function computeTargets(figures) {
   const g = (id, impl) => get(figures, id, impl);
-  const ratio = (a, b) => a / b;
-  const t = (name, actual, op, goal, shown) => ({
+  const f = (id, impl) => fmt(g(id, impl), FIGURES.find((x) => x.id === id).unit);
+  const t = (name, actual, op, goal, shown, detail) => ({
     name,
     actual,
     goal,
     op,
     shown,
-    pass: Number.isFinite(actual) && (op === '>=' ? actual >= goal : actual <= goal),
+    detail,
+    pass: Number.isFinite(actual) && (op === '>=' ? actual >= goal : op === '<' ? actual < goal : actual <= goal),
   });
-  const mobPipe = g('pipe', 'mob');
+  const vs = (id, a, b) => ({ ratio: g(id, a) / g(id, b), detail: `${f(id, a)} vs ${f(id, b)}` });
+  const r = (name, id, a, b, op, goal) => {
+    const { ratio, detail } = vs(id, a, b);
+    return t(name, ratio, op, goal, 'x', detail);
+  };
   return [
-    t('mob pipelined calls/s ≥ 3.0× unbatched relay', ratio(mobPipe, g('pipe', 'relay')), '>=', 3.0, 'x'),
-    t('mob pipelined calls/s ≥ 0.9× batched relay', ratio(mobPipe, g('pipe', 'relay-batched')), '>=', 0.9, 'x'),
-    t('mob one-at-a-time p50 ≤ 1.1× relay', ratio(g('lat.p50', 'mob'), g('lat.p50', 'relay')), '<=', 1.1, 'x'),
-    t('mob pipelined calls/s ≥ 15× workerpool', ratio(mobPipe, g('pipe', 'workerpool')), '>=', 15, 'x'),
-    t('mob 10 KB pipelined calls/s ≥ 1.0× relay', ratio(g('pipe10k', 'mob'), g('pipe10k', 'relay')), '>=', 1.0, 'x'),
-    t('8 workers ready ≤ 1.2× plain fork', ratio(g('ready', 'mob'), g('ready', 'plain')), '<=', 1.2, 'x'),
-    t('Kingpin idle RSS ≤ plain primary + 5 MiB', g('rss', 'mob') - g('rss', 'plain'), '<=', 5, 'MiB'),
+    r('mob (links) one-at-a-time p50 ≤ 1.2× raw IPC ping-pong', 'lat.p50', 'mob-links', 'ipc', '<=', 1.2),
+    r('mob (links) one-at-a-time p50 ≤ 0.95× workerpool', 'lat.p50', 'mob-links', 'workerpool', '<=', 0.95),
+    r('mob (links) pipelined calls/s ≥ 1.3× mob (routed)', 'pipe', 'mob-links', 'mob-routed', '>=', 1.3),
+    r('mob (links) CPU per call, all processes ≤ 0.6× mob (routed)', 'cpu.pipe', 'mob-links', 'mob-routed', '<=', 0.6),
+    t('mob (links) Kingpin CPU while pipelined < 5% of a core', g('primary.pipe', 'mob-links'), '<', 0.05, 'core', `${f('primary.pipe', 'mob-links')} (routed: ${f('primary.pipe', 'mob-routed')})`),
+    r('mob (links) 10 KB pipelined calls/s ≥ 1.0× mob (routed)', 'pipe10k', 'mob-links', 'mob-routed', '>=', 1.0),
+    r('mob (links) pipelined calls/s ≥ 3.0× unbatched relay', 'pipe', 'mob-links', 'relay', '>=', 3.0),
+    r('mob (links) pipelined calls/s ≥ 0.9× batched relay', 'pipe', 'mob-links', 'relay-batched', '>=', 0.9),
+    r('mob (links) one-at-a-time p50 ≤ 1.1× relay', 'lat.p50', 'mob-links', 'relay', '<=', 1.1),
+    r('mob (links) pipelined calls/s ≥ 15× workerpool', 'pipe', 'mob-links', 'workerpool', '>=', 15),
+    r('mob (links) 10 KB pipelined calls/s ≥ 1.0× relay', 'pipe10k', 'mob-links', 'relay', '>=', 1.0),
+    r('8 workers ready ≤ 1.2× plain fork', 'ready', 'mob', 'plain', '<=', 1.2),
+    t('Kingpin idle RSS ≤ plain primary + 5 MiB', g('rss', 'mob') - g('rss', 'plain'), '<=', 5, 'MiB', `${f('rss', 'mob')} vs ${f('rss', 'plain')}`),
   ];
 }
 
@@ -90,9 +124,18 @@ export function fmt(value, unit) {
   if (!Number.isFinite(value)) return 'n/a';
   if (unit === 'calls/s') return `${Math.round(value).toLocaleString('en-US')}/s`;
   if (unit === 'µs') return `${value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US')} µs`;
+  if (unit === 'µs/call') return `${value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US')} µs/call`;
+  if (unit === 'core') return `${(value * 100).toFixed(1)}% of a core`;
+  if (unit === 'per 1k') return value.toFixed(1);
   if (unit === 'ms') return `${value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US')} ms`;
   if (unit === 'MiB') return `${value.toFixed(1)} MiB`;
   return String(value);
+}
+
+/** A figure without its unit, for the list of runs. */
+function bare(value, unit) {
+  if (unit === 'core' && Number.isFinite(value)) return `${(value * 100).toFixed(1)}%`;
+  return fmt(value, unit).replace(/ (µs|µs\/call|ms|MiB)$/, '').replace('/s', '');
 }
 
 function fmtRatio(f) {
@@ -105,8 +148,10 @@ function fmtRatio(f) {
 }
 
 function fmtTarget(t) {
-  const v = t.shown === 'MiB' ? `${t.actual >= 0 ? '+' : ''}${t.actual.toFixed(1)} MiB` : `${t.actual.toFixed(2)}×`;
-  return Number.isFinite(t.actual) ? v : 'n/a';
+  if (!Number.isFinite(t.actual)) return 'n/a';
+  if (t.shown === 'MiB') return `${t.actual >= 0 ? '+' : ''}${t.actual.toFixed(1)} MiB`;
+  if (t.shown === 'core') return `${(t.actual * 100).toFixed(1)}%`;
+  return `${t.actual.toFixed(2)}×`;
 }
 
 function pad(s, n) {
@@ -124,7 +169,7 @@ export function textTable(figures, targets, { quick }) {
       IMPLS[f.impl],
       fmt(f.value, f.unit),
       f.isBaseline ? '1.00× (baseline)' : fmtRatio(f),
-      f.runs.map((v) => fmt(v, f.unit).replace(/ (µs|ms|MiB)$/, '').replace('/s', '')).join(', '),
+      f.runs.map((v) => bare(v, f.unit)).join(', '),
     ]);
     last = label;
   }
@@ -135,7 +180,8 @@ export function textTable(figures, targets, { quick }) {
   if (quick) lines.push('targets: not judged in quick mode (runs too short; it checks results only)');
   else {
     lines.push('targets:');
-    for (const t of targets) lines.push(`  ${t.pass ? 'PASS' : 'MISS'}  ${pad(t.name, 46)} measured ${fmtTarget(t)}`);
+    const w = Math.max(...targets.map((t) => t.name.length));
+    for (const t of targets) lines.push(`  ${t.pass ? 'PASS' : 'MISS'}  ${pad(t.name, w)}  measured ${pad(fmtTarget(t), 6)}  (${t.detail})`);
   }
   return lines.join('\n');
 }
@@ -152,46 +198,65 @@ function machineLine(m, runs) {
 
 /** The "Performance" section for the root README. */
 export function markdown(figures, targets, { machine, runs, quiet, contended = [], code = {} }) {
-  const rpcRow = (id, label) => `| ${label} | ${RPC.map((impl) => md(figures, id, impl)).join(' | ')} |`;
-  const twoRow = (id, label) => `| ${label} | ${md(figures, id, 'mob')} | ${md(figures, id, 'relay')} |`;
+  const row = (impls, id, label) => `| ${label} | ${impls.map((impl) => md(figures, id, impl)).join(' | ')} |`;
+  const head = (first, impls) => [`| ${first} | ${impls.map((i) => IMPLS[i]).join(' | ')} |`, `|---|${impls.map(() => '---:').join('|')}|`];
+  const plain = (id, impl) => fmt(get(figures, id, impl), 'µs');
+  const times = (id, impl) => {
+    const r = get(figures, id, 'mob-links') / get(figures, id, impl);
+    return Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a';
+  };
+  const floor = ['ipc', 'unix'];
   const out = [
     '## Performance',
     '',
-    'The same workload everywhere: `add(1, 2)` in another process, the result back. mob calls go',
-    'from a worker through the Kingpin to a worker of another role (2 workers); the baseline is a',
-    'hand-written `node:cluster` relay (worker → primary → worker, `process.send`, JSON, one message',
-    'per call). mob runs as an app gets it from npm: each package\'s `package.json` and `dist`',
-    'under `node_modules`, not the workspace symlinks. Figures are medians; ratios are to the',
-    'baseline (for latency and time, lower is better). Run it with `npm run bench`;',
-    '`apps/bench/README.md` says what each case measures.',
+    'The same workload everywhere: `add(1, 2)` in another process, the result back.',
+    '**mob (links)** is mob as it runs by default: the calling worker sends each call straight to',
+    'a worker of the other role (2 workers) over a Unix socket the Kingpin introduced them on, one',
+    'hop each way. **mob (routed)** is the same app started with `start(name, { links: false })`:',
+    'every call goes worker → Kingpin → worker and back, the path mob took before links. The',
+    'baseline is a hand-written `node:cluster` relay (worker → primary → worker, `process.send`,',
+    'JSON, one message per call). The raw ping-pongs are the floor of one hop: two processes, one',
+    'JSON message each way, nothing in between. CPU per call is the user + system time of every',
+    'process of the case (Kingpin or primary, caller, 2 callees) over the timed phase, divided by',
+    'the calls answered in it. mob runs as an app gets it from npm: each package\'s `package.json`',
+    'and `dist` under `node_modules`, not the workspace symlinks. Figures are medians; ratios in',
+    'brackets are to the baseline (for latency, CPU and time, lower is better). Run it with',
+    '`npm run bench`; `apps/bench/README.md` says what each case measures.',
     '',
-    `| | ${RPC.map((i) => IMPLS[i]).join(' | ')} |`,
-    `|---|${RPC.map(() => '---:').join('|')}|`,
-    rpcRow('lat.p50', 'one call at a time, p50'),
-    rpcRow('lat.p99', 'one call at a time, p99'),
-    rpcRow('pipe', '1000 calls in flight'),
+    ...head('add(1, 2)', RPC),
+    row(RPC, 'lat.p50', 'one call at a time, p50'),
+    row(RPC, 'lat.p99', 'one call at a time, p99'),
+    row(RPC, 'pipe', '1000 calls in flight'),
+    row(RPC, 'cpu.pipe', 'CPU per call, all processes (1000 in flight)'),
+    row(RPC, 'primary.pipe', 'CPU of the Kingpin / relay primary (1000 in flight)'),
     '',
-    '| 10 KB JSON argument | mob | relay, unbatched (baseline) |',
-    '|---|---:|---:|',
-    twoRow('lat10k.p50', 'one call at a time, p50'),
-    twoRow('lat10k.p99', 'one call at a time, p99'),
-    twoRow('pipe10k', '1000 calls in flight'),
+    `| add(1, 2), one call at a time | ${IMPLS['mob-links']} | ${floor.map((i) => IMPLS[i]).join(' | ')} |`,
+    '|---|---:|---:|---:|',
+    `| p50 | ${plain('lat.p50', 'mob-links')} | ${floor.map((i) => plain('lat.p50', i)).join(' | ')} |`,
+    `| p99 | ${plain('lat.p99', 'mob-links')} | ${floor.map((i) => plain('lat.p99', i)).join(' | ')} |`,
+    `| mob (links) p50 ÷ this p50 | 1.00× | ${floor.map((i) => times('lat.p50', i)).join(' | ')} |`,
+    '',
+    ...head('10 KB JSON argument', PAD),
+    row(PAD, 'lat10k.p50', 'one call at a time, p50'),
+    row(PAD, 'lat10k.p99', 'one call at a time, p99'),
+    row(PAD, 'pipe10k', '1000 calls in flight'),
+    row(PAD, 'cpu.pipe10k', 'CPU per call, all processes (1000 in flight)'),
     '',
     '| Cluster | mob | plain `node:cluster` (baseline) |',
     '|---|---:|---:|',
     `| 8 workers ready (fork to last ready) | ${md(figures, 'ready', 'mob')} | ${md(figures, 'ready', 'plain')} |`,
     `| primary's idle RSS with 8 workers | ${md(figures, 'rss', 'mob')} | ${md(figures, 'rss', 'plain')} |`,
     '',
-    '| Uneven call durations (1 in 8 calls 20 ms, others 1 ms; 2 workers, 8 in flight) | least-pending | round-robin (default, baseline) |',
+    '| Uneven call durations (1 in 8 calls 20 ms, others 1 ms; 2 workers, 8 in flight; links) | least-pending | round-robin (default, baseline) |',
     '|---|---:|---:|',
     `| calls/s | ${md(figures, 'balance', 'lp')} | ${md(figures, 'balance', 'rr')} |`,
     `| total time | ${md(figures, 'balance.total', 'lp')} | ${md(figures, 'balance.total', 'rr')} |`,
     '',
-    '| Target | Measured | |',
-    '|---|---:|---|',
-    ...targets.map((t) => `| ${t.name} | ${fmtTarget(t)} | ${t.pass ? 'pass' : '**miss**'} |`),
+    '| Target (measured in this run) | Measured | From | |',
+    '|---|---:|---|---|',
+    ...targets.map((t) => `| ${t.name} | ${fmtTarget(t)} | ${t.detail} | ${t.pass ? 'pass' : '**miss**'} |`),
     '',
-    '![calls/s per implementation](apps/bench/results/chart.svg)',
+    '![calls/s and latency per implementation](apps/bench/results/chart.svg)',
     '',
     `Machine: ${machineLine(machine, runs)}${code.commit ? `; mob at ${code.commit}${code.packagesChanged ? ' (with uncommitted changes)' : ''}` : ''}.` +
       (quiet.quiet ? '' : ' **Warning: the machine was not quiet when the run started.**') +
@@ -205,23 +270,37 @@ function esc(s) {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** A hand-written horizontal bar chart of calls/s per implementation, one panel per payload. */
+/**
+ * A hand-written horizontal bar chart, one panel per figure: calls/s with 1000 in flight
+ * (add(1, 2), then the 10 KB argument), and the p50 of one call at a time.
+ */
 export function chartSvg(figures, { machine, runs }) {
   const panels = [
     { title: 'add(1, 2) across processes, 1000 calls in flight', id: 'pipe', impls: RPC },
-    { title: 'the same with a 10 KB JSON argument', id: 'pipe10k', impls: ['mob', 'relay'] },
+    { title: 'the same with a 10 KB JSON argument', id: 'pipe10k', impls: PAD },
+    { title: 'add(1, 2), one call at a time, p50', id: 'lat.p50', impls: LAT },
   ];
-  const W = 900;
-  const labelW = 250;
+  const W = 960;
+  const labelW = 300;
   const barMax = 400;
   const rowH = 26;
-  const colors = { mob: '#2f6fde', relay: '#8a8a8a', 'relay-batched': '#b5b5b5', workerpool: '#d9a441', piscina: '#5aa469' };
+  const colors = {
+    'mob-links': '#2f6fde',
+    'mob-routed': '#8fb0ec',
+    relay: '#8a8a8a',
+    'relay-batched': '#b5b5b5',
+    workerpool: '#d9a441',
+    piscina: '#5aa469',
+    ipc: '#555555',
+    unix: '#777777',
+  };
   const parts = [];
   let y = 44;
   for (const p of panels) {
     const fs = p.impls.map((impl) => figures.find((f) => f.id === p.id && f.impl === impl)).filter(Boolean);
     const max = Math.max(...fs.map((f) => (Number.isFinite(f.value) ? f.value : 0)), 1);
-    parts.push(`<text x="16" y="${y}" class="h">${esc(p.title)} — calls/s (higher is better)</text>`);
+    const unit = fs[0]?.unit === 'µs' ? 'µs (lower is better)' : 'calls/s (higher is better)';
+    parts.push(`<text x="16" y="${y}" class="h">${esc(p.title)} — ${esc(unit)}</text>`);
     y += 14;
     for (const f of fs) {
       const w = Number.isFinite(f.value) ? Math.max(1, (f.value / max) * barMax) : 0;
@@ -235,13 +314,13 @@ export function chartSvg(figures, { machine, runs }) {
     }
     y += 28;
   }
-  parts.push(`<text x="16" y="${y - 8}" class="m">${esc(machineLine(machine, runs))}</text>`);
+  parts.push(`<text x="16" y="${y - 8}" class="m">${esc(machineLine(machine, runs))}; baseline: the unbatched relay</text>`);
   const H = y + 4;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif">`,
     '<style>.t{font-size:16px;font-weight:600;fill:#222}.h{font-size:13px;font-weight:600;fill:#333}.l{font-size:12px;fill:#333}.v{font-size:12px;fill:#222}.m{font-size:11px;fill:#666}</style>',
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    '<text x="16" y="22" class="t">mob benchmark: calls per second by implementation</text>',
+    '<text x="16" y="22" class="t">mob benchmark: calls per second and latency by implementation</text>',
     ...parts,
     '</svg>',
     '',

@@ -2,6 +2,8 @@
 // Measurement helpers shared by every scenario. Each scenario is a child process of bench.mjs:
 // it reads its settings from BENCH_CONFIG, measures, and prints one line `@@bench {json}`.
 
+const { execFileSync } = require('node:child_process');
+const { readFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
 
 const RESULT_PREFIX = '@@bench ';
@@ -103,10 +105,12 @@ async function warmPipelined(call, expected, { window, warmupMs }) {
 }
 
 /**
- * The standard RPC cases of one implementation: `calls` maps a case name to
- * `{ call, expected, window }`, `kind` is 'latency' or 'pipelined'.
+ * The standard RPC cases of one implementation: each `{ name, kind, call, expected, window }`,
+ * `kind` is 'latency' or 'pipelined'. With a `probe` (see cpuProbe), the timed phase of each
+ * pipelined case is bracketed by CPU snapshots of every process of the scenario, taken by its
+ * primary: the case gets `cpu` (see cpuMeter) and `cpu.usPerCall`, over the calls it answered.
  */
-async function runCases(cfg, cases) {
+async function runCases(cfg, cases, probe = null) {
   const out = {};
   for (const c of cases) {
     if (!cfg.cases.includes(c.name)) continue;
@@ -114,13 +118,117 @@ async function runCases(cfg, cases) {
       out[c.name] = await latency(c.call, c.expected, { warmupMs: cfg.warmupMs, durationMs: cfg.latencyMs });
     } else {
       const warmWrong = await warmPipelined(c.call, c.expected, { window: c.window, warmupMs: cfg.warmupMs });
+      // The warm-up has drained: nothing is in flight while the snapshots are taken.
+      if (probe) await probe.ask('start');
       const r = await pipelined(c.call, c.expected, { window: c.window, durationMs: cfg.pipelineMs });
+      if (probe) {
+        r.cpu = await probe.ask('stop');
+        r.cpu.usPerCall = (r.cpu.allSec * 1e6) / r.n;
+        r.cpu.writesPer1k = (r.cpu.writes * 1000) / r.n;
+      }
       r.wrong += warmWrong;
       r.window = c.window;
       out[c.name] = r;
     }
   }
   return out;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (`getconf CLK_TCK`; 100 where it cannot say). */
+function clockTick() {
+  try {
+    const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return hz > 0 ? hz : 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** utime + stime of process `pid` in clock ticks (every thread of it), NaN if it is gone. */
+function procTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name field may hold spaces and parentheses (mob retitles processes): skip past it.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Write system calls so far of process `pid` (syscw of /proc/<pid>/io), NaN where unreadable.
+ * (Reads are not comparable: libuv reads an IPC channel with recvmsg, which syscr does not count.)
+ */
+function procWrites(pid) {
+  try {
+    return Number(/^syscw: (\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The primary's side of the CPU measurement. `pids()` names the scenario's other processes.
+ * `meter('start')` takes a snapshot; `meter('stop')` another, and returns what every process
+ * used in between: `allSec` (user + system CPU seconds of the primary and every other
+ * process), `primarySec`, `wallSec` (the primary's wall time between the snapshots),
+ * `primaryCores` (primarySec / wallSec: 0.05 is 5% of one core) and `byPid`. The primary
+ * reads its own time with process.cpuUsage() (microseconds); the others' come from
+ * /proc/<pid>/stat (clock ticks: 10 ms at CLK_TCK 100). Also `writes`: the write system calls
+ * of every process (/proc/<pid>/io), which tell how well messages were batched.
+ */
+function cpuMeter(pids) {
+  const hz = clockTick();
+  const snap = () => {
+    const ticks = {};
+    let writes = procWrites(process.pid);
+    for (const pid of pids()) {
+      ticks[pid] = procTicks(pid);
+      writes += procWrites(pid);
+    }
+    return { t: now(), self: process.cpuUsage(), ticks, writes };
+  };
+  let at = null;
+  return (phase) => {
+    if (phase === 'start') {
+      at = snap();
+      return null;
+    }
+    const end = snap();
+    const self = process.cpuUsage(at.self);
+    const primarySec = (self.user + self.system) / 1e6;
+    const byPid = { [process.pid]: primarySec };
+    let allSec = primarySec;
+    for (const [pid, t0] of Object.entries(at.ticks)) {
+      const sec = (end.ticks[pid] - t0) / hz;
+      byPid[pid] = sec;
+      allSec += sec;
+    }
+    const wallSec = (end.t - at.t) / 1000;
+    const writes = end.writes - at.writes;
+    return { allSec, primarySec, wallSec, primaryCores: primarySec / wallSec, byPid, processes: Object.keys(byPid).length, writes };
+  };
+}
+
+/**
+ * The caller's side: `ask(phase)` sends `{ [tag]: 'cpu', phase }` with `send` and resolves with
+ * the primary's answer, which `reply(msg)` is given when it arrives.
+ */
+function cpuProbe(send, tag) {
+  let waiting = null;
+  return {
+    ask: (phase) =>
+      new Promise((resolve) => {
+        waiting = resolve;
+        send({ [tag]: 'cpu', phase });
+      }),
+    reply: (msg) => {
+      const w = waiting;
+      waiting = null;
+      if (w) w(msg.cpu);
+    },
+  };
 }
 
 /** Prints the scenario's result line for bench.mjs; calls `done` once it is written. */
@@ -200,6 +308,8 @@ module.exports = {
   latency,
   pipelined,
   runCases,
+  cpuMeter,
+  cpuProbe,
   emit,
   blockFor,
   unevenDurations,

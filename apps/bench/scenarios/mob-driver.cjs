@@ -1,16 +1,21 @@
 'use strict';
-// Role "driver" of the mob scenarios: the one worker that calls role "back" through the
-// Kingpin. It starts when the main script says every worker is ready, and sends its figures
-// back with the app's own process.send (which mob passes through untouched).
+// Role "driver" of the mob scenarios: the one worker that calls role "back" (over direct
+// links, or through the Kingpin when the main script turned links off). It starts when the
+// main script says every worker is ready, and sends its figures back with the app's own
+// process.send (which mob passes through untouched), with how many links it had open.
 const mob = require('mob');
 const lib = require('./lib.cjs');
 
 const cfg = lib.config();
+// Asks the Kingpin for CPU snapshots around each timed pipelined phase.
+const probe = lib.cpuProbe((msg) => process.send(msg), 'bench');
 
 process.on('message', (msg) => {
-  if (!msg || msg.bench !== 'start') return;
+  if (!msg) return;
+  if (msg.bench === 'cpu') return probe.reply(msg);
+  if (msg.bench !== 'start') return;
   (cfg.mode === 'balance' ? balance() : rpc()).then(
-    (cases) => process.send({ bench: 'result', cases }),
+    (cases) => process.send({ bench: 'result', cases, links: mob.flowStats().links }),
     (err) => process.send({ bench: 'error', error: String((err && err.stack) || err) }),
   );
 });
@@ -18,12 +23,16 @@ process.on('message', (msg) => {
 function rpc() {
   const back = mob.require('back');
   const pad = lib.makePad();
-  return lib.runCases(cfg, [
-    { name: 'lat', kind: 'latency', call: () => back.add(1, 2), expected: 3 },
-    { name: 'pipe', kind: 'pipelined', call: () => back.add(1, 2), expected: 3, window: cfg.window },
-    { name: 'lat10k', kind: 'latency', call: () => back.addPad(1, 2, pad), expected: 3 },
-    { name: 'pipe10k', kind: 'pipelined', call: () => back.addPad(1, 2, pad), expected: 3, window: cfg.window },
-  ]);
+  return lib.runCases(
+    cfg,
+    [
+      { name: 'lat', kind: 'latency', call: () => back.add(1, 2), expected: 3 },
+      { name: 'pipe', kind: 'pipelined', call: () => back.add(1, 2), expected: 3, window: cfg.window },
+      { name: 'lat10k', kind: 'latency', call: () => back.addPad(1, 2, pad), expected: 3 },
+      { name: 'pipe10k', kind: 'pipelined', call: () => back.addPad(1, 2, pad), expected: 3, window: cfg.window },
+    ],
+    probe,
+  );
 }
 
 async function balance() {

@@ -1,6 +1,8 @@
 'use strict';
 // The mob scenarios' main script: the Kingpin, with role "back" (2 workers) and role "driver"
 // (1 worker, the caller). Prints the driver's figures as one `@@bench` line, then stops.
+// MOB_LINKS=0 starts mob with `links: false`: every call goes through the Kingpin (routed);
+// otherwise mob's default, direct links between workers.
 const cluster = require('node:cluster');
 const lib = require('./lib.cjs');
 
@@ -10,15 +12,20 @@ if (process.env.BENCH_PROFILE_WORKERS !== '1') {
 }
 
 const mob = require('mob');
+const LINKS = process.env.MOB_LINKS !== '0';
 const kingpin = mob
-  .start('bench', { log: (line) => process.stderr.write(`${line}\n`) })
+  .start('bench', { log: (line) => process.stderr.write(`${line}\n`), ...(LINKS ? {} : { links: false }) })
   .base(module)
   .role('back', './mob-back.cjs', { workers: 2 })
   .role('driver', './mob-driver.cjs', { workers: 1 });
 
-cluster.on('message', (_worker, msg) => {
+// CPU of every process (this Kingpin and its 3 workers) around each timed pipelined phase.
+const meter = lib.cpuMeter(() => kingpin.workers().map((w) => w.pid));
+
+cluster.on('message', (worker, msg) => {
   if (!msg || typeof msg.bench !== 'string') return;
-  if (msg.bench === 'result') void finish({ impl: 'mob', cases: msg.cases, pids: pids() }, 0);
+  if (msg.bench === 'cpu') worker.send({ bench: 'cpu', cpu: meter(msg.phase) });
+  else if (msg.bench === 'result') void finish({ impl: LINKS ? 'mob-links' : 'mob-routed', cases: msg.cases, links: msg.links, pids: pids() }, 0);
   else if (msg.bench === 'error') {
     process.stderr.write(`driver failed: ${msg.error}\n`);
     void finish(null, 1);

@@ -60,10 +60,13 @@ function primary() {
   const theCaller = cluster.fork({ RELAY_ROLE: 'caller' });
   sendTo.set(theCaller.process.pid, sender(theCaller));
   const callerPid = theCaller.process.pid;
+  // CPU of every process (this primary, the caller, the callees) around each timed pipelined phase.
+  const meter = lib.cpuMeter(() => [callerPid, ...callees.map((c) => c.pid)]);
   listen(
     theCaller,
     (msg) => {
       if (msg.ctl === 'ready') onReady();
+      else if (msg.ctl === 'cpu') theCaller.send({ ctl: 'cpu', cpu: meter(msg.phase) });
       else if (msg.ctl === 'result') {
         const pids = { primary: [process.pid], caller: [callerPid], callee: callees.map((c) => c.pid) };
         void finish({ impl: BATCH ? 'relay-batched' : 'relay', cases: msg.cases, pids }, 0);
@@ -118,6 +121,7 @@ function callee() {
 function caller() {
   const cfg = lib.config();
   const send = sender(process);
+  const probe = lib.cpuProbe((msg) => process.send(msg), 'ctl');
   const pending = new Map();
   let next = 0;
   const call = (m, a) =>
@@ -129,15 +133,20 @@ function caller() {
   listen(
     process,
     (msg) => {
+      if (msg.ctl === 'cpu') return probe.reply(msg);
       if (msg.ctl !== 'start') return;
       const pad = lib.makePad();
       lib
-        .runCases(cfg, [
-          { name: 'lat', kind: 'latency', call: () => call('add', [1, 2]), expected: 3 },
-          { name: 'pipe', kind: 'pipelined', call: () => call('add', [1, 2]), expected: 3, window: cfg.window },
-          { name: 'lat10k', kind: 'latency', call: () => call('addPad', [1, 2, pad]), expected: 3 },
-          { name: 'pipe10k', kind: 'pipelined', call: () => call('addPad', [1, 2, pad]), expected: 3, window: cfg.window },
-        ])
+        .runCases(
+          cfg,
+          [
+            { name: 'lat', kind: 'latency', call: () => call('add', [1, 2]), expected: 3 },
+            { name: 'pipe', kind: 'pipelined', call: () => call('add', [1, 2]), expected: 3, window: cfg.window },
+            { name: 'lat10k', kind: 'latency', call: () => call('addPad', [1, 2, pad]), expected: 3 },
+            { name: 'pipe10k', kind: 'pipelined', call: () => call('addPad', [1, 2, pad]), expected: 3, window: cfg.window },
+          ],
+          probe,
+        )
         .then(
           (cases) => process.send({ ctl: 'result', cases }),
           (err) => process.send({ ctl: 'error', error: String((err && err.stack) || err) }),
