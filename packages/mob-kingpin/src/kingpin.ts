@@ -72,10 +72,11 @@ export interface KingpinOptions {
   /** Handle SIGINT/SIGTERM (stop) and SIGHUP (reload) (default true). */
   signals?: boolean;
   /**
-   * Node flags of the workers, after the Kingpin's own (default: `--max-semi-space-size=16`,
-   * unless the Kingpin's flags or NODE_OPTIONS set it). Node 22 and later let V8 grow a busy
-   * process's young generation to 128 MiB; 16 MiB semi-spaces (Node 20's size) keep a
-   * worker that makes or refuses calls by the million well under 200 MiB. `[]` leaves V8's own.
+   * Node flags of the workers, after the Kingpin's own (default on Node 22 and later:
+   * `--max-semi-space-size=16`, unless the Kingpin's flags or NODE_OPTIONS set it). There V8
+   * grows a busy process's young generation to 128 MiB; 16 MiB semi-spaces (Node 20's size)
+   * keep a worker that makes or refuses calls by the million well under 200 MiB. `[]` leaves
+   * V8's own.
    */
   execArgv?: string[];
 }
@@ -665,6 +666,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
 /** The workers' Node flags: the Kingpin's, then mob's young-generation bound unless set, or the app's. */
 function workerExecArgv(base: string[], extra: string[] | undefined): string[] {
   if (extra) return [...base, ...extra];
+  // Node 20's size already (and there the flag would cost each worker its start-up snapshot).
+  if (Number(process.versions.node.split('.')[0]) < 22) return base;
   const set = [...base, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--max-semi-space-size'));
   return set ? base : [...base, '--max-semi-space-size=16'];
 }

@@ -228,7 +228,7 @@ function receive(s: State, frames: unknown[], handle: unknown): void {
 /** One frame, from the Kingpin or over a link, to its handler. */
 function dispatch(s: State, fr: Frame, handle: unknown): void {
   if (s.links) {
-    if ((fr.k === Kind.Return || fr.k === Kind.Fail) && typeof fr.i === 'number') {
+    if ((fr.k === Kind.Return || fr.k === Kind.Fail) && s.callAt.size > 0) {
       const at = s.callAt.get(fr.i);
       if (at) {
         at.size--;
@@ -291,15 +291,19 @@ function postFrame(s: State, frame: Frame): boolean {
 
 function callVia(s: State, m: Membership, frame: CallFrame, where: string): boolean {
   if (frame.t !== undefined) delete frame.t; // a call sent again chooses again
-  const chosen = strategies[frame.b ?? m.balance](m.ready, m);
+  const balance = frame.b ?? m.balance;
+  const chosen = strategies[balance](m.ready, m);
   let sent = s.links!.send(chosen.pid, frame, where, frame.r);
   if (sent === undefined) {
     // No link to it (itself, too many links, or its link failed): through the Kingpin, to it.
     frame.t = chosen.pid;
     sent = enqueue(s, frame, where, frame.r);
   }
-  chosen.inflight.size++;
-  s.callAt.set(frame.i, chosen.inflight);
+  // Least-pending counts this worker's calls in flight per worker (round-robin needs no count).
+  if (balance === 'least-pending') {
+    chosen.inflight.size++;
+    s.callAt.set(frame.i, chosen.inflight);
+  }
   return sent;
 }
 
