@@ -118,6 +118,20 @@ export class QueueFullError extends MobError {
 }
 
 /**
+ * The refusal of a call or `any()` message to a role that has no ready worker and holds as
+ * much as its queue bounds allow: one text for the Kingpin and for the sender that knows it.
+ *
+ * @example
+ * throw heldQueueFull('back', 100, 3200, 100, 64 * 1024 * 1024, 'any("back").send()');
+ */
+export function heldQueueFull(role: string, held: number, bytes: number, maxCount: number, maxBytes: number, where?: string): QueueFullError {
+  return new QueueFullError(
+    `${where ? `${where}: ` : ''}role "${role}" has no ready worker and its queue is full (${held} held, ${bytes} bytes; ` +
+      `limits ${maxCount} / ${maxBytes}); raise the role's queue option or wait until it is up`,
+  );
+}
+
+/**
  * A call that no worker will answer because the cluster is stopping.
  *
  * @example

@@ -1,4 +1,5 @@
 import { ConfigError, QueueFullError } from './errors.js';
+import { Kind, type AckFrame } from './protocol.js';
 
 /** A bound in frames and in bytes (as `frameBytes` counts them). */
 export interface Bound {
@@ -55,6 +56,44 @@ export function flowFromWire(fc: unknown): FlowLimits | undefined {
   if (!Array.isArray(fc) || fc.length !== 4 || !fc.every((n) => Number.isInteger(n) && (n as number) > 0)) return undefined;
   const [hc, hb, mc, mb] = fc as number[];
   return { highWater: { count: hc!, bytes: hb! }, max: { count: mc!, bytes: mb! } };
+}
+
+/**
+ * The other side of a Window: what a receiver owes a sender, the frames it is done with and
+ * has not acknowledged yet. The ack rides along with whatever else goes to the sender
+ * (`take()` as a batch leaves), or goes on its own once a quarter of the sender's high-water
+ * mark is owed (`add()` says so): the window reopens long before it is full, and a call and
+ * its answer cost no extra message.
+ *
+ * @example
+ * const owed = new Owed(DEFAULT_FLOW);
+ * if (owed.add(1, 40)) outbox.push(owed.take()!);
+ */
+export class Owed {
+  /** frames owed */
+  n = 0;
+  /** their bytes */
+  b = 0;
+
+  /** @param limits the sender's flow limits */
+  constructor(public limits: FlowLimits) {}
+
+  /** Owes `n` more frames of `b` bytes; true when an ack is due now. */
+  add(n: number, b: number): boolean {
+    this.n += n;
+    this.b += b;
+    const hw = this.limits.highWater;
+    return this.n * 4 >= hw.count || this.b * 4 >= hw.bytes;
+  }
+
+  /** The ack of everything owed, if anything is (then nothing is). */
+  take(): AckFrame | undefined {
+    if (this.n === 0) return undefined;
+    const ack: AckFrame = { k: Kind.Ack, n: this.n, b: this.b };
+    this.n = 0;
+    this.b = 0;
+    return ack;
+  }
 }
 
 /**

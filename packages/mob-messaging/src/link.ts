@@ -3,18 +3,15 @@ import { rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ShutdownError, WorkerExitedError, serializeError } from './errors.js';
-import { Window, type FlowLimits } from './flow.js';
+import { Owed, Window, type FlowLimits } from './flow.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import {
   Kind,
-  MARKER,
-  PROTOCOL_VERSION,
   Target,
   expandFrame,
   frameBytes,
   isFrame,
   isMobMessage,
-  type AckFrame,
   type Frame,
   type FrameOf,
 } from './protocol.js';
@@ -71,9 +68,8 @@ class Link {
   retiring = false;
   /** link frames that came before the peer's mark */
   early: unknown[][] = [];
-  /** frames of the peer's we handled and have not acknowledged yet, and their bytes */
-  ackN = 0;
-  ackB = 0;
+  /** frames of the peer's we handled and have not acknowledged yet */
+  readonly owed: Owed;
   timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -82,16 +78,10 @@ class Link {
     flow: FlowLimits,
   ) {
     this.window = new Window(flow, `the link to worker ${pid}`);
+    this.owed = new Owed(flow);
   }
 }
 
-function takeAck(l: Link): AckFrame | undefined {
-  if (l.ackN === 0) return undefined;
-  const ack: AckFrame = { k: Kind.Ack, n: l.ackN, b: l.ackB };
-  l.ackN = 0;
-  l.ackB = 0;
-  return ack;
-}
 
 /** A socket as an IpcChannel: one JSON line per batch, so the Outbox batches links as it does IPC. */
 function lineChannel(socket: Socket): IpcChannel {
@@ -161,7 +151,7 @@ export class Links {
    * link): send it routed. Else false above the link's high-water mark; throws
    * QueueFullError beyond its bound for a refusable frame (`where` given).
    */
-  send(pid: number, frame: Frame, where: string | undefined, open?: string): boolean | undefined {
+  send(pid: number, frame: Frame, where: string | undefined, open?: string, bytes = frameBytes(frame)): boolean | undefined {
     let l = this.#links.get(pid);
     if (!l) {
       if (open === undefined || pid === this.#host.pid || this.size >= this.#max) return undefined;
@@ -169,7 +159,6 @@ export class Links {
       if (!l) return undefined;
     }
     if (l.state === 'closed') return undefined;
-    const bytes = frameBytes(frame);
     const below = l.window.take(bytes, where !== undefined, where ?? '');
     if (frame.k === Kind.Call) l.inflight.add(frame.i);
     if (l.state === 'opening') l.buffer.push({ frame, bytes });
@@ -345,7 +334,7 @@ export class Links {
     socket.setNoDelay(true);
     socket.setEncoding('utf8');
     // Acks ride along with whatever else goes to the peer.
-    l.outbox = new Outbox(lineChannel(socket), { extra: () => takeAck(l) });
+    l.outbox = new Outbox(lineChannel(socket), { extra: () => l.owed.take() });
     const buffered = l.buffer;
     l.buffer = [];
     for (const { frame, bytes } of buffered) l.outbox.push(frame, bytes);
@@ -443,18 +432,18 @@ export class Links {
 
   #handle(l: Link, frames: unknown[]): void {
     const host = this.#host;
+    let due = false;
     for (let i = 0; i < frames.length; i++) {
       const fr = expandFrame(frames[i]);
       if (!isFrame(fr)) {
-        l.ackN++;
+        due = l.owed.add(1, 0) || due;
         continue;
       }
       if (fr.k === Kind.Ack) {
         if (Number.isInteger(fr.n) && fr.n > 0 && Number.isInteger(fr.b) && fr.b >= 0) l.window.credit(fr.n, fr.b);
         continue;
       }
-      l.ackN++;
-      l.ackB += frameBytes(fr);
+      due = l.owed.add(1, frameBytes(fr)) || due;
       switch (fr.k) {
         case Kind.Call:
           if (typeof fr.i !== 'number') break;
@@ -489,15 +478,9 @@ export class Links {
           debug('link from %d: a frame of kind %s ignored', l.pid, String(fr.k).slice(0, 16));
       }
     }
-    const hw = l.window.limits.highWater;
-    if (l.ackN * 4 >= hw.count || l.ackB * 4 >= hw.bytes) {
-      const ack = takeAck(l);
-      if (ack) l.outbox?.push(ack);
-    }
+    // (A batch that left meanwhile may have carried the ack already.)
+    const ack = due && l.outbox ? l.owed.take() : undefined;
+    if (ack) l.outbox!.push(ack);
   }
 }
 
-/** The envelope a link line carries (for tests and fuzzers). */
-export function linkLine(frames: unknown[]): string {
-  return JSON.stringify({ [MARKER]: PROTOCOL_VERSION, f: frames }) + '\n';
-}

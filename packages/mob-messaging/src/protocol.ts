@@ -368,9 +368,10 @@ export interface Transport {
    * Queue a frame for the Kingpin (sent with the other frames of this turn). Returns false
    * when the path is over its high-water mark (the frame is still sent). A call, message or
    * callback invocation beyond the path's hard bound throws QueueFullError and is not sent;
-   * answers and other control frames always go.
+   * answers and other control frames always go. `bytes`: its `frameBytes`, when the poster
+   * has counted it already.
    */
-  post(frame: Frame): boolean;
+  post(frame: Frame, bytes?: number): boolean;
   /** write what is queued now (before the process exits) */
   flush(): void;
   /** handle incoming frames of one kind (one handler per kind) */

@@ -2,8 +2,8 @@ import nodeCluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { strategies } from './balance.js';
-import { ConfigError, NoSuchRoleError, QueueFullError, ShutdownError, WorkerExitedError, serializeError } from './errors.js';
-import { DEFAULT_FLOW, flowLimits, flowToWire, type FlowLimits } from './flow.js';
+import { ConfigError, NoSuchRoleError, ShutdownError, WorkerExitedError, heldQueueFull, serializeError } from './errors.js';
+import { DEFAULT_FLOW, Owed, flowLimits, flowToWire, type FlowLimits } from './flow.js';
 import { DEFAULT_BATCH, Outbox, type BatchLimits, type Origin } from './outbox.js';
 import {
   FLOW_VERSION,
@@ -18,7 +18,6 @@ import {
   type CallFrame,
   type FrameOf,
   type CrashReport,
-  type AckFrame,
   type Frame,
   type MembersFrame,
   type MessageFrame,
@@ -94,11 +93,8 @@ interface Peer extends Origin {
   version: number;
   exit: { code: number | null; signal: string | null } | null;
   disconnected: boolean;
-  /** its path's flow limits (its role's), told in Welcome */
-  flow: FlowLimits;
-  /** frames of its that the router is done with and has not acknowledged yet, and their bytes */
-  ackN: number;
-  ackB: number;
+  /** frames of its that the router is done with and has not acknowledged yet, against its role's flow limits (told in Welcome) */
+  readonly owed: Owed;
 }
 
 interface Held {
@@ -254,16 +250,14 @@ export class Router extends EventEmitter<RouterEvents> {
       role: '',
       state: 'starting',
       // Acks ride along with whatever else goes to the worker.
-      outbox: new Outbox(worker, { limits: this.#batch, corked: true, extra: () => takeAck(peer) }),
+      outbox: new Outbox(worker, { limits: this.#batch, corked: true, extra: () => (peer.state === 'dead' ? undefined : peer.owed.take()) }),
       inflight: new Inflight(),
       early: null,
       greeted: false,
       version: 0,
       exit: null,
       disconnected: false,
-      flow: this.#flow,
-      ackN: 0,
-      ackB: 0,
+      owed: new Owed(this.#flow),
       sent: (bytes) => this.#credit(peer, 1, bytes),
     };
     this.#byPid.set(peer.pid, peer);
@@ -472,21 +466,12 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** The router is done with `n` frames of `peer`'s: acknowledge them, soon or along with other frames. */
   #credit(peer: Peer, n: number, bytes: number): void {
-    if (peer.state === 'dead') return;
-    peer.ackN += n;
-    peer.ackB += bytes;
-    // Below a quarter of the high-water mark the ack waits for a frame going there anyway, so
-    // a call and its answer cost no extra message; above, it goes now, so the worker's window
-    // reopens long before it is full.
-    const hw = peer.flow.highWater;
-    if (peer.ackN * 4 >= hw.count || peer.ackB * 4 >= hw.bytes) {
-      const ack = takeAck(peer);
-      if (ack) peer.outbox.push(ack);
-    }
+    if (peer.state === 'dead' || !peer.owed.add(n, bytes)) return;
+    peer.outbox.push(peer.owed.take()!);
   }
 
   #welcome(peer: Peer): void {
-    peer.outbox.push({ k: Kind.Welcome, roles: this.#declared, v: PROTOCOL_VERSION, fc: flowToWire(peer.flow) });
+    peer.outbox.push({ k: Kind.Welcome, roles: this.#declared, v: PROTOCOL_VERSION, fc: flowToWire(peer.owed.limits) });
   }
 
   /** Tell every worker (or `to`) which workers of `role` are ready (and which just retired). */
@@ -509,7 +494,7 @@ export class Router extends EventEmitter<RouterEvents> {
       debug('worker %d speaks protocol %d, this Kingpin %d', peer.pid, version, PROTOCOL_VERSION);
     }
     const own = peer.role ? this.#roles.get(peer.role) : undefined;
-    if (own) peer.flow = own.flow;
+    if (own) peer.owed.limits = own.flow;
     this.#welcome(peer);
     for (const r of this.#roles.values()) this.#members(r, peer);
     peer.outbox.uncork();
@@ -626,11 +611,7 @@ export class Router extends EventEmitter<RouterEvents> {
       return false;
     }
     if (role.held.length >= role.limits.count || role.heldBytes + held.bytes > role.limits.bytes) {
-      const err = new QueueFullError(
-        `role "${role.name}" has no ready worker and its queue is full (${role.held.length} held, ` +
-          `${role.heldBytes} bytes; limits ${role.limits.count} / ${role.limits.bytes}); ` +
-          `raise the role's queue option or wait until it is up`,
-      );
+      const err = heldQueueFull(role.name, role.held.length, role.heldBytes, role.limits.count, role.limits.bytes);
       if (held.frame.k === Kind.Call) {
         const from = this.#byPid.get(held.from);
         if (from) this.#fail(from, held.frame.i, err);
@@ -733,14 +714,6 @@ function bad(peer: Peer, fr: Frame): false {
   return false;
 }
 
-/** The ack of what the router is done with for `peer`, if any (then nothing is pending). */
-function takeAck(peer: Peer): AckFrame | undefined {
-  if (peer.ackN === 0 || peer.state === 'dead') return undefined;
-  const ack: AckFrame = { k: Kind.Ack, n: peer.ackN, b: peer.ackB };
-  peer.ackN = 0;
-  peer.ackB = 0;
-  return ack;
-}
 
 function closeHandle(handle: unknown): void {
   const h = handle as { destroy?: () => void; close?: () => void } | undefined;

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { drainServers, trackServers } from './drain.js';
-import { ConfigError, NoSuchRoleError, PayloadError, QueueFullError, WrongProcessError } from './errors.js';
+import { ConfigError, NoSuchRoleError, PayloadError, WrongProcessError, heldQueueFull } from './errors.js';
 import { strategies } from './balance.js';
 import { DEFAULT_FLOW, Window, flowFromWire, type Bound } from './flow.js';
 import { DEFAULT_MAX_LINKS, Links, type LinkHost } from './link.js';
@@ -145,7 +145,7 @@ function init(): State {
     stopping: false,
     transport: {
       pid: process.pid,
-      post: (frame) => postFrame(s, frame),
+      post: (frame, bytes) => postFrame(s, frame, bytes),
       flush: () => outbox.flush(),
       handle: (kind, handler) => {
         handlers.set(kind, handler);
@@ -275,29 +275,30 @@ function forget(s: State, pid: number): void {
  * first call); answers, callback invocations and frees for a linked worker take the link too.
  * Everything else, and all of it with links off, goes through the Kingpin.
  */
-function postFrame(s: State, frame: Frame): boolean {
+function postFrame(s: State, frame: Frame, bytes = frameBytes(frame)): boolean {
   if (frame.k === Kind.Call) {
     const where = `call ${frame.r}.${frame.m || '(module)'}()`;
     const m = s.links ? s.members.get(frame.r) : undefined;
-    if (m && m.ready.length > 0) return callVia(s, m, frame, where);
-    return enqueue(s, frame, where, frame.r);
+    if (m && m.ready.length > 0) return callVia(s, m, frame, where, bytes);
+    return enqueue(s, frame, where, frame.r, undefined, bytes);
   }
+  const where = frame.k === Kind.Invoke ? 'callback' : undefined;
   if (s.links && (frame.k === Kind.Return || frame.k === Kind.Invoke || frame.k === Kind.Free)) {
-    const sent = s.links.send(frame.p, frame, frame.k === Kind.Invoke ? 'callback' : undefined);
+    const sent = s.links.send(frame.p, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
   }
-  return enqueue(s, frame, frame.k === Kind.Invoke ? 'callback' : undefined);
+  return enqueue(s, frame, where, undefined, undefined, bytes);
 }
 
-function callVia(s: State, m: Membership, frame: CallFrame, where: string): boolean {
+function callVia(s: State, m: Membership, frame: CallFrame, where: string, bytes: number): boolean {
   if (frame.t !== undefined) delete frame.t; // a call sent again chooses again
   const balance = frame.b ?? m.balance;
   const chosen = strategies[balance](m.ready, m);
-  let sent = s.links!.send(chosen.pid, frame, where, frame.r);
+  let sent = s.links!.send(chosen.pid, frame, where, frame.r, bytes);
   if (sent === undefined) {
     // No link to it (itself, too many links, or its link failed): through the Kingpin, to it.
     frame.t = chosen.pid;
-    sent = enqueue(s, frame, where, frame.r);
+    sent = enqueue(s, frame, where, frame.r, undefined, bytes);
   }
   // Least-pending counts this worker's calls in flight per worker (round-robin needs no count).
   if (balance === 'least-pending') {
@@ -347,16 +348,12 @@ function checkRole(s: State, role: unknown, where: string): string {
  * no ready worker is held there within the role's queue bounds, and refused here beyond them.
  * Returns false when the window is over its high-water mark.
  */
-function enqueue(s: State, frame: Frame, where?: string, held?: string, handle?: unknown): boolean {
-  const bytes = frameBytes(frame);
+function enqueue(s: State, frame: Frame, where?: string, held?: string, handle?: unknown, bytes = frameBytes(frame)): boolean {
   const m = held === undefined ? undefined : s.members.get(held);
   const holding = m !== undefined && m.ready.length === 0;
   if (holding && (m.heldN + 1 > m.q[0]! || m.heldB + bytes > m.q[1]!)) {
     s.window.refused++;
-    throw new QueueFullError(
-      `${where}: role "${held}" has no ready worker and its queue is full (${m.heldN} held, ${m.heldB} bytes; ` +
-        `limits ${m.q[0]} / ${m.q[1]}); raise the role's queue option or wait until it is up`,
-    );
+    throw heldQueueFull(held!, m.heldN, m.heldB, m.q[0]!, m.q[1]!, where);
   }
   const below = s.window.take(bytes, where !== undefined, where ?? '');
   if (holding) {
@@ -378,12 +375,13 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, messag
     throw err;
   }
   const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
+  const bytes = frameBytes(frame);
   if (t === Target.Pid && s.links && (handle === undefined || handle === null)) {
-    const sent = s.links.send(extra.p!, frame, where);
+    const sent = s.links.send(extra.p!, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
   }
   // A frame for many workers is one frame here: taken or refused as a whole.
-  return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle));
+  return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle), bytes);
 }
 
 /**

@@ -219,7 +219,7 @@ export class Caller {
       );
     }
     try {
-      this.#transport.post(frame);
+      this.#transport.post(frame, bytes);
     } catch (err) {
       // Refused by the path (QueueFullError): nothing was sent, nothing is pending.
       if (f) this.#callbacks.settleCall(id, null);
@@ -295,7 +295,7 @@ export class Caller {
       if (fr.y !== 1) p.retries--;
       debug('call %s.%s(): its worker exited or is retiring; sending it again (%d retries left)', p.role, p.method, p.retries);
       try {
-        this.#transport.post(p.frame);
+        this.#transport.post(p.frame, p.bytes);
         return;
       } catch (refused) {
         // The path is full: the retry is refused, and the call fails with why.

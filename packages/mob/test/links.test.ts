@@ -33,24 +33,17 @@ function poke(path: string, data: string, ms = 3_000): Promise<'closed' | 'open'
 }
 
 describe('direct links', () => {
-  it('calls bypass the Kingpin once linked: it routes none of them', async () => {
-    const app = app2('bypass');
+  it.each([
+    ['calls bypass the Kingpin once linked: it routes none of them', {}, 0, 1],
+    ['with links: false every call goes through the Kingpin', { links: false }, 5, 0],
+  ])('%s', async (_name, options, routed, links) => {
+    const app = app2('bypass', options);
     // the callee has all five: whichever way they went, they are past the Kingpin
     await app.waitFor((l) => l.serving === 5, 'five calls hanging');
     app.proc.kill('SIGUSR2');
     const { workers } = await app.waitFor((l) => l.workers, 'the Kingpin’s view');
-    expect(workers.find((w: { role: string }) => w.role === 'back').pendingCalls).toBe(0);
-    expect((await app.waitFor((l) => l.hanging, 'the caller’s report')).stats.links).toBe(1);
-    await app.stop();
-  });
-
-  it('with links: false every call goes through the Kingpin', async () => {
-    const app = app2('bypass', { links: false });
-    await app.waitFor((l) => l.serving === 5, 'five calls hanging');
-    app.proc.kill('SIGUSR2');
-    const { workers } = await app.waitFor((l) => l.workers, 'the Kingpin’s view');
-    expect(workers.find((w: { role: string }) => w.role === 'back').pendingCalls).toBe(5);
-    expect((await app.waitFor((l) => l.hanging, 'the caller’s report')).stats.links).toBe(0);
+    expect(workers.find((w: { role: string }) => w.role === 'back').pendingCalls).toBe(routed);
+    expect((await app.waitFor((l) => l.hanging, 'the caller’s report')).stats.links).toBe(links);
     await app.stop();
   });
 
