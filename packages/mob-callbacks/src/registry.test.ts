@@ -19,12 +19,15 @@ interface Pair {
   pass: (args: unknown[], call?: number) => unknown[];
 }
 
-function pair(): Pair {
+function pair(retainStubs = true): Pair {
   const net = createMemoryNetwork();
   const ownerT = net.connect(OWNER);
   const holderT = net.connect(HOLDER);
   const owner = createCallbacks(ownerT);
   const holder = createCallbacks(holderT);
+  // The stubs stay referenced for the test's life: a collected stub sends its own 'free'
+  // from the holder, which would race the frames the tests inject.
+  const stubs: unknown[] = [];
   return {
     net,
     ownerT,
@@ -33,7 +36,9 @@ function pair(): Pair {
     holder,
     pass(args, call = 7) {
       const { a, f } = owner.encodeArgs(args, 'test()', { call });
-      return holder.decodeArgs(a, f, OWNER);
+      const decoded = holder.decodeArgs(a, f, OWNER);
+      if (retainStubs) stubs.push(decoded);
+      return decoded;
     },
   };
 }
@@ -308,7 +313,7 @@ describe("stubs collected by the holder's GC", () => {
   const gc = runInNewContext('gc') as () => void;
 
   it("send 'free' for callbacks still usable, and none for a spent one-shot", async () => {
-    const { net, owner, holderT, pass } = pair();
+    const { net, owner, holderT, pass } = pair(false);
     const spentFn = vi.fn();
     const keptFn = keep(vi.fn());
     const unusedFn = vi.fn();
