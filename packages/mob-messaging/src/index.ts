@@ -10,6 +10,9 @@ export {
   frameBytes,
   FRAME_OVERHEAD,
   FLOW_VERSION,
+  LATENCY_BUCKETS,
+  type ExportFigures,
+  type ReportFrame,
   type AckFrame,
   type MembersFrame,
   type Balance,
@@ -44,6 +47,7 @@ export {
 export { assertPayload, encodePayload, decodePayload, type Serialization } from './payload.js';
 export { Outbox, DEFAULT_BATCH, type BatchLimits, type IpcChannel, type Origin, type OutboxOptions } from './outbox.js';
 export { Window, DEFAULT_FLOW, flowLimits, type FlowLimits, type Bound } from './flow.js';
+export { ExportStats, type ReportPart } from './report.js';
 export { roundRobin, leastPending, strategies, type Strategy, type Candidate } from './balance.js';
 export {
   createRouter,
@@ -68,6 +72,7 @@ export {
   whoami,
   drain,
   flowStats,
+  onReport,
   type Sender,
   type MessageListener,
   type ShutdownListener,

@@ -75,6 +75,11 @@ export const Kind = {
    * it sends the receiver from now on comes over their link.
    */
   LinkMark: 18,
+  /**
+   * (v2) worker → Kingpin: the worker's figures (see ReportFrame), once a second and when
+   * asked; Kingpin → worker: report now (a scrape or a status wants fresh figures).
+   */
+  Report: 19,
 } as const;
 
 /** Any frame kind. */
@@ -315,6 +320,43 @@ export interface LinkMarkFrame {
   s?: number;
 }
 
+/**
+ * Upper bounds (seconds) of the buckets of a served call's duration, as Prometheus's
+ * `le`; a last bucket counts what is above them all (`+Inf`).
+ */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/**
+ * The figures of one export a worker serves, since the worker started:
+ * `[calls, errors, sum of durations in seconds, ...counts per LATENCY_BUCKETS bucket, +Inf]`
+ * (counts per bucket, not cumulative).
+ */
+export type ExportFigures = number[];
+
+export interface ReportFrame {
+  k: typeof Kind.Report;
+  /** (worker → Kingpin from here on) the worker's Date.now() */
+  t?: number;
+  /** process.cpuUsage() since start: [user µs, system µs] */
+  c?: number[];
+  /** resident set size, bytes */
+  m?: number;
+  /** V8 heap used, bytes */
+  h?: number;
+  /** event-loop utilization since start: [idle ms, active ms] */
+  e?: number[];
+  /** per export served: its figures */
+  x?: Record<string, ExportFigures>;
+  /** calls this worker is serving now */
+  r?: number;
+  /** calls this worker made and that are not settled */
+  o?: number;
+  /** direct links open */
+  l?: number;
+}
+
 /** Every frame. */
 export type Frame =
   | HelloFrame
@@ -334,7 +376,8 @@ export type Frame =
   | AckFrame
   | MembersFrame
   | LinkFrame
-  | LinkMarkFrame;
+  | LinkMarkFrame
+  | ReportFrame;
 
 /** The frame of a given kind. */
 export type FrameOf<K extends FrameKind> = Extract<Frame, { k: K }>;

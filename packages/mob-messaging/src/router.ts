@@ -16,6 +16,7 @@ import {
   isMobMessage,
   type Balance,
   type CallFrame,
+  type ReportFrame,
   type FrameOf,
   type CrashReport,
   type Frame,
@@ -74,6 +75,8 @@ export interface RouterEvents {
   crash: [report: CrashReport, info: WorkerInfo];
   scale: [info: WorkerInfo, n: number];
   lasterr: [info: WorkerInfo];
+  /** a worker's figures (a Report frame, its fields still to be checked by the reader) */
+  report: [info: WorkerInfo, report: ReportFrame];
 }
 
 interface Peer extends Origin {
@@ -436,6 +439,9 @@ export class Router extends EventEmitter<RouterEvents> {
         return false;
       case Kind.LastErr:
         this.emit('lasterr', info(peer));
+        return false;
+      case Kind.Report:
+        this.emit('report', info(peer), fr);
         return false;
       default:
         return bad(peer, fr);

@@ -6,6 +6,7 @@ import { ConfigError, NoSuchRoleError, PayloadError, WrongProcessError, heldQueu
 import { strategies } from './balance.js';
 import { DEFAULT_FLOW, Window, flowFromWire, type Bound } from './flow.js';
 import { DEFAULT_MAX_LINKS, Links, type LinkHost } from './link.js';
+import { Reporter, type ReportPart } from './report.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import { decodePayload, encodePayload, type Serialization } from './payload.js';
 import {
@@ -88,6 +89,7 @@ interface State {
   /** per worker, our calls pending there (least-pending); per call id, the counter it is in */
   readonly pendingAt: Map<number, { size: number }>;
   readonly callAt: Map<number, { size: number }>;
+  readonly reporter: Reporter;
   ready: boolean;
   stopping: boolean;
 }
@@ -141,6 +143,7 @@ function init(): State {
     links: linkDir ? new Links(linkHost, linkDir, Number(process.env.MOB_LINKS_MAX) || DEFAULT_MAX_LINKS) : null,
     pendingAt: new Map(),
     callAt: new Map(),
+    reporter: new Reporter(() => s.links?.size ?? 0),
     ready: false,
     stopping: false,
     transport: {
@@ -195,6 +198,8 @@ function init(): State {
     handlers.set(Kind.LinkMark, (fr: FrameOf<typeof Kind.LinkMark>) => links.onMark(fr));
   }
   handlers.set(Kind.Shutdown, (fr: FrameOf<typeof Kind.Shutdown>) => void shutdown(s, fr.t));
+  // The Kingpin wants fresh figures (a scrape, a status): they leave with this turn's frames.
+  handlers.set(Kind.Report, () => void enqueue(s, s.reporter.frame()));
 
   // mob's frames are taken before Node emits them as 'message': the app's own
   // process.on('message') listeners never see them, and the app's messages pass untouched.
@@ -324,6 +329,8 @@ async function shutdown(s: State, _timeout: number): Promise<void> {
   // Servers stop and answer what they have while running calls finish.
   await Promise.allSettled([drainServers(), ...s.drains.map((fn) => fn())]);
   debug('shutdown: drained; flushing');
+  // The last figures (calls served since the last report count in the role's totals).
+  enqueue(s, s.reporter.frame());
   // Answers must be written before the channel closes.
   await Promise.all([new Promise<void>((resolve) => s.outbox.flush(() => resolve())), s.links?.flush()]);
   debug('shutdown: flushed; disconnecting');
@@ -529,6 +536,26 @@ export function ready(): void {
   if (s.ready) return;
   s.ready = true;
   enqueue(s, { k: Kind.Ready });
+  // Under a Kingpin, the worker's figures from its first listing on, then once a second.
+  if (process.env.MOB_KINGPIN) {
+    enqueue(s, s.reporter.frame());
+    setInterval(() => enqueue(s, s.reporter.frame()), REPORT_MS).unref();
+  }
+}
+
+/** How often a worker reports its figures to the Kingpin. */
+const REPORT_MS = 1000;
+
+/**
+ * Adds figures to this worker's reports to the Kingpin (once a second, and when it asks):
+ * mob's dispatcher adds the calls it served per export.
+ *
+ * @example
+ * import { onReport } from 'mob-messaging';
+ * onReport(() => ({ running: dispatcher.running, exports: dispatcher.figures() }));
+ */
+export function onReport(part: () => ReportPart): void {
+  state('onReport()').reporter.add(part);
 }
 
 /**

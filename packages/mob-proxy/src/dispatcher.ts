@@ -1,5 +1,5 @@
 import { debuglog } from 'node:util';
-import { Kind, NoSuchExportError, PayloadError, serializeError, type FrameOf, type ReturnFrame, type Transport } from 'mob-messaging';
+import { ExportStats, Kind, NoSuchExportError, PayloadError, serializeError, type ExportFigures, type FrameOf, type ReturnFrame, type Transport } from 'mob-messaging';
 import type { Callbacks } from 'mob-callbacks';
 
 const debug = debuglog('mob');
@@ -86,6 +86,8 @@ export class Dispatcher {
   readonly #role: string;
   #running = 0;
   #idle: (() => void)[] = [];
+  /** per export served: calls, errors, durations (see figures) */
+  readonly #stats = new Map<string, ExportStats>();
 
   constructor({ transport, callbacks, module }: DispatcherOptions) {
     this.#transport = transport;
@@ -103,6 +105,16 @@ export class Dispatcher {
   /** Calls running now. */
   get running(): number {
     return this.#running;
+  }
+
+  /**
+   * Per export served (by name; "default" is the module itself): calls, errors, the sum of their
+   * durations in seconds and their histogram over LATENCY_BUCKETS, since this worker started.
+   */
+  figures(): Record<string, ExportFigures> {
+    const out: Record<string, ExportFigures> = {};
+    for (const [name, st] of this.#stats) out[name || 'default'] = st.figures();
+    return out;
   }
 
   /** Resolves when no call is running. */
@@ -136,19 +148,20 @@ export class Dispatcher {
     }
     let result: unknown;
     this.#running++;
+    const t0 = performance.now();
     try {
       result = fn.apply(thisArg, args);
     } catch (err) {
-      this.#done(fr, undefined, err ?? new Error(String(err)), true);
+      this.#done(fr, t0, undefined, err ?? new Error(String(err)), true);
       return;
     }
     if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
       // Promise.resolve: a thenable that settles twice is answered once.
       Promise.resolve(result as PromiseLike<unknown>).then(
-        (value) => this.#done(fr, value, undefined, false),
-        (err: unknown) => this.#done(fr, undefined, err ?? new Error(String(err)), true),
+        (value) => this.#done(fr, t0, value, undefined, false),
+        (err: unknown) => this.#done(fr, t0, undefined, err ?? new Error(String(err)), true),
       );
-    } else this.#done(fr, result, undefined, false);
+    } else this.#done(fr, t0, result, undefined, false);
   }
 
   /** The callbacks of a call that never ran will not be called: their owner frees them. */
@@ -159,7 +172,10 @@ export class Dispatcher {
     if (ids.length) this.#transport.post({ k: Kind.Free, p: fr.p!, c: ids });
   }
 
-  #done(fr: FrameOf<typeof Kind.Call>, value: unknown, err: unknown, hasErr: boolean): void {
+  #done(fr: FrameOf<typeof Kind.Call>, t0: number, value: unknown, err: unknown, hasErr: boolean): void {
+    let st = this.#stats.get(fr.m);
+    if (!st) this.#stats.set(fr.m, (st = new ExportStats()));
+    st.observe((performance.now() - t0) / 1000, hasErr);
     this.#reply(fr, value, hasErr ? err : undefined, hasErr);
     if (--this.#running === 0 && this.#idle.length) {
       const waiters = this.#idle;
