@@ -1,4 +1,7 @@
-export { createKingpin, Kingpin, setTitle, type KingpinOptions, type FlowOptions, type KingpinEvents, type MobsterInfo, type RoleOptions } from './kingpin.js';
+export { createKingpin, Kingpin, setTitle, type KingpinOptions, type KingpinStats, type RoleStats, type CrashInfo, type FlowOptions, type KingpinEvents, type MobsterInfo, type RoleOptions } from './kingpin.js';
 export { runMobster, loadRole, scale, lastErr, type MobsterHooks, type RoleModule } from './mobster.js';
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export type { BaseLike } from './paths.js';
+export { percentile, type WorkerStats, type ExportTotals } from './stats.js';
+export { DEFAULT_LOG_LIMITS, type LogLine, type LogLimits } from './output.js';
+export { RoleFailedError } from './errors.js';

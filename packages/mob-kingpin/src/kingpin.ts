@@ -17,6 +17,9 @@ import {
   type WorkerInfo,
 } from 'mob-messaging';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { RoleFailedError } from './errors.js';
+import { Output, type LogLine } from './output.js';
+import { StatsBook, type ExportTotals, type WorkerStats } from './stats.js';
 import { baseDir, defaultBase, describe, resolveRole, type BaseLike } from './paths.js';
 
 /** Options of one role. */
@@ -72,6 +75,13 @@ export interface KingpinOptions {
   /** Handle SIGINT/SIGTERM (stop) and SIGHUP (reload) (default true). */
   signals?: boolean;
   /**
+   * Keep the workers' output (default true): their stdout and stderr pass through the
+   * Kingpin's, unchanged, and it keeps their recent lines (`logs()`, `mob logs`, crash
+   * reports). The workers' streams are then pipes, not the terminal. `false`: they inherit
+   * the Kingpin's.
+   */
+  logs?: boolean;
+  /**
    * Node flags of the workers, after the Kingpin's own. Default: `--min-semi-space-size=8`,
    * and on Node 22 and later `--max-semi-space-size=16`, unless the Kingpin's flags or
    * NODE_OPTIONS set a semi-space size. The floor keeps a worker with many calls in flight
@@ -108,6 +118,59 @@ export interface KingpinEvents {
   shutdown: [];
   /** a rolling reload of a role starts or is done (`ok` false if a new worker failed to start) */
   reload: [info: { role: string; phase: 'start' | 'done'; ok: boolean }];
+  /** a line a worker wrote to its stdout or stderr (with `logs` on) */
+  log: [line: LogLine];
+}
+
+/** The last unexpected exit of a role's worker, as `stats()` gives it. */
+export interface CrashInfo {
+  pid: number;
+  /** ISO time of the exit */
+  time: string;
+  code: number | null;
+  signal: string | null;
+  /** what the worker reported before it exited, if it could: an uncaught error, a failed load */
+  origin: CrashReport['origin'] | null;
+  error: { name: string; message: string; stack?: string } | null;
+  /** its last lines of output (up to 20) */
+  lines: LogLine[];
+}
+
+/** One role's figures, as `stats()` gives them. */
+export interface RoleStats {
+  name: string;
+  /** the number of workers it aims for, and its bounds */
+  target: number;
+  min: number;
+  max: number;
+  /** workers of it that exited unexpectedly and were revived (reloads and scaling do not count) */
+  restarts: number;
+  /** workers ready now */
+  ready: number;
+  /** calls and messages held for it while it has no ready worker */
+  held: number;
+  /** calls served by its workers, dead ones included, per export */
+  exports: Record<string, ExportTotals>;
+  /** the sums of `exports` */
+  calls: number;
+  errors: number;
+  /** of its live workers, over their last report interval */
+  callsPerSec: number;
+  /** calls its workers are serving now */
+  inflight: number;
+  lastCrash: CrashInfo | null;
+  workers: WorkerStats[];
+}
+
+/** What `kingpin.stats()` returns. */
+export interface KingpinStats {
+  app: string;
+  /** the Kingpin's pid */
+  pid: number;
+  /** ms since epoch when it started */
+  startedAt: number;
+  uptime: number;
+  roles: RoleStats[];
 }
 
 interface Role {
@@ -122,6 +185,9 @@ interface Role {
   pendingForks: number;
   restarts: number;
   lastErr: CrashReport | null;
+  lastCrash: CrashInfo | null;
+  /** restart counts of the workers that exited unexpectedly, for their replacements */
+  revive: number[];
   /** a worker of the role has listened on a server: readiness includes listening */
   listens: boolean;
   /** last logged error and how often it repeated */
@@ -136,15 +202,25 @@ interface Mobster {
   ready: boolean;
   readyAt: number;
   listening: boolean;
+  /** it asked the cluster for a server (a listen() through the primary) that is not listening yet */
+  binding: boolean;
   /** the Kingpin stops it on purpose: no revival */
   retiring: boolean;
   readonly exited: Promise<void>;
   resolveExit: () => void;
   onReady: (() => void)[];
   killTimer?: NodeJS.Timeout;
+  /** what it reported before an unexpected exit */
+  crash?: CrashReport;
+  /** unexpected exits of the workers it replaces, one after the other (its slot's restarts) */
+  readonly restarts: number;
 }
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
+/** Early deaths in a row, with no worker ready, after which ready() rejects. */
+const FAILED_AFTER = 3;
+/** Lines of output kept with a crash report. */
+const CRASH_LINES = 20;
 const MOBSTER_ENTRY = join(__dirname, 'worker-main.js');
 
 /**
@@ -185,6 +261,13 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #log: (line: string) => void;
   readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
+  readonly #book = new StatsBook();
+  /** what must settle before the first forks (see beforeStart) */
+  readonly #gates: Promise<unknown>[] = [];
+  /** ready() callers: resolved on 'full', rejected when a role cannot start */
+  #readyWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  readonly #output: Output | null;
+  readonly #startedAt = Date.now();
 
   constructor(name: string, options: KingpinOptions = {}) {
     super();
@@ -211,6 +294,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     this.name = name;
     this.#options = options;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#output = options.logs === false ? null : new Output((line) => this.emit('log', line));
     setTitle(`${name} (kingpin)`);
     setImmediate(() => this.#boot());
   }
@@ -260,6 +344,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       pendingForks: 0,
       restarts: 0,
       lastErr: null,
+      lastCrash: null,
+      revive: [],
       listens: false,
       lastLogged: null,
     };
@@ -278,14 +364,98 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 
   /**
+   * Every role with its workers and their figures: state, uptime, CPU, memory, calls served
+   * per export (dead workers' included), latency, calls in flight, held frames, restarts and
+   * the last crash. Workers report once a second; these are their last reports.
+   *
+   * @example
+   * for (const role of kingpin.stats().roles) console.log(role.name, role.calls, role.restarts);
+   */
+  stats(): KingpinStats {
+    const router = this.#router;
+    const infos = router?.workers() ?? [];
+    const held = router?.stats().held ?? {};
+    const roles: RoleStats[] = [];
+    for (const role of this.#roles.values()) {
+      const workers: WorkerStats[] = [];
+      for (const info of infos) {
+        if (info.role !== role.name) continue;
+        const w = this.#book.worker(info.pid, info.state, this.#mobsters.get(info.pid)?.restarts ?? 0);
+        if (w) workers.push(w);
+      }
+      const exports = this.#book.roleExports(role.name);
+      let calls = 0;
+      let errors = 0;
+      for (const t of Object.values(exports)) {
+        calls += t.calls;
+        errors += t.errors;
+      }
+      const crash = role.lastCrash;
+      roles.push({
+        name: role.name,
+        target: role.target,
+        min: role.min,
+        max: role.max,
+        restarts: role.restarts,
+        ready: workers.filter((w) => w.state === 'ready').length,
+        held: held[role.name] ?? 0,
+        exports,
+        calls,
+        errors,
+        callsPerSec: Math.round(workers.reduce((a, w) => a + w.callsPerSec, 0) * 10) / 10,
+        inflight: workers.reduce((a, w) => a + w.inflight, 0),
+        // The lines are read now: a worker's last output may come in after its exit.
+        lastCrash: crash ? { ...crash, lines: this.#output?.lines(CRASH_LINES, (_r, pid) => pid === crash.pid) ?? [] } : null,
+        workers,
+      });
+    }
+    return { app: this.name, pid: process.pid, startedAt: this.#startedAt, uptime: Date.now() - this.#startedAt, roles };
+  }
+
+  /**
+   * `stats()` with fresh figures: every worker is asked to report now, and it resolves when
+   * they have, or after `timeoutMs` (default 250). A worker that has not reported for 3 s
+   * is not waited for: its last figures are given, with their age.
+   *
+   * @example
+   * const { roles } = await kingpin.freshStats();
+   */
+  async freshStats(timeoutMs = 250): Promise<KingpinStats> {
+    const router = this.#router;
+    if (router) {
+      const pids = router.workers().filter((w) => w.state === 'ready' || w.state === 'stopping').map((w) => w.pid);
+      await this.#book.fresh(pids, (pid) => router.post(pid, { k: Kind.Report }), timeoutMs);
+    }
+    return this.stats();
+  }
+
+  /**
+   * The last `n` lines the workers wrote (stdout and stderr), oldest first, of one role or
+   * worker or all; each with its role, pid and stream. Empty with `logs: false`.
+   *
+   * @example
+   * for (const l of kingpin.logs(50, { role: 'back' })) console.log(`${l.role} ${l.pid} ${l.line}`);
+   */
+  logs(n = 100, filter: { role?: string; pid?: number } = {}): LogLine[] {
+    return this.#output?.lines(n, (role, pid) => (filter.role === undefined || role === filter.role) && (filter.pid === undefined || pid === filter.pid)) ?? [];
+  }
+
+  /** The roles' names, in the order they were defined. */
+  roles(): string[] {
+    return [...this.#roles.keys()];
+  }
+
+  /**
    * Resolves once every role has its target number of ready workers.
    *
    * @example
    * await kingpin.ready();
    */
   ready(): Promise<void> {
-    if (this.#started && this.#isFull()) return Promise.resolve();
-    return new Promise((resolve) => this.once('full', resolve));
+    if (this.#router && this.#isFull()) return Promise.resolve();
+    const failed = this.#failing();
+    if (failed) return Promise.reject(failed);
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
   /**
@@ -325,19 +495,27 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     for (const role of roles) {
       const old = [...this.#mobsters.values()].filter((m) => m.role === role && !m.retiring);
       const stops: Promise<void>[] = [];
+      const t0 = Date.now();
       this.emit('reload', { role: role.name, phase: 'start', ok: true });
       let ok = true;
       for (const m of old) {
-        if (this.#stopping) return;
+        if (this.#stopping) {
+          this.#log(`mob: reload of role "${role.name}" stopped: the Kingpin is stopping (${stops.length} of ${old.length} workers replaced)`);
+          return;
+        }
         const fresh = this.#fork(role);
         ok = await this.#whenReady(fresh);
         if (!ok) {
-          this.#log(`mob: reload of role "${role.name}" stopped: the new worker ${fresh.pid} did not become ready; the old workers keep running`);
+          this.#log(
+            `mob: reload of role "${role.name}" stopped: the new worker ${fresh.pid} exited before it was ready ` +
+              `(${stops.length} of ${old.length} workers replaced); the old workers keep running`,
+          );
           break;
         }
         stops.push(this.#retire(m));
       }
       await Promise.all(stops);
+      if (ok) this.#log(`mob: reload of role "${role.name}" done: replaced ${old.length} worker(s) in ${Date.now() - t0} ms`);
       this.emit('reload', { role: role.name, phase: 'done', ok });
       if (!ok) return;
     }
@@ -360,7 +538,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     }
     role.target = count;
     // Before the cluster starts, the target is all there is: boot forks it.
-    if (!this.#started) return;
+    if (!this.#router) return;
     const live = this.#live(role);
     const waits: Promise<unknown>[] = [];
     if (live.length > count) {
@@ -374,13 +552,44 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
 
   // ---- booting ----------------------------------------------------------------------
 
+  /**
+   * Delays the start (the first forks) until `task` settles: a package above the Kingpin that
+   * must be in place first (mob's control socket claims the app's name). If it rejects, the
+   * Kingpin logs why, forks nothing, rejects `ready()` and sets the exit code to 1.
+   *
+   * @example
+   * kingpin.beforeStart(serveControl(kingpin));
+   */
+  beforeStart(task: Promise<unknown>): this {
+    if (this.#started) throw new ConfigError('beforeStart(): the Kingpin has started already; call it right after start()');
+    this.#gates.push(task);
+    return this;
+  }
+
   #boot(): void {
     if (this.#started) return;
     this.#started = true;
+    if (this.#gates.length === 0) return this.#bootNow();
+    Promise.all(this.#gates).then(
+      () => this.#bootNow(),
+      (err: Error) => {
+        this.#log(`mob: app "${this.name}" did not start: ${err.message}`);
+        process.exitCode = 1;
+        this.#stopping = Promise.resolve();
+        const waiters = this.#readyWaiters;
+        this.#readyWaiters = [];
+        for (const w of waiters) w.reject(err);
+      },
+    );
+  }
+
+  #bootNow(): void {
     cluster.setupPrimary({
       exec: this.#options.exec ?? MOBSTER_ENTRY,
       serialization: this.#options.serialization ?? 'json',
       execArgv: workerExecArgv(cluster.settings.execArgv ?? process.execArgv, this.#options.execArgv),
+      // With logs on, the workers' output comes through the Kingpin (see Output); stdin stays theirs.
+      ...(this.#output ? { stdio: ['inherit', 'pipe', 'pipe', 'ipc'] } : {}),
     });
     if (this.#options.links !== false && this.#options.serialization !== 'advanced') {
       try {
@@ -398,6 +607,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     router.on('exit', (info, code, signal) => this.#onExit(info.pid, code, signal));
     router.on('crash', (report) => this.#onCrash(report));
     router.on('scale', (info, n) => this.#onScale(info, n));
+    router.on('report', (info, report) => this.#book.report(info.pid, report));
     router.on('lasterr', (info) => {
       const role = this.#roles.get(info.role);
       router.post(info.pid, { k: Kind.LastErr, report: role?.lastErr ?? null });
@@ -407,8 +617,10 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       const m = worker.process.pid ? this.#mobsters.get(worker.process.pid) : undefined;
       if (!m) return;
       m.listening = true;
+      m.binding = false;
       m.role.listens = true;
       if (m.ready) this.#flushReady(m);
+      this.#checkFull();
     });
     if (this.#options.signals !== false) this.#installSignals();
     // All roles fork in parallel.
@@ -430,8 +642,13 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
         for (const m of this.#mobsters.values()) m.worker.process.kill('SIGKILL');
         process.exit(1);
       }
-      this.#log(`mob: ${signal}: stopping ${this.#mobsters.size} worker(s)`);
-      void this.stop().then(() => process.exit(0));
+      const n = this.#mobsters.size;
+      const t0 = Date.now();
+      this.#log(`mob: ${signal}: stopping ${n} worker(s)`);
+      void this.stop().then(() => {
+        this.#log(`mob: every worker is gone (${n} stopped in ${Date.now() - t0} ms); exiting`);
+        process.exit(0);
+      });
     };
     const handlers: [NodeJS.Signals, () => void][] = [
       ['SIGINT', stop('SIGINT')],
@@ -458,7 +675,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
 
   // ---- workers ----------------------------------------------------------------------
 
-  #fork(role: Role): Mobster {
+  #fork(role: Role, restarts = 0): Mobster {
     const worker = cluster.fork({
       ...role.options.env,
       MOB_APP: this.name,
@@ -480,14 +697,24 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       ready: false,
       readyAt: 0,
       listening: false,
+      binding: false,
       retiring: false,
       exited: new Promise<void>((resolve) => (resolveExit = resolve)),
       resolveExit: () => resolveExit(),
       onReady: [],
+      restarts,
     };
+    // A worker that calls listen() while its module loads is ready once it listens: a port in
+    // use makes it crash after loading, and it must not count as ready meanwhile. Node's
+    // cluster worker asks the primary for the server with this internal message.
+    worker.process.on('internalMessage', (msg: { cmd?: unknown; act?: unknown } | null) => {
+      if (msg?.cmd === 'NODE_CLUSTER' && msg.act === 'queryServer' && !m.listening) m.binding = true;
+    });
     // An error on the channel (a send to a dying worker) is not the Kingpin's to die of.
     worker.on('error', (err: Error) => this.#log(`mob: worker ${pid} of role "${role.name}": ${err.message}`));
     this.#mobsters.set(pid, m);
+    this.#book.fork(pid, role.name);
+    this.#output?.attach(pid, role.name, worker.process.stdout, worker.process.stderr);
     this.#full = false;
     this.emit('fork', { role: role.name, pid });
     return m;
@@ -546,14 +773,27 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     this.#mobsters.delete(pid);
     clearTimeout(m.killTimer);
     m.resolveExit();
+    this.#book.exit(pid);
+    this.#output?.exited(pid);
     const role = m.role;
     this.#full = false;
     const expected = m.retiring || this.#stopping !== null;
     this.emit('exit', { role: role.name, pid, code, signal, expected });
     if (expected) return;
+    const e = m.crash?.error;
+    role.lastCrash = {
+      pid,
+      time: new Date().toISOString(),
+      code,
+      signal,
+      origin: m.crash?.origin ?? null,
+      error: e ? { name: String(e.name), message: String(e.message), ...(typeof e.stack === 'string' ? { stack: e.stack } : {}) } : null,
+      lines: [],
+    };
     const uptime = Date.now() - m.forkedAt;
     const delay = role.backoff.next(uptime, m.ready ? Date.now() - m.readyAt : 0);
     role.restarts++;
+    role.revive.push(m.restarts + 1);
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (this.#shouldLog(role, `exit:${how}`)) {
       this.#log(
@@ -563,17 +803,24 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       );
     }
     if (delay > 0) this.emit('backoff', { role: role.name, delay, early: role.backoff.early });
+    const failed = this.#readyWaiters.length ? this.#failing() : null;
+    if (failed) {
+      const waiters = this.#readyWaiters;
+      this.#readyWaiters = [];
+      for (const w of waiters) w.reject(failed);
+    }
     this.emit('revive', { role: role.name, pid, delay, restarts: role.restarts });
     this.#reconcile(role, delay);
   }
 
   /** Forks (after `delay` ms) what the role lacks to reach its target. */
   #reconcile(role: Role, delay: number): void {
-    if (this.#stopping || !this.#started) return;
+    if (this.#stopping || !this.#router) return;
     const missing = role.target - this.#live(role).length - role.pendingForks;
     if (missing <= 0) return;
     if (delay <= 0) {
-      for (let i = 0; i < missing; i++) this.#fork(role);
+      for (let i = 0; i < missing; i++) this.#fork(role, role.revive.shift() ?? 0);
+      role.revive.length = 0;
       return;
     }
     role.pendingForks += missing;
@@ -591,7 +838,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
 
   #isFull(): boolean {
     for (const role of this.#roles.values()) {
-      const ready = this.#live(role).filter((m) => m.ready).length;
+      const ready = this.#live(role).filter((m) => m.ready && !m.binding).length;
       if (ready < role.target) return false;
     }
     return true;
@@ -600,14 +847,29 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   #checkFull(): void {
     if (!this.#full && this.#isFull()) {
       this.#full = true;
+      const waiters = this.#readyWaiters;
+      this.#readyWaiters = [];
+      for (const w of waiters) w.resolve();
       this.emit('full');
     }
+  }
+
+  /** A role crash-looping before ready (see RoleFailedError), or null. */
+  #failing(): RoleFailedError | null {
+    for (const role of this.#roles.values()) {
+      const c = role.lastCrash;
+      if (role.backoff.early < FAILED_AFTER || !c || this.#live(role).some((m) => m.ready)) continue;
+      return new RoleFailedError(role.name, role.backoff.early, c.signal ? `signal ${c.signal}` : `code ${c.code}`, c.error);
+    }
+    return null;
   }
 
   #onCrash(report: CrashReport): void {
     const role = this.#roles.get(report.role);
     if (!role) return;
     role.lastErr = report;
+    const m = this.#mobsters.get(report.pid);
+    if (m) m.crash = report;
     this.emit('crash', report);
     const e = report.error ?? { name: 'Error', message: 'unknown' };
     const key = `${report.origin}:${e.name}:${e.message}:${String(e.stack).split('\n')[1] ?? ''}`;

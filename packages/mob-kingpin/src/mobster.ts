@@ -66,12 +66,16 @@ export async function runMobster(hooks: MobsterHooks = {}): Promise<void> {
     const r: CrashReport = { error: serializeError(error), origin, role, pid: process.pid, file, time: new Date().toISOString() };
     t.post({ k: Kind.Crash, report: r });
   };
-  // The monitor sees every uncaught error (and unhandled rejection) before Node prints it
-  // and exits; the report is written synchronously into the channel on the way out.
-  process.on('uncaughtExceptionMonitor', (err, origin) => {
+  // An uncaught error (or unhandled rejection) that the app does not handle itself: report
+  // it (written into the channel at once) and exit 1, as Node would, but without Node's own
+  // print of the stack: the Kingpin logs the report, so the stack appears once.
+  const onUncaught = (err: unknown, origin: NodeJS.UncaughtExceptionOrigin): void => {
+    if (process.listenerCount('uncaughtException') > 1) return; // the app's own handler decides
     report(err, origin);
     flushNow();
-  });
+    process.exit(1);
+  };
+  process.on('uncaughtException', onUncaught);
   let mod: { exports: unknown; esm: boolean };
   try {
     mod = await loadRole(file);
