@@ -55,7 +55,7 @@ const SCENARIOS = [
 ];
 const scenario = (id) => SCENARIOS.find((s) => s.id === id);
 
-const MOB_PACKAGES = ['mob', 'mob-messaging', 'mob-kingpin', 'mob-proxy', 'mob-callbacks'];
+const MOB_PACKAGES = ['mob', 'mob-messaging', 'mob-kingpin', 'mob-proxy', 'mob-callbacks', 'mob-control', 'mob-cli'];
 
 /**
  * mob as a user gets it: a temporary folder with `node_modules/<package>/` holding each

@@ -1,9 +1,25 @@
 import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { createKingpin, type Kingpin, type KingpinOptions } from 'mob-kingpin';
-import { WrongProcessError } from 'mob-messaging';
+import { ConfigError, WrongProcessError } from 'mob-messaging';
 import type { ProxyOptions, Remote } from 'mob-proxy';
-import { callbacksPkg, rpc } from './rpc.js';
+import { callbacksPkg, control, rpc } from './rpc.js';
+
+/** Options of `start()`: the Kingpin's, and the control socket and metrics endpoint. */
+export interface StartOptions extends Omit<KingpinOptions, 'exec'> {
+  /**
+   * The control socket (default on): `<MOB_HOME>/<app>.sock`, through which the `mob` command
+   * shows, reloads, scales and stops the app. A second app of the same name on this host does
+   * not start (AppRunningError). `false` turns it off.
+   */
+  control?: boolean;
+  /**
+   * Serve Prometheus metrics at `http://<host>:<port>/metrics` (host 127.0.0.1 by default).
+   * Also set by the environment: `MOB_METRICS_PORT` (and `MOB_METRICS_HOST`). `false`: off
+   * even when the environment sets it.
+   */
+  metrics?: { port: number; host?: string } | false;
+}
 
 /**
  * Starts the Kingpin in the main script: names the app (process titles `name (kingpin)` and
@@ -16,13 +32,71 @@ import { callbacksPkg, rpc } from './rpc.js';
  *   .role('back', './background-worker.js', { workers: 4 })
  *   .role('front', './http-server.js', { workers: 2 });
  */
-export function start(name: string, options: Omit<KingpinOptions, 'exec'> = {}): Kingpin {
+export function start(name: string, options: StartOptions = {}): Kingpin {
   if (!cluster.isPrimary) {
     throw new WrongProcessError(
       'start() runs in the main script (the Kingpin); this is a worker. Roles call mob.require(), mob.send(), ...',
     );
   }
-  return createKingpin(name, { ...options, exec: join(__dirname, 'worker-main.js') });
+  const { control, metrics, ...kingpinOptions } = options;
+  const m = metricsOptions(metrics);
+  const kingpin = createKingpin(name, { ...kingpinOptions, exec: join(__dirname, 'worker-main.js') });
+  if (control !== false || m) operate(kingpin, control !== false, m, kingpinOptions.log);
+  return kingpin;
+}
+
+/** The metrics endpoint asked for by the option or the environment, or null. */
+function metricsOptions(metrics: StartOptions['metrics']): { port: number; host?: string } | null {
+  if (metrics === false) return null;
+  if (metrics !== undefined) {
+    if (metrics === null || typeof metrics !== 'object' || !isPort(metrics.port) || (metrics.host !== undefined && typeof metrics.host !== 'string')) {
+      throw new ConfigError(`start(name, { metrics }): use { port: <0..65535>, host?: string } or false, got ${JSON.stringify(metrics)}`);
+    }
+    return metrics;
+  }
+  const env = process.env.MOB_METRICS_PORT;
+  if (env === undefined || env === '') return null;
+  const port = Number(env);
+  if (!isPort(port)) throw new ConfigError(`MOB_METRICS_PORT must be a port number (0..65535), got ${JSON.stringify(env)}`);
+  return { port, ...(process.env.MOB_METRICS_HOST ? { host: process.env.MOB_METRICS_HOST } : {}) };
+}
+
+function isPort(x: unknown): x is number {
+  return Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 65535;
+}
+
+/**
+ * The control socket and the metrics endpoint, in place before the first fork. A live app of
+ * the same name, or a metrics port in use, stops the start; a control folder mob cannot use
+ * only costs the `mob` command (logged).
+ */
+function operate(kingpin: Kingpin, withControl: boolean, metrics: { port: number; host?: string } | null, log?: (line: string) => void): void {
+  const say = log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const ops = control();
+  if (withControl) {
+    kingpin.beforeStart(
+      ops.serveControl(kingpin).then(
+        (server) => kingpin.once('shutdown', () => void server.close()),
+        (err: Error) => {
+          if (err instanceof ops.AppRunningError) throw err;
+          say(`mob: no control socket (${err.message}); the mob command will not see this app`);
+        },
+      ),
+    );
+  }
+  if (metrics) {
+    kingpin.beforeStart(
+      ops.serveMetrics(kingpin, metrics).then(
+        (server) => {
+          say(`mob: metrics at ${server.url}`);
+          kingpin.once('shutdown', () => void server.close());
+        },
+        (err: Error) => {
+          throw new ConfigError(`metrics: cannot listen on ${metrics.host ?? '127.0.0.1'}:${metrics.port} (${err.message}); choose another port (MOB_METRICS_PORT)`);
+        },
+      ),
+    );
+  }
 }
 
 /**
@@ -114,5 +188,5 @@ export {
   WrongProcessError,
 } from 'mob-messaging';
 export type { Sender, MessageListener, ShutdownListener, CrashReport, Balance, WorkerInfo } from 'mob-messaging';
-export type { Kingpin, KingpinOptions, FlowOptions, KingpinEvents, RoleOptions, MobsterInfo, BackoffOptions } from 'mob-kingpin';
+export type { Kingpin, KingpinOptions, FlowOptions, KingpinEvents, RoleOptions, MobsterInfo, BackoffOptions, KingpinStats, RoleStats, WorkerStats, CrashInfo, LogLine } from 'mob-kingpin';
 export type { ProxyOptions, Remote, RemoteFunction } from 'mob-proxy';

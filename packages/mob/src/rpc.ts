@@ -1,4 +1,4 @@
-import { Kind, beforeExit, transport, type FrameKind, type FrameOf, type Transport } from 'mob-messaging';
+import { Kind, beforeExit, onReport, transport, type FrameKind, type FrameOf, type Transport } from 'mob-messaging';
 import type { Callbacks } from 'mob-callbacks';
 import type { Caller, Dispatcher, ServedModule } from 'mob-proxy';
 
@@ -16,6 +16,8 @@ type WithRpc = typeof globalThis & { [KEY]?: Rpc };
 /* eslint-disable @typescript-eslint/no-require-imports */
 const proxy = (): typeof import('mob-proxy') => require('mob-proxy') as typeof import('mob-proxy');
 export const callbacksPkg = (): typeof import('mob-callbacks') => require('mob-callbacks') as typeof import('mob-callbacks');
+// The Kingpin's control socket and metrics: loaded in the Kingpin only.
+export const control = (): typeof import('mob-control') => require('mob-control') as typeof import('mob-control');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The worker's callback registry and caller, made on first use over its transport. */
@@ -28,6 +30,7 @@ export function rpc(): Rpc {
   const caller = proxy().createCaller({ transport: t, callbacks, roles: () => roles });
   // On shutdown, this worker's own pending calls get their answers before it exits.
   beforeExit(() => caller.idle());
+  onReport(() => ({ pending: caller.pending }));
   return (g[KEY] = { callbacks, caller, dispatcher: null });
 }
 
@@ -53,4 +56,5 @@ export function serve(mod: ServedModule): void {
   });
   // On shutdown, running calls finish and their answers leave before the worker exits.
   beforeExit(() => dispatcher?.idle());
+  onReport(() => (dispatcher ? { running: dispatcher.running, exports: dispatcher.figures() } : {}));
 }

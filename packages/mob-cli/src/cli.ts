@@ -1,0 +1,252 @@
+import { parseArgs } from 'node:util';
+import { ControlRequestError, connectControl, controlDir, listApps, socketPath, type AppStatus, type ControlClient } from 'mob-control';
+import { appText, listText } from './format.js';
+import { serveDashboard } from './dashboard.js';
+
+/** Where the command writes (tests give their own). */
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+export const USAGE = `usage: mob <command>
+
+  mob ls [--json]                              the apps running on this host
+  mob status [app] [--json] [--watch]          each role's workers: state, CPU, memory, calls, latency
+  mob reload <app> [role]                      zero-downtime reload of one role or all
+  mob scale <app> <role> <n>                   set a role's number of workers
+  mob stop <app>                               stop gracefully (as SIGTERM)
+  mob logs <app> [role|pid] [--lines N] [--no-follow]
+                                               the workers' recent output, then follow it
+  mob dashboard <app> [--port N] [--host H]    a live web dashboard (prints its URL)
+  mob run <file> [-i N] [--name NAME]          run a server file as N workers (default: one per CPU)
+
+The apps' control sockets are in ${'$'}MOB_HOME (now: ${controlDir()}).`;
+
+/** A command's failure: printed as its message alone, exit code 1. */
+class Failure extends Error {}
+
+/**
+ * Runs the `mob` command with `argv` (without `node` and the script). Resolves with the exit
+ * code: 0 on success, 1 on failure (the reason printed on stderr), 2 on a usage error.
+ * `mob run` is the `mob` package's (it starts a Kingpin); the others are here.
+ *
+ * @example
+ * process.exitCode = await main(process.argv.slice(2));
+ */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'ls':
+      case 'list':
+        return await ls(rest, io);
+      case 'status':
+        return await status(rest, io);
+      case 'reload':
+        return await reload(rest, io);
+      case 'scale':
+        return await scale(rest, io);
+      case 'stop':
+        return await stop(rest, io);
+      case 'logs':
+        return await logs(rest, io);
+      case 'dashboard':
+        return await dashboard(rest, io);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        io.err(`mob: no command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof Failure || err instanceof ControlRequestError) {
+      io.err(`mob ${command}: ${err.message}`);
+      return 1;
+    }
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`mob ${command}: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+/** Connects to app `app`, or fails with the list of the apps that are running. */
+async function open(app: string | undefined): Promise<ControlClient> {
+  if (!app) throw new Failure(`which app? ${await running()}`);
+  try {
+    return await connectControl(socketPath(app), app);
+  } catch (err) {
+    if (err instanceof ControlRequestError && err.code === 'E_MOB_NO_APP') throw new Failure(`no app "${app}" is running on this host; ${await running()}`);
+    throw err;
+  }
+}
+
+async function running(): Promise<string> {
+  const apps = (await listApps()).filter((l) => l.status).map((l) => l.status!.name);
+  return apps.length ? `running: ${apps.join(', ')}` : `no app is running (control folder ${controlDir()})`;
+}
+
+async function ls(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
+  const listed = await listApps();
+  const apps = listed.filter((l) => l.status).map((l) => l.status!);
+  if (values.json) io.out(JSON.stringify(apps, null, 2));
+  else {
+    io.out(listText(apps));
+    for (const l of listed) if (l.error) io.err(`${l.socket}: ${l.error.message}`);
+  }
+  return 0;
+}
+
+async function status(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, watch: { type: 'boolean', short: 'w' } } });
+  const app = positionals[0];
+  const read = async (): Promise<AppStatus[]> => {
+    if (!app) return (await listApps()).filter((l) => l.status).map((l) => l.status!);
+    const c = await open(app);
+    try {
+      return [(await c.request('status')) as AppStatus];
+    } finally {
+      c.close();
+    }
+  };
+  const print = (apps: AppStatus[]): void => {
+    if (values.json) io.out(JSON.stringify(apps, null, 2));
+    else io.out(apps.length ? apps.map(appText).join('\n\n') : 'no mob app is running on this host');
+  };
+  if (!values.watch) {
+    print(await read());
+    return 0;
+  }
+  // --watch: redraw every second until interrupted (or the app is gone).
+  for (;;) {
+    const apps = await read();
+    if (!values.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+    print(apps);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function describeProgress(data: unknown): string | null {
+  const d = data as { type: string; role: string; pid?: number; code?: number | null; signal?: string | null; expected?: boolean; phase?: string; ok?: boolean };
+  switch (d.type) {
+    case 'fork':
+      return `  worker ${d.pid} of ${d.role}: started`;
+    case 'ready':
+      return `  worker ${d.pid} of ${d.role}: ready`;
+    case 'exit':
+      return `  worker ${d.pid} of ${d.role}: exited (${d.signal ? `signal ${d.signal}` : `code ${d.code}`})${d.expected ? '' : ', unexpectedly'}`;
+    case 'reload':
+      return d.phase === 'start' ? `reloading role ${d.role}` : `role ${d.role}: ${d.ok ? 'reloaded' : 'reload stopped'}`;
+    case 'crash':
+      return `  worker ${d.pid} of ${d.role}: crashed`;
+    default:
+      return null;
+  }
+}
+
+async function control(app: string | undefined, io: CliIo, op: 'reload' | 'scale' | 'stop', args: { role?: string; n?: number }): Promise<unknown> {
+  const c = await open(app);
+  try {
+    return await c.request(op, args, (event, data) => {
+      if (event !== 'progress') return;
+      const line = describeProgress(data);
+      if (line) io.out(line);
+    });
+  } finally {
+    c.close();
+  }
+}
+
+async function reload(args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const [app, role] = positionals;
+  const t0 = Date.now();
+  await control(app, io, 'reload', role ? { role } : {});
+  io.out(`reloaded ${role ? `role ${role}` : 'every role'} of ${app} in ${Date.now() - t0} ms`);
+  return 0;
+}
+
+async function scale(args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const [app, role, count] = positionals;
+  if (!role || count === undefined) throw new Failure('usage: mob scale <app> <role> <n>');
+  const n = Number(count);
+  if (!Number.isInteger(n) || n < 0) throw new Failure(`n must be a whole number of workers, got "${count}"`);
+  const r = (await control(app, io, 'scale', { role, n })) as { workers: number };
+  io.out(`role ${role} of ${app}: ${r.workers} worker(s) ready`);
+  return 0;
+}
+
+async function stop(args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const app = positionals[0];
+  const r = (await control(app, io, 'stop', {})) as { stopped: number; ms: number };
+  io.out(`stopped ${app}: ${r.stopped} worker(s) in ${r.ms} ms`);
+  return 0;
+}
+
+async function logs(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    allowNegative: true,
+    options: { lines: { type: 'string', short: 'n' }, follow: { type: 'boolean', default: true } },
+  });
+  const [app, which] = positionals;
+  const lines = values.lines === undefined ? 20 : Number(values.lines);
+  if (!Number.isInteger(lines) || lines < 0) throw new Failure(`--lines must be a whole number, got "${values.lines}"`);
+  const filter: { role?: string; pid?: number } = {};
+  if (which !== undefined) {
+    if (/^\d+$/.test(which)) filter.pid = Number(which);
+    else filter.role = which;
+  }
+  const c = await open(app);
+  const print = (event: string, data: unknown): void => {
+    if (event !== 'log') return;
+    const l = data as { role: string; pid: number; stream: string; line: string };
+    const text = `${l.role} ${l.pid} | ${l.line}`;
+    if (l.stream === 'stderr') io.err(text);
+    else io.out(text);
+  };
+  try {
+    const done = c.request('logs', { ...filter, lines, follow: values.follow }, print);
+    if (!values.follow) {
+      await done;
+      return 0;
+    }
+    // Following: until interrupted, or until the app stops.
+    await Promise.race([done, c.closed]);
+    return 0;
+  } catch (err) {
+    if (err instanceof ControlRequestError && err.code === 'E_MOB_CONTROL_CLOSED') return 0;
+    throw err;
+  } finally {
+    c.close();
+  }
+}
+
+async function dashboard(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string', short: 'p' }, host: { type: 'string' } } });
+  const app = positionals[0];
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Failure(`--port must be a port number, got "${values.port}"`);
+  const probe = await open(app);
+  probe.close();
+  const d = await serveDashboard({ app: app!, port, host: values.host ?? '127.0.0.1' });
+  io.out(`mob dashboard of ${app}: ${d.url}`);
+  io.out('(the link carries this run\'s token; Ctrl+C stops the dashboard, not the app)');
+  await new Promise<void>((resolve) => d.server.once('close', () => resolve()));
+  return 0;
+}

@@ -1,0 +1,210 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ControlRequestError, connectControl, socketPath, type AppStatus, type ControlClient } from 'mob-control';
+import { PAGE } from './page.js';
+
+/** Options of the dashboard server. */
+export interface DashboardOptions {
+  /** the app to show */
+  app: string;
+  /** TCP port (0: any free one) */
+  port?: number;
+  /** the address it binds to, and only that one (default 127.0.0.1) */
+  host?: string;
+  /** the token every request must carry (default: 24 random bytes, made for this run) */
+  token?: string;
+  /** the app's control socket (default: socketPath(app)) */
+  socket?: string;
+}
+
+/** A running dashboard. */
+export interface Dashboard {
+  readonly server: Server;
+  /** the page's address, with its token: `http://127.0.0.1:<port>/?token=…` */
+  readonly url: string;
+  /** `http://127.0.0.1:<port>`: the only Origin its API accepts */
+  readonly origin: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+/** The largest request body the API reads. */
+const MAX_BODY = 16 * 1024;
+
+/**
+ * Serves the live dashboard of one app: one page (no external assets), a status stream
+ * (Server-Sent Events, once a second) and a small API that scripts may call too:
+ * `GET /api/status` (what `mob status <app> --json` prints), `POST /api/reload` with
+ * `{ role }`, `POST /api/scale` with `{ role, n }`.
+ *
+ * Every request must carry the token (`?token=` or `Authorization: Bearer …`), the page
+ * itself included, or gets 401; a request whose `Origin` is not the page's own gets 403.
+ *
+ * @example
+ * const d = await serveDashboard({ app: 'shop', port: 9470 });
+ * console.log(d.url);
+ */
+export async function serveDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const socket = options.socket ?? socketPath(options.app);
+  const app = options.app;
+  let origin = '';
+  const streams = new Set<ServerResponse>();
+  let feed: ControlClient | null = null;
+  let last: AppStatus[] = [];
+
+  const request = async (op: 'status' | 'reload' | 'scale', args: { role?: string; n?: number } = {}): Promise<unknown> => {
+    const c = await connectControl(socket, app);
+    try {
+      return await c.request(op, args);
+    } finally {
+      c.close();
+    }
+  };
+
+  // One subscription to the Kingpin, shared by every open page.
+  const startFeed = async (): Promise<void> => {
+    if (feed) return;
+    try {
+      const c = (feed = await connectControl(socket, app));
+      void c.closed.then(() => {
+        feed = null;
+        broadcast('gone', { app });
+      });
+      c.request('subscribe', { interval: 1000 }, (event, data) => {
+        if (event === 'status') {
+          last = [data as AppStatus];
+          broadcast('status', last);
+        } else if (event === 'progress') broadcast('progress', data);
+      }).catch(() => {});
+    } catch {
+      feed = null;
+      broadcast('gone', { app });
+    }
+  };
+  const broadcast = (event: string, data: unknown): void => {
+    const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const res of streams) {
+      if (res.writableLength > 1024 * 1024) res.destroy();
+      else res.write(text);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: Error) => json(res, 500, { error: err.message }));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (!authorized(req, url, token)) return json(res, 401, { error: 'a token is needed: open the URL that `mob dashboard` printed' });
+    const from = req.headers.origin;
+    if (from !== undefined && from !== origin) return json(res, 403, { error: `requests from ${from} are not accepted; only from ${origin}` });
+    const route = `${req.method} ${url.pathname}`;
+    switch (route) {
+      case 'GET /':
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+          'referrer-policy': 'no-referrer',
+        });
+        res.end(PAGE);
+        return;
+      case 'GET /api/status':
+        return json(res, 200, [await request('status')]);
+      case 'GET /api/events': {
+        res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive' });
+        res.write(': mob\n\n');
+        streams.add(res);
+        req.on('close', () => streams.delete(res));
+        if (last.length) res.write(`event: status\ndata: ${JSON.stringify(last)}\n\n`);
+        await startFeed();
+        return;
+      }
+      case 'POST /api/reload':
+      case 'POST /api/scale': {
+        const body = await readBody(req);
+        if (body === null || typeof body !== 'object') return json(res, 400, { error: 'send a JSON object: { "role": "back" }' });
+        const { role, n } = body as { role?: unknown; n?: unknown };
+        if (typeof role !== 'string') return json(res, 400, { error: 'role must be a string' });
+        try {
+          if (url.pathname === '/api/reload') return json(res, 200, { ok: true, result: await request('reload', { role }) });
+          if (!Number.isInteger(n)) return json(res, 400, { error: 'n must be a whole number of workers' });
+          return json(res, 200, { ok: true, result: await request('scale', { role, n: n as number }) });
+        } catch (err) {
+          const code = err instanceof ControlRequestError ? err.code : 'E_MOB';
+          return json(res, 409, { ok: false, error: (err as Error).message, code });
+        }
+      }
+      default:
+        return json(res, 404, { error: `no ${route}` });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', () => {});
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : options.port;
+  origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return {
+    server,
+    url: `${origin}/?token=${encodeURIComponent(token)}`,
+    origin,
+    token,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of streams) s.destroy();
+        feed?.close();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function authorized(req: IncomingMessage, url: URL, token: string): boolean {
+  const auth = req.headers.authorization;
+  const given = url.searchParams.get('token') ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : null);
+  if (given === null) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        resolve(null);
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'));
+      } catch {
+        resolve(null);
+      }
+    });
+    req.on('error', () => resolve(null));
+  });
+}

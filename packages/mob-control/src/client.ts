@@ -1,0 +1,173 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConnection, type Socket } from 'node:net';
+import { MobError } from 'mob-messaging';
+import { controlDir } from './paths.js';
+import { CONTROL_VERSION, type ControlAnswer, type ControlError, type ControlRequest, type Op } from './protocol.js';
+import type { AppStatus } from './status.js';
+
+/**
+ * A control request failed: no such app, no permission, a Kingpin of another protocol
+ * version, or the Kingpin's own answer (an unknown role, a scale out of bounds). `code` says
+ * which: E_MOB_NO_APP, E_MOB_NO_PERMISSION, E_MOB_CONTROL_VERSION, E_MOB_CONTROL_CLOSED, or
+ * the Kingpin's error code.
+ *
+ * @example
+ * catch (err) { if (err.code === 'E_MOB_NO_APP') console.error(err.message); }
+ */
+export class ControlRequestError extends MobError {
+  override name = 'ControlRequestError';
+  /** the name of the Kingpin's error, when it answered with one */
+  readonly remoteName: string | undefined;
+  constructor(message: string, code: string, remoteName?: string) {
+    super(message, code);
+    this.remoteName = remoteName;
+  }
+}
+
+/** A connection to one Kingpin's control socket. */
+export interface ControlClient {
+  /**
+   * Sends a request and resolves with its answer's result; `onEvent` gets the events before
+   * it (progress, log lines, status). Rejects with ControlRequestError.
+   */
+  request(op: Op, args?: Omit<ControlRequest, 'v' | 'id' | 'op'>, onEvent?: (event: string, data: unknown) => void): Promise<unknown>;
+  close(): void;
+  /** resolves when the connection is closed (by either side) */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Connects to the control socket at `path`. Rejects with ControlRequestError:
+ * E_MOB_NO_APP when nothing listens there, E_MOB_NO_PERMISSION when it is another user's.
+ *
+ * @example
+ * const c = await connectControl(socketPath('shop'));
+ * const status = await c.request('status');
+ * c.close();
+ */
+export function connectControl(path: string, app = path): Promise<ControlClient> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = createConnection(path);
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EACCES' || err.code === 'EPERM') reject(new ControlRequestError(`no permission to use the control socket of app "${app}" (${path}): it belongs to another user`, 'E_MOB_NO_PERMISSION'));
+      else reject(new ControlRequestError(`no app "${app}" is running (nothing answers on ${path})`, 'E_MOB_NO_APP'));
+    });
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(client(socket, app));
+    });
+  });
+}
+
+function client(socket: Socket, app: string): ControlClient {
+  let next = 1;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onEvent?: (event: string, data: unknown) => void }>();
+  let buf = '';
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  socket.setEncoding('utf8');
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    for (const w of waiting.values()) w.reject(new ControlRequestError(`the Kingpin of app "${app}" closed the connection`, 'E_MOB_CONTROL_CLOSED'));
+    waiting.clear();
+    resolveClosed();
+  });
+  socket.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let a: ControlAnswer;
+      try {
+        a = JSON.parse(line) as ControlAnswer;
+      } catch {
+        continue;
+      }
+      const w = waiting.get(a.id) ?? (a.id === 0 ? waiting.values().next().value : undefined);
+      if (!w) continue;
+      if (a.event !== undefined) {
+        w.onEvent?.(a.event, a.data);
+        continue;
+      }
+      waiting.delete(a.id);
+      if (a.ok) w.resolve(a.result);
+      else w.reject(remoteError(a.error, a.v));
+    }
+  });
+  return {
+    closed,
+    close: () => socket.destroy(),
+    request(op, args = {}, onEvent) {
+      const id = next++;
+      return new Promise((resolve, reject) => {
+        if (socket.destroyed) {
+          reject(new ControlRequestError(`the connection to app "${app}" is closed`, 'E_MOB_CONTROL_CLOSED'));
+          return;
+        }
+        waiting.set(id, { resolve, reject, ...(onEvent ? { onEvent } : {}) });
+        socket.write(`${JSON.stringify({ ...args, v: CONTROL_VERSION, id, op })}\n`);
+      });
+    },
+  };
+}
+
+function remoteError(e: ControlError | undefined, v: number): ControlRequestError {
+  const code = typeof e?.code === 'string' ? e.code : 'E_MOB_CONTROL';
+  if (code === 'E_MOB_CONTROL_VERSION' || v !== CONTROL_VERSION) {
+    return new ControlRequestError(e?.message ?? `the Kingpin speaks control protocol ${v}, this mob ${CONTROL_VERSION}`, 'E_MOB_CONTROL_VERSION');
+  }
+  return new ControlRequestError(e?.message ?? 'the Kingpin refused the request', code, e?.name);
+}
+
+/** A socket in the control folder: its app's status, or why it did not answer. */
+export interface Listed {
+  socket: string;
+  status?: AppStatus;
+  error?: ControlRequestError;
+}
+
+/**
+ * Every app running on this host for this user: each socket in the control folder asked
+ * for its status (sockets nobody answers on are left out; a Kingpin of another protocol
+ * version is listed with its error).
+ *
+ * @example
+ * for (const { status } of await listApps()) console.log(status?.name, status?.pid);
+ */
+export async function listApps(dir = controlDir()): Promise<Listed[]> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.sock')).sort();
+  } catch {
+    return [];
+  }
+  const out = await Promise.all(
+    names.map(async (name): Promise<Listed | null> => {
+      const socket = join(dir, name);
+      let c: ControlClient;
+      try {
+        c = await connectControl(socket, name.slice(0, -5));
+      } catch (err) {
+        return (err as ControlRequestError).code === 'E_MOB_NO_PERMISSION' ? { socket, error: err as ControlRequestError } : null;
+      }
+      try {
+        return { socket, status: (await withTimeout(c.request('status'), 3000)) as AppStatus };
+      } catch (err) {
+        return { socket, error: err instanceof ControlRequestError ? err : new ControlRequestError(String((err as Error).message), 'E_MOB_CONTROL') };
+      } finally {
+        c.close();
+      }
+    }),
+  );
+  return out.filter((x): x is Listed => x !== null);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new ControlRequestError(`no answer within ${ms} ms`, 'E_MOB_CONTROL_TIMEOUT')), ms))),
+  ]).finally(() => clearTimeout(t));
+}
