@@ -4,6 +4,7 @@
 export const IMPLS = {
   'mob-links': 'mob (links: worker → worker)',
   'mob-routed': 'mob (routed: worker → Kingpin → worker)',
+  'mob-nostats': 'mob (links), metrics off (stats: false)',
   relay: 'relay, unbatched (baseline)',
   'relay-batched': 'relay, batched per turn (≤ 250)',
   workerpool: 'workerpool (process, 2 workers)',
@@ -17,11 +18,11 @@ export const IMPLS = {
 };
 
 /** The implementations of the pipelined add(1,2) case; one call at a time adds the ping-pongs. */
-const RPC = ['mob-links', 'mob-routed', 'relay', 'relay-batched', 'workerpool', 'piscina'];
+const RPC = ['mob-links', 'mob-routed', 'mob-nostats', 'relay', 'relay-batched', 'workerpool', 'piscina'];
 const LAT = [...RPC, 'ipc', 'unix'];
 /** The 10 KB argument, and the implementations whose every process's CPU is measured. */
 const PAD = ['mob-links', 'mob-routed', 'relay'];
-const CPU = ['mob-links', 'mob-routed', 'relay', 'relay-batched'];
+const CPU = ['mob-links', 'mob-routed', 'mob-nostats', 'relay', 'relay-batched'];
 
 /**
  * Every figure: which scenario, case and field it is read from (a dotted path), and its
@@ -110,6 +111,8 @@ export function computeTargets(figures) {
     r('mob (links) CPU per call, all processes ≤ 0.6× mob (routed)', 'cpu.pipe', 'mob-links', 'mob-routed', '<=', 0.6),
     t('mob (links) Kingpin CPU while pipelined < 5% of a core', g('primary.pipe', 'mob-links'), '<', 0.05, 'core', `${f('primary.pipe', 'mob-links')} (routed: ${f('primary.pipe', 'mob-routed')})`),
     r('mob (links) 10 KB pipelined calls/s ≥ 1.0× mob (routed)', 'pipe10k', 'mob-links', 'mob-routed', '>=', 1.0),
+    r('metrics on: mob (links) pipelined calls/s ≥ 0.97× metrics off', 'pipe', 'mob-links', 'mob-nostats', '>=', 0.97),
+    r('metrics on: mob (links) CPU per call ≤ 1.03× metrics off', 'cpu.pipe', 'mob-links', 'mob-nostats', '<=', 1.03),
     r('mob (links) pipelined calls/s ≥ 3.0× unbatched relay', 'pipe', 'mob-links', 'relay', '>=', 3.0),
     r('mob (links) pipelined calls/s ≥ 0.9× batched relay', 'pipe', 'mob-links', 'relay-batched', '>=', 0.9),
     r('mob (links) one-at-a-time p50 ≤ 1.1× relay', 'lat.p50', 'mob-links', 'relay', '<=', 1.1),
@@ -213,7 +216,9 @@ export function markdown(figures, targets, { machine, runs, quiet, contended = [
     '**mob (links)** is mob as it runs by default: the calling worker sends each call straight to',
     'a worker of the other role (2 workers) over a Unix socket the Kingpin introduced them on, one',
     'hop each way. **mob (routed)** is the same app started with `start(name, { links: false })`:',
-    'every call goes worker → Kingpin → worker and back, the path mob took before links. The',
+    'every call goes worker → Kingpin → worker and back, the path mob took before links.',
+    '**metrics off** is mob (links) started with `stats: false`: its workers time no call and',
+    'report no figures, the cost that metrics on (the default) is compared with. The',
     'baseline is a hand-written `node:cluster` relay (worker → primary → worker, `process.send`,',
     'JSON, one message per call). The raw ping-pongs are the floor of one hop: two processes, one',
     'JSON message each way, nothing in between. CPU per call is the user + system time of every',
@@ -287,6 +292,7 @@ export function chartSvg(figures, { machine, runs }) {
   const colors = {
     'mob-links': '#2f6fde',
     'mob-routed': '#8fb0ec',
+    'mob-nostats': '#1c3f86',
     relay: '#8a8a8a',
     'relay-batched': '#b5b5b5',
     workerpool: '#d9a441',

@@ -14,7 +14,12 @@ if (process.env.BENCH_PROFILE_WORKERS !== '1') {
 const mob = require('mob');
 const LINKS = process.env.MOB_LINKS !== '0';
 const kingpin = mob
-  .start('bench', { log: (line) => process.stderr.write(`${line}\n`), ...(LINKS ? {} : { links: false }) })
+  .start('bench', {
+    log: (line) => process.stderr.write(`${line}\n`),
+    ...(LINKS ? {} : { links: false }),
+    // MOB_BENCH_STATS=0: the workers time no call and report no figures (metrics off).
+    ...(process.env.MOB_BENCH_STATS === '0' ? { stats: false } : {}),
+  })
   .base(module)
   .role('back', './mob-back.cjs', { workers: 2 })
   .role('driver', './mob-driver.cjs', { workers: 1 });

@@ -25,11 +25,19 @@ export const USAGE = `usage: mob <command>
                                                the workers' recent output, then follow it
   mob dashboard <app> [--port N] [--host H]    a live web dashboard (prints its URL)
   mob run <file> [-i N] [--name NAME]          run a server file as N workers (default: one per CPU)
+  mob --version
 
-The apps' control sockets are in ${'$'}MOB_HOME (now: ${controlDir()}).`;
+The apps' control sockets are in ${controlDir()} (MOB_HOME, else $XDG_RUNTIME_DIR/mob, else <tmpdir>/mob-<uid>).`;
+
+/** This package's version (mob --version). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION = (require('../package.json') as { version: string }).version;
 
 /** A command's failure: printed as its message alone, exit code 1. */
 class Failure extends Error {}
+
+/** A command used wrongly: printed with its usage, exit code 2. */
+class Usage extends Error {}
 
 /**
  * Runs the `mob` command with `argv` (without `node` and the script). Resolves with the exit
@@ -58,6 +66,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return await logs(rest, io);
       case 'dashboard':
         return await dashboard(rest, io);
+      case '-v':
+      case '--version':
+      case 'version':
+        io.out(VERSION);
+        return 0;
       case undefined:
       case '-h':
       case '--help':
@@ -69,6 +82,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return 2;
     }
   } catch (err) {
+    if (err instanceof Usage) {
+      io.err(`mob ${command}: ${err.message}`);
+      return 2;
+    }
     if (err instanceof Failure || err instanceof ControlRequestError) {
       io.err(`mob ${command}: ${err.message}`);
       return 1;
@@ -181,9 +198,9 @@ async function reload(args: string[], io: CliIo): Promise<number> {
 async function scale(args: string[], io: CliIo): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const [app, role, count] = positionals;
-  if (!role || count === undefined) throw new Failure('usage: mob scale <app> <role> <n>');
+  if (!role || count === undefined) throw new Usage('usage: mob scale <app> <role> <n>');
   const n = Number(count);
-  if (!Number.isInteger(n) || n < 0) throw new Failure(`n must be a whole number of workers, got "${count}"`);
+  if (!Number.isInteger(n) || n < 0) throw new Usage(`n must be a whole number of workers, got "${count}"`);
   const r = (await control(app, io, 'scale', { role, n })) as { workers: number };
   io.out(`role ${role} of ${app}: ${r.workers} worker(s) ready`);
   return 0;
@@ -206,7 +223,7 @@ async function logs(args: string[], io: CliIo): Promise<number> {
   });
   const [app, which] = positionals;
   const lines = values.lines === undefined ? 20 : Number(values.lines);
-  if (!Number.isInteger(lines) || lines < 0) throw new Failure(`--lines must be a whole number, got "${values.lines}"`);
+  if (!Number.isInteger(lines) || lines < 0) throw new Usage(`--lines must be a whole number, got "${values.lines}"`);
   const filter: { role?: string; pid?: number } = {};
   if (which !== undefined) {
     if (/^\d+$/.test(which)) filter.pid = Number(which);
@@ -241,7 +258,7 @@ async function dashboard(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string', short: 'p' }, host: { type: 'string' } } });
   const app = positionals[0];
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Failure(`--port must be a port number, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Usage(`--port must be a port number, got "${values.port}"`);
   const probe = await open(app);
   probe.close();
   const d = await serveDashboard({ app: app!, port, host: values.host ?? '127.0.0.1' });

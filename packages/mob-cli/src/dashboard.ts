@@ -113,7 +113,11 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
         res.end(PAGE);
         return;
       case 'GET /api/status':
-        return json(res, 200, [await request('status')]);
+        try {
+          return json(res, 200, [await request('status')]);
+        } catch (err) {
+          return json(res, 503, { error: (err as Error).message });
+        }
       case 'GET /api/events': {
         res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive' });
         res.write(': mob\n\n');

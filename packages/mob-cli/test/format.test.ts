@@ -48,7 +48,7 @@ describe('main', () => {
     expect(out[0]).toMatch(/^usage: mob <command>/);
     expect(await main(['frobnicate'], io)).toBe(2);
     expect(err[0]).toMatch(/^mob: no command "frobnicate"/);
-    expect(await main(['scale', 'x'], io)).toBe(1);
+    expect(await main(['scale', 'x'], io)).toBe(2);
     expect(err[1]).toBe('mob scale: usage: mob scale <app> <role> <n>');
   });
 });

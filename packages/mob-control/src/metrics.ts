@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { LATENCY_BUCKETS } from 'mob-messaging';
 import type { Kingpin, KingpinStats } from 'mob-kingpin';
 
@@ -127,6 +127,9 @@ export function renderMetrics(stats: KingpinStats): string {
  */
 export function serveMetrics(kingpin: Kingpin, options: MetricsOptions): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
+  // node:http is loaded only when metrics are served: the Kingpin stays small without them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createServer } = require('node:http') as typeof import('node:http');
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -295,11 +295,9 @@ function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswe
     }
     case 'stop': {
       stops.push(progress(hub, undefined, event));
-      const n = kingpin.workers().length;
-      const t0 = Date.now();
-      kingpin.stop().then(
-        () => {
-          ok({ stopped: n, ms: Date.now() - t0 });
+      kingpin.shutdown('stop asked on the control socket (mob stop)').then(
+        (r) => {
+          ok(r);
           // As after SIGTERM: the Kingpin exits once every worker is gone (the answer first).
           setTimeout(() => process.exit(0), 50);
         },

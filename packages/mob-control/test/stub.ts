@@ -83,6 +83,10 @@ export function stubKingpin(name = 'stubapp'): Kingpin & StubKingpin {
       calls.push('stop');
       return Promise.resolve();
     },
+    shutdown: () => {
+      calls.push('shutdown');
+      return Promise.resolve({ stopped: 1, ms: 1 });
+    },
   });
   return k as unknown as Kingpin & StubKingpin;
 }

@@ -82,6 +82,12 @@ export interface KingpinOptions {
    */
   logs?: boolean;
   /**
+   * The workers' figures (default true): each reports once a second, and times every call it
+   * serves per export (`stats()`, `mob status`, metrics). `false`: no timing and no periodic
+   * report (a status still asks them for their process figures).
+   */
+  stats?: boolean;
+  /**
    * Node flags of the workers, after the Kingpin's own. Default: `--min-semi-space-size=8`,
    * and on Node 22 and later `--max-semi-space-size=16`, unless the Kingpin's flags or
    * NODE_OPTIONS set a semi-space size. The floor keeps a worker with many calls in flight
@@ -483,6 +489,23 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 
   /**
+   * `stop()`, said in the log: why and how many workers, then when every one is gone. What
+   * SIGINT, SIGTERM and `mob stop` do before the Kingpin exits (the caller exits).
+   *
+   * @example
+   * const { stopped, ms } = await kingpin.shutdown('maintenance');
+   */
+  async shutdown(reason: string): Promise<{ stopped: number; ms: number }> {
+    const stopped = this.#mobsters.size;
+    const t0 = Date.now();
+    this.#log(`mob: ${reason}: stopping ${stopped} worker(s)`);
+    await this.stop();
+    const ms = Date.now() - t0;
+    this.#log(`mob: every worker is gone (${stopped} stopped in ${ms} ms); exiting`);
+    return { stopped, ms };
+  }
+
+  /**
    * Zero-downtime rolling reload of one role or all: for each worker, a replacement is forked
    * and, once ready (and listening, if the role listens), the old one is stopped gracefully.
    * The role never has fewer ready workers than before. SIGHUP reloads every role.
@@ -562,6 +585,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
    */
   beforeStart(task: Promise<unknown>): this {
     if (this.#started) throw new ConfigError('beforeStart(): the Kingpin has started already; call it right after start()');
+    // Handled at boot; until then a rejection must not count as unhandled.
+    task.catch(() => {});
     this.#gates.push(task);
     return this;
   }
@@ -642,13 +667,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
         for (const m of this.#mobsters.values()) m.worker.process.kill('SIGKILL');
         process.exit(1);
       }
-      const n = this.#mobsters.size;
-      const t0 = Date.now();
-      this.#log(`mob: ${signal}: stopping ${n} worker(s)`);
-      void this.stop().then(() => {
-        this.#log(`mob: every worker is gone (${n} stopped in ${Date.now() - t0} ms); exiting`);
-        process.exit(0);
-      });
+      void this.shutdown(signal).then(() => process.exit(0));
     };
     const handlers: [NodeJS.Signals, () => void][] = [
       ['SIGINT', stop('SIGINT')],
@@ -685,6 +704,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       MOB_KINGPIN: '1',
       MOB_SERIALIZATION: this.#options.serialization ?? 'json',
       MOB_LINK_DIR: this.#linkDir ?? '',
+      ...(this.#options.stats === false ? { MOB_STATS: '0' } : {}),
       ...(typeof this.#options.links === 'object' && this.#options.links.max ? { MOB_LINKS_MAX: String(this.#options.links.max) } : {}),
     });
     const pid = worker.process.pid!;

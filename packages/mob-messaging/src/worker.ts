@@ -537,7 +537,7 @@ export function ready(): void {
   s.ready = true;
   enqueue(s, { k: Kind.Ready });
   // Under a Kingpin, the worker's figures from its first listing on, then once a second.
-  if (process.env.MOB_KINGPIN) {
+  if (process.env.MOB_KINGPIN && process.env.MOB_STATS !== '0') {
     enqueue(s, s.reporter.frame());
     setInterval(() => enqueue(s, s.reporter.frame()), REPORT_MS).unref();
   }

@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   transport: Transport;
   callbacks: Callbacks;
   module: ServedModule;
+  /** count calls, errors and durations per export (default true; see figures()) */
+  figures?: boolean;
 }
 
 /** What a module serves: its own function exports, and itself when it is a function. */
@@ -88,8 +90,10 @@ export class Dispatcher {
   #idle: (() => void)[] = [];
   /** per export served: calls, errors, durations (see figures) */
   readonly #stats = new Map<string, ExportStats>();
+  readonly #timed: boolean;
 
-  constructor({ transport, callbacks, module }: DispatcherOptions) {
+  constructor({ transport, callbacks, module, figures = true }: DispatcherOptions) {
+    this.#timed = figures;
     this.#transport = transport;
     this.#callbacks = callbacks;
     this.#table = exportTable(module);
@@ -148,7 +152,7 @@ export class Dispatcher {
     }
     let result: unknown;
     this.#running++;
-    const t0 = performance.now();
+    const t0 = this.#timed ? performance.now() : 0;
     try {
       result = fn.apply(thisArg, args);
     } catch (err) {
@@ -173,9 +177,11 @@ export class Dispatcher {
   }
 
   #done(fr: FrameOf<typeof Kind.Call>, t0: number, value: unknown, err: unknown, hasErr: boolean): void {
-    let st = this.#stats.get(fr.m);
-    if (!st) this.#stats.set(fr.m, (st = new ExportStats()));
-    st.observe((performance.now() - t0) / 1000, hasErr);
+    if (this.#timed) {
+      let st = this.#stats.get(fr.m);
+      if (!st) this.#stats.set(fr.m, (st = new ExportStats()));
+      st.observe((performance.now() - t0) / 1000, hasErr);
+    }
     this.#reply(fr, value, hasErr ? err : undefined, hasErr);
     if (--this.#running === 0 && this.#idle.length) {
       const waiters = this.#idle;

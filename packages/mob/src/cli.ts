@@ -33,7 +33,11 @@ function run(args: string[]): number | null {
   const role = basename(path, extname(path)).replace(/[^A-Za-z0-9_.-]/g, '_') || 'app';
   const name = values.name ?? role;
   // In the foreground, for systemd and containers: SIGTERM stops it gracefully, SIGHUP reloads.
-  start(name).role(role, path, { workers: n });
+  const kingpin = start(name).role(role, path, { workers: n });
+  kingpin.ready().then(
+    () => process.stderr.write(`mob run: app "${name}": ${n} worker(s) of ${file} ready (npx mob status ${name})\n`),
+    (err: Error) => process.stderr.write(`mob run: ${err.message}\n`),
+  );
   return null;
 }
 

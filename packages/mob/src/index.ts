@@ -73,27 +73,31 @@ function isPort(x: unknown): x is number {
 function operate(kingpin: Kingpin, withControl: boolean, metrics: { port: number; host?: string } | null, log?: (line: string) => void): void {
   const say = log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const ops = control();
+  let claimed: Promise<unknown> = Promise.resolve();
   if (withControl) {
     kingpin.beforeStart(
-      ops.serveControl(kingpin).then(
+      (claimed = ops.serveControl(kingpin).then(
         (server) => kingpin.once('shutdown', () => void server.close()),
         (err: Error) => {
           if (err instanceof ops.AppRunningError) throw err;
           say(`mob: no control socket (${err.message}); the mob command will not see this app`);
         },
-      ),
+      )),
     );
   }
   if (metrics) {
+    // After the name is claimed: a second copy of a running app is told that, not that the port is taken.
     kingpin.beforeStart(
-      ops.serveMetrics(kingpin, metrics).then(
-        (server) => {
-          say(`mob: metrics at ${server.url}`);
-          kingpin.once('shutdown', () => void server.close());
-        },
-        (err: Error) => {
-          throw new ConfigError(`metrics: cannot listen on ${metrics.host ?? '127.0.0.1'}:${metrics.port} (${err.message}); choose another port (MOB_METRICS_PORT)`);
-        },
+      claimed.then(() =>
+        ops.serveMetrics(kingpin, metrics).then(
+          (server) => {
+            say(`mob: metrics at ${server.url}`);
+            kingpin.once('shutdown', () => void server.close());
+          },
+          (err: Error) => {
+            throw new ConfigError(`metrics: cannot listen on ${metrics.host ?? '127.0.0.1'}:${metrics.port} (${err.message}); choose another port (MOB_METRICS_PORT)`);
+          },
+        ),
       ),
     );
   }

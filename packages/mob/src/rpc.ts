@@ -51,7 +51,12 @@ export function serve(mod: ServedModule): void {
       t.handle(kind, handler);
     };
     const r = rpc();
-    dispatcher = r.dispatcher = proxy().createDispatcher({ transport: capture, callbacks: r.callbacks, module: mod });
+    dispatcher = r.dispatcher = proxy().createDispatcher({
+      transport: capture,
+      callbacks: r.callbacks,
+      module: mod,
+      figures: process.env.MOB_STATS !== '0',
+    });
     first?.(fr);
   });
   // On shutdown, running calls finish and their answers leave before the worker exits.

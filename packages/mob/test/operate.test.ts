@@ -228,14 +228,18 @@ describe('the control socket and the mob command', () => {
     holder.kill('SIGKILL');
     await new Promise((r) => holder.once('exit', r));
     expect(statSync(stale).isSocket()).toBe(true);
-    const first = startApp(join(fixtures, 'main.cjs'), { env: { MOB_HOME: dir } });
+    // Both with the same metrics port: the second is told the app runs, not that the port is taken.
+    const first = startApp(join(fixtures, 'main.cjs'), { env: { MOB_HOME: dir, MOB_METRICS_PORT: '0' } });
     await first.waitFor((l) => typeof l.port === 'number', 'front listening');
+    const [line] = await first.waitForText(/metrics at http:\/\/127\.0\.0\.1:(\d+)\/metrics/);
+    const metricsPort = /:(\d+)\/metrics/.exec(line!)![1]!;
     const ls = JSON.parse((await mob(['ls', '--json'], { MOB_HOME: dir })).out);
     expect(ls.map((a: any) => a.pid)).toEqual([first.pid]);
-    const second = startApp(join(fixtures, 'main.cjs'), { env: { MOB_HOME: dir } });
+    const second = startApp(join(fixtures, 'main.cjs'), { env: { MOB_HOME: dir, MOB_METRICS_PORT: metricsPort } });
     const { code } = await second.exited;
     expect(code).toBe(1);
-    expect(second.stderr()).toMatch(new RegExp(`an app named "opapp" is already running on this host \\(Kingpin ${first.pid}`));
+    expect(second.stderr()).toMatch(new RegExp(`^mob: app "opapp" did not start: an app named "opapp" is already running on this host \\(Kingpin ${first.pid}`, 'm'));
+    expect(second.stderr()).not.toMatch(/EADDRINUSE|\n\s+at /);
     expect(isAlive(first.pid)).toBe(true);
   });
 
@@ -245,6 +249,8 @@ describe('the control socket and the mob command', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/stopped opapp: 4 worker\(s\)/);
     expect((await app.exited).code).toBe(0);
+    expect(app.stderr()).toMatch(/mob: stop asked on the control socket \(mob stop\): stopping 4 worker\(s\)/);
+    expect(app.stderr()).toMatch(/mob: every worker is gone \(4 stopped in \d+ ms\); exiting/);
   });
 
   it('mob run runs an unmodified server file as N workers', async () => {
