@@ -43,7 +43,7 @@ const RPC_CASES = ['lat', 'pipe', 'lat10k', 'pipe10k'];
 const SCENARIOS = [
   { id: 'mob-links', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: true, installed: true },
   { id: 'mob-routed', file: 'scenarios/mob-main.cjs', env: { MOB_LINKS: '0' }, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: false, installed: true },
-  { id: 'mob-nostats', file: 'scenarios/mob-main.cjs', env: { MOB_BENCH_STATS: '0' }, mode: 'rpc', cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 4, links: true, installed: true },
+  { id: 'mob-nostats', file: 'scenarios/mob-main.cjs', env: { MOB_BENCH_STATS: '0' }, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: true, installed: true },
   { id: 'relay', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '0' }, cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4 },
   { id: 'relay-batched', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '1' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 4 },
   { id: 'ipc', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'ipc' }, cases: ['lat'] },

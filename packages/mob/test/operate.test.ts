@@ -186,6 +186,40 @@ describe('the control socket and the mob command', () => {
     expect(check).toBe('');
   });
 
+  it('a frozen worker never fails a scrape: its last values are served, with their age', async () => {
+    const { app, env } = await startOp({ MOB_METRICS_PORT: '0' });
+    const [url] = await app.waitForText(/metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/);
+    const metricsUrl = /http:\/\/127\.0\.0\.1:\d+\/metrics/.exec(url!)![0];
+    const frozen = (await status(env))[0].roles[0].workers[0].pid as number;
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      const age = (body: string): number => Number(new RegExp(`^mob_worker_report_age_seconds\\{app="opapp",role="back",pid="${frozen}"\\} (\\S+)$`, 'm').exec(body)?.[1]);
+      const rss = (body: string): number => Number(new RegExp(`^mob_worker_resident_memory_bytes\\{app="opapp",role="back",pid="${frozen}"\\} (\\S+)$`, 'm').exec(body)?.[1]);
+      // Every scrape answers 200, with the frozen worker's last RSS, while its age passes 3 s.
+      let last = '';
+      const stale = await waitFor(
+        () => {
+          void fetchText(metricsUrl).then((r) => {
+            if (r.status === 200) last = r.body;
+          });
+          return age(last) > 3;
+        },
+        { timeout: 8000, every: 250 },
+      );
+      expect(stale).toBe(true);
+      expect(rss(last)).toBeGreaterThan(10 * 1024 * 1024);
+      // Once it is stale, nobody waits for it: a scrape takes what the others need.
+      const t0 = Date.now();
+      const r = await fetchText(metricsUrl);
+      expect(r.status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      const w = (await status(env))[0].roles[0].workers.find((x: any) => x.pid === frozen);
+      expect(w.reportAge).toBeGreaterThan(3);
+    } finally {
+      process.kill(frozen, 'SIGCONT');
+    }
+  });
+
   it('survives 10,000 hostile writes to its control socket', async () => {
     const { app, env } = await startOp();
     const path = join(env.MOB_HOME!, 'opapp.sock');
