@@ -1,40 +1,12 @@
-import type { CrashInfo, KingpinStats } from 'mob-kingpin';
+import type { CrashInfo, KingpinStats, WorkerStats } from 'mob-kingpin';
 
 /**
- * One worker in `mob status --json`. `pid`, `state`, `rss`, `cpu` and `calls` are the
+ * One worker in `mob status --json`: the Kingpin's WorkerStats without its per-export
+ * figures and CPU seconds. `pid`, `state` ('starting' | 'ready' | 'stopping' | 'dead'), `rss`
+ * (bytes), `cpu` (% of one core, 0 until there are two reports) and `calls` (served) are the
  * documented contract; the rest may grow.
  */
-export interface WorkerStatus {
-  pid: number;
-  /** 'starting' | 'ready' | 'stopping' | 'dead' */
-  state: string;
-  /** resident set size, bytes (0 until its first report) */
-  rss: number;
-  /** % of one core (0 until there are two reports) */
-  cpu: number;
-  /** calls it served */
-  calls: number;
-  /** ms since it was forked */
-  uptime: number;
-  /** unexpected exits of the workers it replaced, one after the other */
-  restarts: number;
-  startedAt: number;
-  heapUsed: number;
-  /** event-loop utilization, 0..1 */
-  elu: number;
-  errors: number;
-  callsPerSec: number;
-  /** ms over the last 10 s, null without calls */
-  p50: number | null;
-  p99: number | null;
-  /** calls it is serving now */
-  inflight: number;
-  /** calls it made that are not settled */
-  pending: number;
-  links: number;
-  /** seconds since its last report, null before the first */
-  reportAge: number | null;
-}
+export type WorkerStatus = Omit<WorkerStats, 'exports' | 'cpuSeconds'>;
 
 /** One role in `mob status --json`. `name`, `restarts` and `workers` are the contract. */
 export interface RoleStatus {
@@ -98,26 +70,7 @@ export function toStatus(stats: KingpinStats, socket: string): AppStatus {
       inflight: r.inflight,
       exports: Object.fromEntries(Object.entries(r.exports).map(([k, t]) => [k, { calls: t.calls, errors: t.errors }])),
       lastCrash: r.lastCrash,
-      workers: r.workers.map((w) => ({
-        pid: w.pid,
-        state: w.state,
-        rss: w.rss,
-        cpu: w.cpu,
-        calls: w.calls,
-        uptime: w.uptime,
-        restarts: w.restarts,
-        startedAt: w.startedAt,
-        heapUsed: w.heapUsed,
-        elu: w.elu,
-        errors: w.errors,
-        callsPerSec: w.callsPerSec,
-        p50: w.p50,
-        p99: w.p99,
-        inflight: w.inflight,
-        pending: w.pending,
-        links: w.links,
-        reportAge: w.reportAge,
-      })),
+      workers: r.workers.map(({ exports: _exports, cpuSeconds: _cpu, ...w }) => w),
     })),
   };
 }
