@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection, type Socket } from 'node:net';
 import { MobError } from 'mob-messaging';
+import { readLines } from './lines.js';
 import { controlDir } from './paths.js';
 import { CONTROL_VERSION, type ControlAnswer, type ControlError, type ControlRequest, type Op } from './protocol.js';
 import type { AppStatus } from './status.js';
@@ -63,38 +64,30 @@ export function connectControl(path: string, app = path): Promise<ControlClient>
 function client(socket: Socket, app: string): ControlClient {
   let next = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onEvent?: (event: string, data: unknown) => void }>();
-  let buf = '';
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
-  socket.setEncoding('utf8');
   socket.on('error', () => {});
   socket.on('close', () => {
     for (const w of waiting.values()) w.reject(new ControlRequestError(`the Kingpin of app "${app}" closed the connection`, 'E_MOB_CONTROL_CLOSED'));
     waiting.clear();
     resolveClosed();
   });
-  socket.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      let a: ControlAnswer;
-      try {
-        a = JSON.parse(line) as ControlAnswer;
-      } catch {
-        continue;
-      }
-      const w = waiting.get(a.id) ?? (a.id === 0 ? waiting.values().next().value : undefined);
-      if (!w) continue;
-      if (a.event !== undefined) {
-        w.onEvent?.(a.event, a.data);
-        continue;
-      }
-      waiting.delete(a.id);
-      if (a.ok) w.resolve(a.result);
-      else w.reject(remoteError(a.error, a.v));
+  readLines(socket, (line) => {
+    let a: ControlAnswer;
+    try {
+      a = JSON.parse(line) as ControlAnswer;
+    } catch {
+      return;
     }
+    const w = waiting.get(a.id) ?? (a.id === 0 ? waiting.values().next().value : undefined);
+    if (!w) return;
+    if (a.event !== undefined) {
+      w.onEvent?.(a.event, a.data);
+      return;
+    }
+    waiting.delete(a.id);
+    if (a.ok) w.resolve(a.result);
+    else w.reject(remoteError(a.error, a.v));
   });
   return {
     closed,
@@ -164,7 +157,8 @@ export async function listApps(dir = controlDir()): Promise<Listed[]> {
   return out.filter((x): x is Listed => x !== null);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+/** `p`, or a ControlRequestError (E_MOB_CONTROL_TIMEOUT) after `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;
   return Promise.race([
     p,

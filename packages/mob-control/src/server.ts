@@ -1,7 +1,9 @@
 import { chmodSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { MobError } from 'mob-messaging';
 import type { Kingpin, LogLine } from 'mob-kingpin';
+import { connectControl, withTimeout, type ControlClient } from './client.js';
+import { readLines } from './lines.js';
 import { renderMetrics } from './metrics.js';
 import { controlDir, ensureDir, socketPath } from './paths.js';
 import { CONTROL_VERSION, MAX_REQUEST, OPS, type ControlAnswer, type ControlRequest } from './protocol.js';
@@ -115,34 +117,28 @@ export async function serveControl(kingpin: Kingpin, options: ControlOptions = {
 
 /** Takes the socket path: free, or left by a dead Kingpin (removed); a live one throws. */
 async function claim(app: string, path: string): Promise<void> {
-  const live = await new Promise<{ pid: number | null } | null>((resolve) => {
-    const s = createConnection(path);
-    let buf = '';
-    const done = (v: { pid: number | null } | null): void => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(1000, () => done({ pid: null }));
-    s.on('error', () => done(null)); // ENOENT, or ECONNREFUSED: a stale socket
-    s.on('connect', () => s.write(`${JSON.stringify({ v: CONTROL_VERSION, id: 1, op: 'hello' })}\n`));
-    s.on('data', (d) => {
-      buf += d.toString();
-      if (!buf.includes('\n')) return;
-      try {
-        const a = JSON.parse(buf.slice(0, buf.indexOf('\n'))) as ControlAnswer;
-        done({ pid: typeof (a.result as { pid?: unknown })?.pid === 'number' ? (a.result as { pid: number }).pid : null });
-      } catch {
-        done({ pid: null });
-      }
-    });
-    s.on('close', () => done({ pid: null }));
-  });
-  if (live) throw new AppRunningError(app, live.pid, path);
+  let c: ControlClient;
   try {
-    unlinkSync(path);
+    c = await connectControl(path, app);
   } catch {
-    // nothing there
+    // Nothing there, or a stale socket nobody answers on (ECONNREFUSED).
+    try {
+      unlinkSync(path);
+    } catch {
+      // nothing there
+    }
+    return;
   }
+  let pid: number | null = null;
+  try {
+    const hello = (await withTimeout(c.request('hello'), 1000)) as { pid?: unknown };
+    if (typeof hello.pid === 'number') pid = hello.pid;
+  } catch {
+    // it answers, but not as we expect: still someone's
+  } finally {
+    c.close();
+  }
+  throw new AppRunningError(app, pid, path);
 }
 
 /** Streaming requests (logs that follow, subscribe, progress of reload/scale/stop) one connection may hold. */
@@ -182,9 +178,7 @@ function createHub(kingpin: Kingpin): Hub {
 }
 
 function serveClient(kingpin: Kingpin, hub: Hub, socket: Socket, path: string): void {
-  let buf = '';
   const stops: (() => void)[] = [];
-  socket.setEncoding('utf8');
   socket.on('error', () => {});
   socket.on('close', () => {
     for (const stop of stops) stop();
@@ -197,21 +191,18 @@ function serveClient(kingpin: Kingpin, hub: Hub, socket: Socket, path: string): 
     }
     socket.write(`${JSON.stringify(a)}\n`);
   };
-  socket.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
+  readLines(
+    socket,
+    (line) => {
       if (line.trim()) handle(kingpin, hub, line, send, stops, path);
-    }
-    if (buf.length > MAX_REQUEST) {
-      send({ v: CONTROL_VERSION, id: 0, ok: false, error: { name: 'ControlError', code: 'E_MOB_CONTROL_TOO_LARGE', message: `a request is at most ${MAX_REQUEST} bytes` } });
+    },
+    MAX_REQUEST,
+    () => {
+      send(fail(0, 'E_MOB_CONTROL_TOO_LARGE', `a request is at most ${MAX_REQUEST} bytes`));
       socket.end();
       socket.destroySoon();
-      buf = '';
-    }
-  });
+    },
+  );
 }
 
 function fail(id: number, code: string, message: string): ControlAnswer {
