@@ -31,12 +31,13 @@ export class Reporter {
   frame(): ReportFrame {
     const cpu = process.cpuUsage();
     const elu = performance.eventLoopUtilization();
+    const mem = process.memoryUsage();
     const fr: ReportFrame = {
       k: Kind.Report,
       t: Date.now(),
       c: [cpu.user, cpu.system],
-      m: process.memoryUsage.rss(),
-      h: process.memoryUsage().heapUsed,
+      m: mem.rss,
+      h: mem.heapUsed,
       e: [Math.round(elu.idle), Math.round(elu.active)],
       l: this.#links(),
     };

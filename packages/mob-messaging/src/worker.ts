@@ -199,7 +199,7 @@ function init(): State {
   }
   handlers.set(Kind.Shutdown, (fr: FrameOf<typeof Kind.Shutdown>) => void shutdown(s, fr.t));
   // The Kingpin wants fresh figures (a scrape, a status): they leave with this turn's frames.
-  handlers.set(Kind.Report, () => void enqueue(s, s.reporter.frame()));
+  handlers.set(Kind.Report, () => report(s));
 
   // mob's frames are taken before Node emits them as 'message': the app's own
   // process.on('message') listeners never see them, and the app's messages pass untouched.
@@ -330,7 +330,7 @@ async function shutdown(s: State, _timeout: number): Promise<void> {
   await Promise.allSettled([drainServers(), ...s.drains.map((fn) => fn())]);
   debug('shutdown: drained; flushing');
   // The last figures (calls served since the last report count in the role's totals).
-  enqueue(s, s.reporter.frame());
+  report(s);
   // Answers must be written before the channel closes.
   await Promise.all([new Promise<void>((resolve) => s.outbox.flush(() => resolve())), s.links?.flush()]);
   debug('shutdown: flushed; disconnecting');
@@ -538,13 +538,18 @@ export function ready(): void {
   enqueue(s, { k: Kind.Ready });
   // Under a Kingpin, the worker's figures from its first listing on, then once a second.
   if (process.env.MOB_KINGPIN && process.env.MOB_STATS !== '0') {
-    enqueue(s, s.reporter.frame());
-    setInterval(() => enqueue(s, s.reporter.frame()), REPORT_MS).unref();
+    report(s);
+    setInterval(() => report(s), REPORT_MS).unref();
   }
 }
 
 /** How often a worker reports its figures to the Kingpin. */
 const REPORT_MS = 1000;
+
+/** This worker's figures, to the Kingpin with this turn's frames (see Reporter). */
+function report(s: State): void {
+  enqueue(s, s.reporter.frame());
+}
 
 /**
  * Adds figures to this worker's reports to the Kingpin (once a second, and when it asks):
