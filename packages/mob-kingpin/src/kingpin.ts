@@ -601,9 +601,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
         this.#log(`mob: app "${this.name}" did not start: ${err.message}`);
         process.exitCode = 1;
         this.#stopping = Promise.resolve();
-        const waiters = this.#readyWaiters;
-        this.#readyWaiters = [];
-        for (const w of waiters) w.reject(err);
+        this.#settleReady(err);
       },
     );
   }
@@ -644,7 +642,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       m.listening = true;
       m.binding = false;
       m.role.listens = true;
-      if (m.ready) this.#flushReady(m);
+      if (this.#serving(m)) this.#flushReady(m);
       this.#checkFull();
     });
     if (this.#options.signals !== false) this.#installSignals();
@@ -753,7 +751,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     stable.unref();
     this.#timers.add(stable);
     this.emit('ready', { role: role.name, pid: m.pid });
-    if (!role.listens || m.listening) this.#flushReady(m);
+    if (this.#serving(m)) this.#flushReady(m);
     this.#checkFull();
   }
 
@@ -763,9 +761,17 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     for (const fn of waiters) fn();
   }
 
+  /**
+   * `m` can take over from a worker it replaces: its module has loaded, and it listens if it
+   * is to (its role's workers listen, or it asked the primary for a server).
+   */
+  #serving(m: Mobster): boolean {
+    return m.ready && (m.listening || (!m.role.listens && !m.binding));
+  }
+
   /** Resolves true once `m` is ready (and listening, if its role listens), false if it exits first. */
   #whenReady(m: Mobster): Promise<boolean> {
-    if (m.ready && (!m.role.listens || m.listening)) return Promise.resolve(true);
+    if (this.#serving(m)) return Promise.resolve(true);
     return new Promise((resolve) => {
       m.onReady.push(() => resolve(true));
       m.exited.then(() => resolve(false), () => resolve(false));
@@ -824,11 +830,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     }
     if (delay > 0) this.emit('backoff', { role: role.name, delay, early: role.backoff.early });
     const failed = this.#readyWaiters.length ? this.#failing() : null;
-    if (failed) {
-      const waiters = this.#readyWaiters;
-      this.#readyWaiters = [];
-      for (const w of waiters) w.reject(failed);
-    }
+    if (failed) this.#settleReady(failed);
     this.emit('revive', { role: role.name, pid, delay, restarts: role.restarts });
     this.#reconcile(role, delay);
   }
@@ -867,10 +869,18 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   #checkFull(): void {
     if (!this.#full && this.#isFull()) {
       this.#full = true;
-      const waiters = this.#readyWaiters;
-      this.#readyWaiters = [];
-      for (const w of waiters) w.resolve();
+      this.#settleReady(null);
       this.emit('full');
+    }
+  }
+
+  /** Settles every ready() waiting: resolved (null), or rejected with `err`. */
+  #settleReady(err: Error | null): void {
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const w of waiters) {
+      if (err) w.reject(err);
+      else w.resolve();
     }
   }
 
