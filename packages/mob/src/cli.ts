@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The `mob` command. `mob run` starts a Kingpin here (it needs mob itself); every other
 // command talks to running Kingpins through mob-cli.
 import { availableParallelism } from 'node:os';

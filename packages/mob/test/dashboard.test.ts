@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, stopAll, waitFor } from '../../mob-messaging/test/harness.js';
 
 const fixtures = join(__dirname, 'fixtures', 'operate');
-const BIN = join(__dirname, '..', 'dist', 'cli.js');
+const BIN = join(__dirname, '..', 'bin', 'mob.js');
 const CHROMIUM = process.env.MOB_CHROMIUM ?? '/usr/bin/chromium';
 let browser: Browser;
 const cleanup: (() => unknown)[] = [];

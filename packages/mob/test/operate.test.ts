@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive, startApp, stopAll, waitFor, type App } from '../../mob-messaging/test/harness.js';
 
 const fixtures = join(__dirname, 'fixtures', 'operate');
-const BIN = join(__dirname, '..', 'dist', 'cli.js');
+const BIN = join(__dirname, '..', 'bin', 'mob.js');
 const homes: string[] = [];
 afterEach(async () => {
   await stopAll();
