@@ -77,15 +77,25 @@ export class WorkerExitedError extends MobError {
   readonly pid: number;
   readonly exitCode: number | null;
   readonly signal: string | null;
-  constructor(role: string, pid: number, exitCode: number | null, signal: string | null, what = 'the call') {
+  /** the worker's host, when it ran on another host (mob-nats) */
+  readonly host?: string;
+  /** why a worker on another host is gone: `'host lost'` when its host stopped answering */
+  readonly reason?: string;
+  constructor(role: string, pid: number, exitCode: number | null, signal: string | null, what = 'the call', remote?: { host: string; reason?: string }) {
     super(
-      `worker ${pid} of role "${role}" exited (${signal ? `signal ${signal}` : `code ${exitCode}`}) before ${what} was answered`,
+      remote?.reason
+        ? `worker ${pid} of role "${role}" on host "${remote.host}" is gone (${remote.reason}) before ${what} was answered`
+        : `worker ${pid} of role "${role}"${remote ? ` on host "${remote.host}"` : ''} exited (${signal ? `signal ${signal}` : `code ${exitCode}`}) before ${what} was answered`,
       'E_MOB_WORKER_EXITED',
     );
     this.role = role;
     this.pid = pid;
     this.exitCode = exitCode;
     this.signal = signal;
+    if (remote) {
+      this.host = remote.host;
+      if (remote.reason) this.reason = remote.reason;
+    }
   }
 }
 

@@ -10,6 +10,8 @@ export {
   frameBytes,
   FRAME_OVERHEAD,
   FLOW_VERSION,
+  REMOTE_BASE,
+  type Locality,
   LATENCY_BUCKETS,
   type ExportFigures,
   type ReportFrame,
@@ -59,6 +61,7 @@ export {
   type WorkerState,
   type QueueLimits,
 } from './router.js';
+export type { HostLink, RemoteHost } from './hosts.js';
 export {
   send,
   all,

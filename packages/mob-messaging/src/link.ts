@@ -7,6 +7,7 @@ import { Owed, Window, type FlowLimits } from './flow.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import {
   Kind,
+  REMOTE_BASE,
   Target,
   expandFrame,
   frameBytes,
@@ -154,7 +155,8 @@ export class Links {
   send(pid: number, frame: Frame, where: string | undefined, open?: string, bytes = frameBytes(frame)): boolean | undefined {
     let l = this.#links.get(pid);
     if (!l) {
-      if (open === undefined || pid === this.#host.pid || this.size >= this.#max) return undefined;
+      // A worker of another host (an alias, REMOTE_BASE and up) is reached through the Kingpin.
+      if (open === undefined || pid === this.#host.pid || pid >= REMOTE_BASE || this.size >= this.#max) return undefined;
       l = this.#request(pid, open);
       if (!l) return undefined;
     }

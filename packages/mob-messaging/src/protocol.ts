@@ -103,6 +103,19 @@ export type TargetKind = (typeof Target)[keyof typeof Target];
 /** How a call picks a worker of its role. */
 export type Balance = 'round-robin' | 'least-pending';
 
+/**
+ * Where a call or `any()` message may go when its role has workers on several hosts:
+ * `'prefer-local'` (default) picks among the workers on the caller's host when the role has
+ * ready ones there; `'any'` picks among every host's.
+ */
+export type Locality = 'prefer-local' | 'any';
+
+/**
+ * Pids from here on are not processes of this host: the router's aliases of workers on
+ * other hosts (mob-nats). Linux pids stay below 2^22; aliases are `REMOTE_BASE + n`.
+ */
+export const REMOTE_BASE = 2 ** 30;
+
 /** An error as it crosses processes. */
 export interface SerializedError {
   /** `name` of the error (`TypeError`, `WorkerExitedError`, ...). */
@@ -152,12 +165,12 @@ export interface MessageFrame {
   t?: TargetKind;
   /** target role for `all` / `any` */
   r?: string;
-  /** target pid for `pid` */
-  p?: number;
+  /** target pid for `pid`; `'host/pid'` for a worker on another host */
+  p?: number | string;
   /** encoded payload */
   d: unknown;
-  /** sender pid, stamped by the Kingpin */
-  s?: number;
+  /** sender pid, stamped by the Kingpin; `'host/pid'` for a sender on another host */
+  s?: number | string;
 }
 
 export interface CallFrame {
@@ -178,6 +191,8 @@ export interface CallFrame {
   p?: number;
   /** the worker the caller chose (v2, routed while their link opens): the Kingpin sends it there if it is ready */
   t?: number;
+  /** 1: this call may go to any host's worker (the proxy's `locality: 'any'`) */
+  l?: number;
 }
 
 export interface ReturnFrame {
@@ -296,6 +311,8 @@ export interface MembersFrame {
   b?: Balance;
   /** workers that just left it because they are retiring (they turn calls away, then exit) */
   g?: number[];
+  /** 1: the role's locality is 'any' (calls spread over every host's workers) */
+  l?: number;
 }
 
 export interface LinkFrame {
@@ -457,7 +474,7 @@ export function isMobMessage(msg: unknown): msg is Envelope {
  */
 export function compactFrame(fr: Frame): Frame | unknown[] {
   if (fr.k === Kind.Call) {
-    if (fr.f !== undefined || fr.b !== undefined || fr.t !== undefined) return fr;
+    if (fr.f !== undefined || fr.b !== undefined || fr.t !== undefined || fr.l !== undefined) return fr;
     return fr.p === undefined ? [Kind.Call, fr.r, fr.i, fr.m, fr.a] : [Kind.Call, fr.r, fr.i, fr.m, fr.a, fr.p];
   }
   if (fr.k === Kind.Return) {

@@ -5,10 +5,12 @@ import { strategies } from './balance.js';
 import { ConfigError, NoSuchRoleError, ShutdownError, WorkerExitedError, heldQueueFull, serializeError } from './errors.js';
 import { DEFAULT_FLOW, Owed, flowLimits, flowToWire, type FlowLimits } from './flow.js';
 import { DEFAULT_BATCH, Outbox, type BatchLimits, type Origin } from './outbox.js';
+import { HostState, type HostLink, type RemoteHost } from './hosts.js';
 import {
   FLOW_VERSION,
   Kind,
   PROTOCOL_VERSION,
+  REMOTE_BASE,
   Target,
   expandFrame,
   frameBytes,
@@ -16,6 +18,7 @@ import {
   isMobMessage,
   type Balance,
   type CallFrame,
+  type Locality,
   type ReportFrame,
   type FrameOf,
   type CrashReport,
@@ -65,6 +68,8 @@ export interface RouterOptions {
   flow?: { highWater?: Partial<FlowLimits['highWater']>; max?: Partial<FlowLimits['max']> };
   /** The cluster to route for (default `node:cluster`); workers it forks are attached. */
   cluster?: typeof nodeCluster;
+  /** This host's name, in the `'host/pid'` addresses of a mob over several hosts (default: none). */
+  host?: string;
 }
 
 /** Events a Router emits. */
@@ -77,15 +82,30 @@ export interface RouterEvents {
   lasterr: [info: WorkerInfo];
   /** a worker's figures (a Report frame, its fields still to be checked by the reader) */
   report: [info: WorkerInfo, report: ReportFrame];
+  /** the ready workers of a role changed (on this host or another) */
+  members: [role: string];
 }
 
-interface Peer extends Origin {
+/** What the router pushes frames into: a worker's IPC outbox, or a remote host's (hosts.ts). */
+export interface PeerOutbox {
+  push(frame: Frame, bytes?: number, origin?: Origin): void;
+  pushHandle(frame: Frame, handle: unknown, keepOpen?: boolean, callback?: (err: Error | null) => void, origin?: Origin, bytes?: number): void;
+  uncork(): void;
+  clear(): void;
+}
+
+/** A worker the router routes to: a local one (a cluster worker), or a remote host's (`host` set). */
+export interface Peer extends Origin {
   readonly id: number;
   readonly pid: number;
-  readonly worker: Worker;
+  readonly worker: Worker | undefined;
   role: string;
   state: WorkerState;
-  readonly outbox: Outbox;
+  readonly outbox: PeerOutbox;
+  /** a worker of another host: its host, its pid there, and its address `'host/pid'` */
+  readonly host?: HostState;
+  readonly rpid?: number;
+  readonly address?: string;
   /** calls routed here and not answered */
   readonly inflight: Inflight;
   /** pid-addressed messages that arrived before it was ready */
@@ -123,7 +143,11 @@ class FanOut implements Origin {
 
 interface RoleState {
   readonly name: string;
+  /** its ready workers, on every host */
   readonly ready: Peer[];
+  /** its ready workers on this host */
+  readonly local: Peer[];
+  locality: Locality;
   rr: number;
   balance: Balance;
   limits: QueueLimits;
@@ -168,6 +192,8 @@ class Inflight {
   }
 }
 const MAX_LAZY_ROLES = 256;
+/** Workers of one remote host the router knows at once (aliases). */
+const MAX_ALIASES = 4096;
 
 function isId(x: unknown): x is number {
   return typeof x === 'number' && x >= 0 && x < SPAN && Math.floor(x) === x;
@@ -214,6 +240,9 @@ export class Router extends EventEmitter<RouterEvents> {
   #stopping = false;
   /** any() messages held beyond their role's bound (their senders had not heard it was full) */
   #overflow = 0;
+  readonly #hostName: string;
+  readonly #hosts = new Map<string, HostState>();
+  #nextAlias = REMOTE_BASE + 1;
 
   constructor(options: RouterOptions = {}) {
     super();
@@ -222,6 +251,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#batch = { ...DEFAULT_BATCH, ...options.batch };
     this.#flow = flowLimits(DEFAULT_FLOW, options.flow, 'createRouter({ flow })');
     this.#cluster = options.cluster ?? nodeCluster;
+    this.#hostName = options.host ?? '';
     if (options.roles) this.setRoles(options.roles);
     this.#cluster.on('fork', this.#onFork);
     for (const worker of Object.values(this.#cluster.workers ?? {})) if (worker) this.attach(worker);
@@ -235,9 +265,10 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** Set a role's balancing strategy, held-queue bounds and its workers' flow limits. */
-  configureRole(name: string, options: { balance?: Balance; queue?: Partial<QueueLimits>; flow?: RouterOptions['flow'] }): void {
+  configureRole(name: string, options: { balance?: Balance; queue?: Partial<QueueLimits>; flow?: RouterOptions['flow']; locality?: Locality }): void {
     const role = this.#role(name);
     if (options.balance) role.balance = checkBalance(options.balance, `role "${name}" balance`);
+    if (options.locality) role.locality = checkLocality(options.locality, `role "${name}" locality`);
     if (options.queue) role.limits = { ...role.limits, ...options.queue };
     if (options.flow) role.flow = flowLimits(this.#flow, options.flow, `role "${name}" flow`);
   }
@@ -287,16 +318,47 @@ export class Router extends EventEmitter<RouterEvents> {
     });
   }
 
-  /** Every attached worker (of one role). */
+  /** Every attached worker of this host (of one role). */
   workers(role?: string): WorkerInfo[] {
     const out: WorkerInfo[] = [];
-    for (const peer of this.#byPid.values()) if (role === undefined || peer.role === role) out.push(info(peer));
+    for (const peer of this.#byPid.values()) if (!peer.host && (role === undefined || peer.role === role)) out.push(info(peer));
     return out;
   }
 
-  /** The number of ready workers of a role. */
+  /** The number of ready workers of a role on this host. */
   readyCount(role: string): number {
-    return this.#roles.get(role)?.ready.length ?? 0;
+    return this.#roles.get(role)?.local.length ?? 0;
+  }
+
+  /** The ready workers of each role on this host: what a mob over several hosts tells the others. */
+  members(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const role of this.#roles.values()) out[role.name] = role.local.map((p) => p.pid);
+    return out;
+  }
+
+  /**
+   * Another host of the mob joins (mob-nats's bridge): its workers become targets of calls and
+   * messages as its `members()` say, frames for them go to `link`, and what comes from them is
+   * handed to the returned RemoteHost. A host of the same name is replaced (lost first).
+   *
+   * @example
+   * const b = router.addHost('b', { send: (to, from, frame, tracked) => publish(...), poke: () => flushSoon() });
+   * b.members('back', [4242]);
+   */
+  addHost(name: string, link: HostLink): RemoteHost {
+    this.#hosts.get(name)?.lost('replaced');
+    const h = new HostState(name, link, {
+      alias: (host, rpid) => this.#alias(host, rpid),
+      members: (host, role, pids) => this.#remoteMembers(host, role, pids),
+      gone: (peer, why) => this.#aliasGone(peer, why),
+      receive: (host, to, from, frame, tracked) => this.#remote(host, to, from, frame, tracked),
+      done: (host) => {
+        if (this.#hosts.get(host.name) === host) this.#hosts.delete(host.name);
+      },
+    });
+    this.#hosts.set(name, h);
+    return h;
   }
 
   /**
@@ -402,6 +464,7 @@ export class Router extends EventEmitter<RouterEvents> {
         if (!peer.inflight.delete(fr.p, fr.i)) return bad(peer, fr);
         const caller = this.#byPid.get(fr.p);
         if (!caller || caller.state === 'dead') return false;
+        if (caller.host) fr.w = peer.pid;
         caller.outbox.push(fr, bytes, peer);
         return true;
       }
@@ -472,7 +535,9 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** The router is done with `n` frames of `peer`'s: acknowledge them, soon or along with other frames. */
   #credit(peer: Peer, n: number, bytes: number): void {
-    if (peer.state === 'dead' || !peer.owed.add(n, bytes)) return;
+    if (peer.state === 'dead') return;
+    if (peer.host) return peer.host.owe(peer, n, bytes);
+    if (!peer.owed.add(n, bytes)) return;
     peer.outbox.push(peer.owed.take()!);
   }
 
@@ -484,9 +549,11 @@ export class Router extends EventEmitter<RouterEvents> {
   #members(role: RoleState, to?: Peer, retiring?: number): void {
     const fr: MembersFrame = { k: Kind.Members, r: role.name, p: role.ready.map((p) => p.pid), q: [role.limits.count, role.limits.bytes] };
     if (role.balance !== 'round-robin') fr.b = role.balance;
+    if (role.locality === 'any') fr.l = 1;
     if (retiring !== undefined) fr.g = [retiring];
     if (to) return void to.outbox.push(fr);
     for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead') p.outbox.push(fr);
+    this.emit('members', role.name);
   }
 
   #hello(peer: Peer, role: unknown, version: unknown): void {
@@ -512,7 +579,10 @@ export class Router extends EventEmitter<RouterEvents> {
     if (peer.state !== 'starting') return;
     peer.state = 'ready';
     const role = peer.role ? this.#role(peer.role) : undefined;
-    if (role) role.ready.push(peer);
+    if (role) {
+      role.ready.push(peer);
+      role.local.push(peer);
+    }
     const early = peer.early;
     peer.early = null;
     if (early) for (const h of early) this.#deliver(peer, h.frame as MessageFrame, h.handle, h.bytes, h.origin);
@@ -529,26 +599,40 @@ export class Router extends EventEmitter<RouterEvents> {
       this.#fail(peer, fr.i, new NoSuchRoleError(fr.r, this.#declared ?? []));
       return false;
     }
-    if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle: undefined, bytes, origin: peer });
+    const pool = this.#pool(role, peer, fr.l === 1);
+    if (pool.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle: undefined, bytes, origin: peer });
     // The worker the caller chose (while their link opens), if it is still a ready one of the role.
     const chosen = typeof fr.t === 'number' ? this.#byPid.get(fr.t) : undefined;
-    this.#send(role, fr, bytes, peer, chosen?.state === 'ready' && chosen.role === role.name ? chosen : undefined);
+    this.#send(role, pool, fr, bytes, peer, chosen?.state === 'ready' && chosen.role === role.name && (!peer.host || !chosen.host) ? chosen : undefined);
     return true;
   }
 
-  #send(role: RoleState, fr: CallFrame, bytes: number, origin: Origin, chosen?: Peer): void {
+  /**
+   * The workers of `role` a frame of `from`'s may go to: a remote host's frames only to this
+   * host's; ours to this host's when it has ready ones ('prefer-local'), else to every host's.
+   */
+  #pool(role: RoleState, from: Peer | undefined, anyHost: boolean): Peer[] {
+    if (from?.host) return role.local;
+    if (anyHost || role.locality === 'any' || role.local.length === 0) return role.ready;
+    return role.local;
+  }
+
+  #send(role: RoleState, pool: Peer[], fr: CallFrame, bytes: number, origin: Origin, chosen?: Peer): void {
     const b = fr.b === 'least-pending' || fr.b === 'round-robin' ? fr.b : role.balance;
-    const target = chosen ?? strategies[b](role.ready, role);
+    const target = chosen ?? strategies[b](pool, role);
     target.inflight.add(fr.p!, fr.i);
+    if (target.host) target.host.calls.set(fr.p! * SPAN + fr.i, target);
     target.outbox.push(fr, bytes, origin);
   }
 
   #message(peer: Peer, fr: MessageFrame, handle: unknown, bytes: number): boolean {
-    fr.s = peer.pid;
+    fr.s = peer.address ?? peer.pid;
+    // Handles stay on their host; a remote host's messages go to this host's workers only.
+    const localOnly = handle !== undefined || peer.host !== undefined;
     switch (fr.t) {
       case Target.Pid: {
-        const target = typeof fr.p === 'number' ? this.#byPid.get(fr.p) : undefined;
-        if (!target || target.state === 'dead') {
+        const target = this.#addressed(fr.p);
+        if (!target || target.state === 'dead' || (localOnly && target.host)) {
           debug('message from %d to pid %s dropped: no such live worker', peer.pid, String(fr.p));
           closeHandle(handle);
           return false;
@@ -567,17 +651,18 @@ export class Router extends EventEmitter<RouterEvents> {
           closeHandle(handle);
           return false;
         }
-        if (role.ready.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle, bytes, origin: peer });
-        this.#deliver(strategies['round-robin'](role.ready, role), fr, handle, bytes, peer);
+        const pool = localOnly ? role.local : this.#pool(role, peer, false);
+        if (pool.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle, bytes, origin: peer });
+        this.#deliver(strategies['round-robin'](pool, role), fr, handle, bytes, peer);
         return true;
       }
       case Target.All: {
         const role = typeof fr.r === 'string' ? this.#roles.get(fr.r) : undefined;
-        return this.#broadcast(role ? role.ready : [], fr, handle, bytes, peer);
+        return this.#broadcast(role ? (localOnly ? role.local : role.ready) : [], fr, handle, bytes, peer);
       }
       case Target.Every: {
         const ready: Peer[] = [];
-        for (const p of this.#byPid.values()) if (p.state === 'ready') ready.push(p);
+        for (const p of this.#byPid.values()) if (p.state === 'ready' && !(localOnly && p.host)) ready.push(p);
         return this.#broadcast(ready, fr, handle, bytes, peer);
       }
       default:
@@ -643,18 +728,191 @@ export class Router extends EventEmitter<RouterEvents> {
     role.warned = false;
     for (const h of held) {
       const from = this.#byPid.get(h.from);
-      if (h.frame.k === Kind.Call) {
-        // The caller is gone: nobody is waiting for the answer.
-        if (!from || from.state === 'dead') continue;
-        this.#send(role, h.frame, h.bytes, h.origin);
-      } else {
-        this.#deliver(strategies['round-robin'](role.ready, role), h.frame, h.handle, h.bytes, h.origin);
-      }
+      // The caller is gone: nobody is waiting for the answer.
+      if (h.frame.k === Kind.Call && (!from || from.state === 'dead')) continue;
+      const pool = h.handle !== undefined ? role.local : this.#pool(role, from, h.frame.k === Kind.Call && h.frame.l === 1);
+      if (pool.length === 0) {
+        // Only other hosts' workers are ready, and this frame may not go there: still held.
+        role.held.push(h);
+        role.heldBytes += h.bytes;
+      } else if (h.frame.k === Kind.Call) this.#send(role, pool, h.frame, h.bytes, h.origin);
+      else this.#deliver(strategies['round-robin'](pool, role), h.frame, h.handle, h.bytes, h.origin);
     }
   }
 
   #fail(to: Peer, id: number, err: Error): void {
     to.outbox.push({ k: Kind.Fail, i: id, e: serializeError(err) });
+  }
+
+  // ---- other hosts (a mob over several hosts: mob-nats) ---------------------------------
+
+  /** The worker a pid message names: a pid of this host's or an alias, or `'host/pid'`. */
+  #addressed(p: unknown): Peer | undefined {
+    if (typeof p === 'number') return this.#byPid.get(p);
+    if (typeof p !== 'string' || p.length > 300) return undefined;
+    const slash = p.lastIndexOf('/');
+    const pid = Number(p.slice(slash + 1));
+    if (slash <= 0 || !isId(pid)) return undefined;
+    const host = p.slice(0, slash);
+    if (host === this.#hostName) return this.#byPid.get(pid);
+    return this.#hosts.get(host)?.aliases.get(pid);
+  }
+
+  /** Our alias of worker `rpid` of `host` (made on first sight; undefined past the bound). */
+  #alias(host: HostState, rpid: number): Peer | undefined {
+    const known = host.aliases.get(rpid);
+    if (known) return known;
+    if (host.gone || !isId(rpid) || rpid === 0 || host.aliases.size >= MAX_ALIASES) return undefined;
+    const pid = this.#nextAlias++;
+    if (this.#nextAlias >= SPAN) this.#nextAlias = REMOTE_BASE + 1;
+    const peer: Peer = {
+      id: -1,
+      pid,
+      worker: undefined,
+      role: '',
+      state: 'ready',
+      outbox: host.outbox(rpid),
+      host,
+      rpid,
+      address: `${host.name}/${rpid}`,
+      inflight: new Inflight(),
+      early: null,
+      greeted: false,
+      version: PROTOCOL_VERSION,
+      exit: null,
+      disconnected: false,
+      owed: new Owed(this.#flow),
+      sent: (bytes) => this.#credit(peer, 1, bytes),
+    };
+    host.aliases.set(rpid, peer);
+    this.#byPid.set(pid, peer);
+    return peer;
+  }
+
+  /** `host`'s ready workers of `role` are now `pids`. */
+  #remoteMembers(host: HostState, name: string, pids: readonly number[]): void {
+    const role = this.#roles.get(name);
+    if (!role || host.gone) return;
+    const now = new Set<Peer>();
+    for (const rpid of pids) {
+      const peer = this.#alias(host, rpid);
+      if (!peer) continue;
+      peer.role = name;
+      now.add(peer);
+    }
+    let changed = false;
+    for (const peer of [...role.ready]) {
+      if (peer.host === host && !now.has(peer)) changed = leave(role, peer) || changed;
+    }
+    for (const peer of now) {
+      if (!role.ready.includes(peer)) {
+        role.ready.push(peer);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    if (role.held.length) this.#drain(role);
+    this.#members(role);
+  }
+
+  /** A remote worker is gone (it exited, or its host is lost): its calls fail, our workers are told. */
+  #aliasGone(peer: Peer, why: string | null): void {
+    if (peer.state === 'dead') return;
+    peer.state = 'dead';
+    const host = peer.host!;
+    const role = this.#roles.get(peer.role);
+    if (role && leave(role, peer)) this.#members(role);
+    if (peer.inflight.size) {
+      const remote = why ? { host: host.name, reason: why } : { host: host.name };
+      const wire = serializeError(new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', remote));
+      for (const [pid, id] of peer.inflight.drain()) {
+        host.calls.delete(pid * SPAN + id);
+        const caller = this.#byPid.get(pid);
+        if (caller && caller.state !== 'dead' && !caller.host) caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
+      }
+    }
+    host.aliases.delete(peer.rpid!);
+    this.#byPid.delete(peer.pid);
+    const down = { k: Kind.Down, p: peer.pid, r: peer.role, c: null, s: null } as const;
+    for (const other of this.#byPid.values()) if (other.state !== 'dead' && !other.host) other.outbox.push(down);
+  }
+
+  /** A frame from worker `from` of `host` for our worker `to`. */
+  #remote(host: HostState, to: number, from: number, raw: unknown, tracked: boolean): void {
+    const fr = expandFrame(raw);
+    // A failure the other router made comes from no worker (0).
+    const peer = from === 0 ? undefined : this.#alias(host, from);
+    let bytes = 0;
+    let kept = false;
+    try {
+      if (isFrame(fr) && (peer || fr.k === Kind.Fail)) {
+        bytes = frameBytes(fr);
+        kept = this.#fromHost(host, peer, to, fr, bytes);
+      } else debug('host %s: dropped a malformed frame', host.name);
+    } catch (err) {
+      // Nothing another host sends may crash the Kingpin.
+      debug('host %s: frame dropped: %s', host.name, (err as Error).message);
+    }
+    if (!tracked || kept) return;
+    if (peer) this.#credit(peer, 1, bytes);
+  }
+
+  /** Routes a frame from another host's worker `peer` to ours; true when passed on or held. */
+  #fromHost(host: HostState, from: Peer | undefined, to: number, fr: Frame, bytes: number): boolean {
+    const target = this.#byPid.get(to);
+    const local = target !== undefined && !target.host && target.state !== 'dead' ? target : undefined;
+    if (fr.k !== Kind.Fail && !from) return false;
+    const peer = from!;
+    switch (fr.k) {
+      case Kind.Call:
+        fr.t = to;
+        return this.#call(peer, fr, bytes);
+      case Kind.Return:
+      case Kind.Fail: {
+        // Only the answer to a call we sent that host, once: late or forged answers are dropped.
+        // Fields naming our workers carry the other router's aliases: `to` names the caller.
+        const caller = to;
+        if (!isId(fr.i)) return false;
+        const key = caller * SPAN + fr.i;
+        const callee = host.calls.get(key);
+        // Late (its host was lost meanwhile, or it timed out there) or forged.
+        if (!callee) return false;
+        host.calls.delete(key);
+        callee.inflight.delete(caller, fr.i);
+        if (!local || local.pid !== caller) return false;
+        if (fr.k === Kind.Fail) {
+          const e = typeof fr.e === 'object' && fr.e !== null ? fr.e : serializeError(new WorkerExitedError(callee.role, callee.rpid!, null, null, 'the call', { host: host.name }));
+          local.outbox.push({ k: Kind.Fail, i: fr.i, e, ...(fr.y === 1 ? { y: 1 } : {}) });
+          return false;
+        }
+        fr.p = caller;
+        fr.w = peer.pid;
+        local.outbox.push(fr, bytes, peer);
+        return true;
+      }
+      case Kind.Invoke:
+      case Kind.Free:
+        if (!local || !local.greeted) return bad(peer, fr);
+        fr.p = to;
+        fr.w = peer.pid;
+        local.outbox.push(fr, bytes, peer);
+        return true;
+      case Kind.Message: {
+        if (fr.t === Target.Any && local?.state === 'ready' && local.role === fr.r) {
+          fr.s = peer.address;
+          this.#deliver(local, fr, undefined, bytes, peer);
+          return true;
+        }
+        // Its worker left meanwhile: another of ours takes it (or it is held for one).
+        if (fr.t === Target.Any) return this.#message(peer, fr, undefined, bytes);
+        if (!local || (fr.t !== Target.Pid && local.state !== 'ready')) return false;
+        fr.t = Target.Pid;
+        fr.p = to;
+        return this.#message(peer, fr, undefined, bytes);
+      }
+      default:
+        return bad(peer, fr);
+    }
   }
 
   // ---- workers leaving ----------------------------------------------------------------
@@ -663,13 +921,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (peer.state === 'dead') return;
     const role = this.#roles.get(peer.role);
     if (peer.exit || peer.disconnected) peer.state = 'dead';
-    if (role) {
-      const at = role.ready.indexOf(peer);
-      if (at >= 0) {
-        role.ready.splice(at, 1);
-        this.#members(role, undefined, retiring ? peer.pid : undefined);
-      }
-    }
+    if (role && leave(role, peer)) this.#members(role, undefined, retiring ? peer.pid : undefined);
   }
 
   #finish(peer: Peer): void {
@@ -698,7 +950,7 @@ export class Router extends EventEmitter<RouterEvents> {
   #role(name: string): RoleState {
     let role = this.#roles.get(name);
     if (!role) {
-      role = { name, ready: [], rr: 0, balance: this.#balance, limits: this.#queue, flow: this.#flow, held: [], heldBytes: 0, warned: false };
+      role = { name, ready: [], local: [], locality: 'prefer-local', rr: 0, balance: this.#balance, limits: this.#queue, flow: this.#flow, held: [], heldBytes: 0, warned: false };
       this.#roles.set(name, role);
     }
     return role;
@@ -709,6 +961,16 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.#declared || this.#roles.size >= MAX_LAZY_ROLES) return undefined;
     return this.#role(name);
   }
+}
+
+/** Takes `peer` out of its role's ready workers; true if it was one. */
+function leave(role: RoleState, peer: Peer): boolean {
+  const at = role.ready.indexOf(peer);
+  if (at < 0) return false;
+  role.ready.splice(at, 1);
+  const l = role.local.indexOf(peer);
+  if (l >= 0) role.local.splice(l, 1);
+  return true;
 }
 
 function info(peer: Peer): WorkerInfo {
@@ -729,6 +991,11 @@ function closeHandle(handle: unknown): void {
   } catch {
     // already closed
   }
+}
+
+function checkLocality(l: unknown, where: string): Locality {
+  if (l === 'prefer-local' || l === 'any') return l;
+  throw new ConfigError(`${where}: unknown locality ${JSON.stringify(l)}; use 'prefer-local' or 'any'`);
 }
 
 function checkBalance(b: unknown, where: string): Balance {

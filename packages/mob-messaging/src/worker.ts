@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { drainServers, trackServers } from './drain.js';
@@ -13,6 +14,7 @@ import {
   FLOW_VERSION,
   Kind,
   PROTOCOL_VERSION,
+  REMOTE_BASE,
   Target,
   expandFrame,
   frameBytes,
@@ -29,8 +31,11 @@ import {
 
 const debug = debuglog('mob');
 
-/** A listener of app messages: the payload, the handle that came with it, the sender's pid. */
-export type MessageListener = (message: any, handle: any, from: number) => void;
+/**
+ * A listener of app messages: the payload, the handle that came with it, and the sender: its
+ * pid (a number) on this host, or `'host/pid'` (a string) on another host of the mob.
+ */
+export type MessageListener = (message: any, handle: any, from: number | string) => void;
 /** A listener of the shutdown event; a returned promise is awaited before the worker exits. */
 export type ShutdownListener = () => unknown;
 
@@ -60,8 +65,12 @@ interface Candidate {
 
 /** What a worker knows of a role from the Kingpin's Members frames. */
 interface Membership {
-  /** its ready workers */
+  /** its ready workers, on every host */
   ready: Candidate[];
+  /** those on this host */
+  local: Candidate[];
+  /** its locality is 'any': calls spread over every host's workers */
+  anyHost: boolean;
   /** its held-queue bounds [frames, bytes] */
   q: number[];
   /** frames this worker sent it while it had no ready worker, and their bytes */
@@ -180,17 +189,21 @@ function init(): State {
   handlers.set(Kind.Members, (fr: FrameOf<typeof Kind.Members>) => {
     if (typeof fr.r !== 'string' || !Array.isArray(fr.p) || !Array.isArray(fr.q)) return;
     const ready = fr.p.filter((p) => Number.isInteger(p) && p > 0).map((pid) => candidate(s, pid));
+    const local = ready.filter((c) => c.pid < REMOTE_BASE);
+    const anyHost = fr.l === 1;
     const q = fr.q.length === 2 && fr.q.every((n) => Number.isInteger(n) && n > 0) ? fr.q : [Infinity, Infinity];
     const balance: Balance = fr.b === 'least-pending' ? 'least-pending' : 'round-robin';
     if (Array.isArray(fr.g)) for (const pid of fr.g) if (typeof pid === 'number') s.links?.retiring(pid);
     const m = members.get(fr.r);
     if (m) {
       m.ready = ready;
+      m.local = local;
+      m.anyHost = anyHost;
       m.q = q;
       m.balance = balance;
       // What was held for the role has been delivered once it has a ready worker.
       if (ready.length > 0) m.heldN = m.heldB = 0;
-    } else members.set(fr.r, { ready, q, heldN: 0, heldB: 0, balance, rr: 0 });
+    } else members.set(fr.r, { ready, local, anyHost, q, heldN: 0, heldB: 0, balance, rr: 0 });
   });
   if (s.links) {
     const links = s.links;
@@ -213,13 +226,14 @@ function init(): State {
   } as typeof process.emit;
 
   trackServers();
+  // Alone (no Kingpin), a worker is ready once the code that first used mob has run. The
+  // tick is queued before the outbox's (the hello's push queues one), so 'ready' leaves in
+  // the same batch as the frames that code sends: nobody can answer this worker before the
+  // router routes to it.
+  if (!process.env.MOB_KINGPIN) process.nextTick(ready);
   // Say hello before anything else: the Kingpin sends nothing until it hears from us.
   enqueue(s, { k: Kind.Hello, r: s.role, v: PROTOCOL_VERSION });
   outbox.flush();
-  // Alone (no Kingpin), a worker is ready once the code that first used mob has run. The
-  // tick is queued before any frame that code sends, so 'ready' leaves in the same batch as
-  // them: nobody can answer this worker before the router routes to it.
-  if (!process.env.MOB_KINGPIN) process.nextTick(ready);
   return s;
 }
 
@@ -298,7 +312,9 @@ function postFrame(s: State, frame: Frame, bytes = frameBytes(frame)): boolean {
 function callVia(s: State, m: Membership, frame: CallFrame, where: string, bytes: number): boolean {
   if (frame.t !== undefined) delete frame.t; // a call sent again chooses again
   const balance = frame.b ?? m.balance;
-  const chosen = strategies[balance](m.ready, m);
+  // 'prefer-local': this host's workers while the role has ready ones here.
+  const pool = m.anyHost || frame.l === 1 || m.local.length === 0 ? m.ready : m.local;
+  const chosen = strategies[balance](pool, m);
   let sent = s.links!.send(chosen.pid, frame, where, frame.r, bytes);
   if (sent === undefined) {
     // No link to it (itself, too many links, or its link failed): through the Kingpin, to it.
@@ -372,7 +388,7 @@ function enqueue(s: State, frame: Frame, where?: string, held?: string, handle?:
   return below;
 }
 
-function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, message: unknown, handle: unknown, where: string): boolean {
+function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string }, message: unknown, handle: unknown, where: string): boolean {
   if (message === undefined) throw new PayloadError(`${where}: message is undefined; send a value`);
   let d: unknown;
   try {
@@ -383,8 +399,8 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number }, messag
   }
   const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
   const bytes = frameBytes(frame);
-  if (t === Target.Pid && s.links && (handle === undefined || handle === null)) {
-    const sent = s.links.send(extra.p!, frame, where, undefined, bytes);
+  if (t === Target.Pid && s.links && (handle === undefined || handle === null) && typeof extra.p === 'number') {
+    const sent = s.links.send(extra.p, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
   }
   // A frame for many workers is one frame here: taken or refused as a whole.
@@ -447,18 +463,38 @@ export function any(role: string): Sender {
 }
 
 /**
- * Addresses the worker whose pid is `pid` (dropped, with a debug line, if it is not alive).
+ * Addresses the worker whose pid is `pid` (dropped, with a debug line, if it is not alive):
+ * a number on this host, or `'host/pid'` for a worker on another host of the mob (as a
+ * message listener's `from` gives it). Handles cannot go to another host: such a send throws.
  *
  * @example
  * import { on, pid } from 'mob-messaging';
  * on('message', (msg, _handle, from) => pid(from).send({ echo: msg }));
  */
-export function pid(target: number): Sender {
+export function pid(target: number | string): Sender {
   const s = state('pid()');
-  if (!Number.isInteger(target) || target <= 0) {
-    throw new ConfigError(`pid(pid): pid must be a positive integer, got ${JSON.stringify(target)}`);
+  const where = `pid(${JSON.stringify(target)}).send()`;
+  let p: number | string = target;
+  if (typeof target === 'string') {
+    const m = /^(.+)\/([1-9][0-9]{0,9})$/.exec(target);
+    if (!m) throw new ConfigError(`pid(pid): a worker on another host is 'host/pid' (as a message's from gives it), got ${JSON.stringify(target)}`);
+    if (m[1] === hostName()) p = Number(m[2]);
+  } else if (!Number.isInteger(target) || target <= 0) {
+    throw new ConfigError(`pid(pid): pid must be a positive integer or 'host/pid', got ${JSON.stringify(target)}`);
   }
-  return { send: (message, handle) => post(s, Target.Pid, { p: target }, message, handle, `pid(${target}).send()`) };
+  return {
+    send: (message, handle) => {
+      if (typeof p === 'string' && handle !== undefined && handle !== null) {
+        throw new ConfigError(`${where}: a handle cannot go to another host (${p}); send it to a worker of this host`);
+      }
+      return post(s, Target.Pid, { p }, message, handle, where);
+    },
+  };
+}
+
+/** This worker's host: `MOB_HOST` (set by the Kingpin) or the machine's hostname. */
+function hostName(): string {
+  return process.env.MOB_HOST || hostname();
 }
 
 /**
@@ -588,14 +624,15 @@ export function beforeExit(fn: () => unknown): void {
 }
 
 /**
- * This worker's role and pid, and whether the Kingpin is stopping it.
+ * This worker's role, pid and host (`MOB_HOST`, else the machine's hostname), and whether the
+ * Kingpin is stopping it.
  *
  * @example
  * import { whoami } from 'mob-messaging';
- * console.log(whoami().role);
+ * console.log(whoami().role, whoami().host);
  */
-export function whoami(): { role: string; pid: number; stopping: boolean } {
+export function whoami(): { role: string; pid: number; host: string; stopping: boolean } {
   const s = state('whoami()');
-  return { role: s.role, pid: process.pid, stopping: s.stopping };
+  return { role: s.role, pid: process.pid, host: hostName(), stopping: s.stopping };
 }
 

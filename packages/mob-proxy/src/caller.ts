@@ -10,6 +10,7 @@ import {
   restoreError,
   type Balance,
   type CallFrame,
+  type Locality,
   type FrameOf,
   type Transport,
 } from 'mob-messaging';
@@ -26,6 +27,11 @@ export interface ProxyOptions {
   retries?: number;
   /** How calls pick a worker (default: the role's, round-robin unless configured). */
   balance?: Balance;
+  /**
+   * In a mob over several hosts: `'prefer-local'` (default: the role's) calls this host's
+   * workers while the role has ready ones here; `'any'` spreads calls over every host's.
+   */
+  locality?: Locality;
   /** Calls of this proxy that may be pending at once; beyond, a call rejects with QueueFullError (default 10,000). */
   maxPending?: number;
   /** Bytes of arguments of this proxy's pending calls (default 64 MiB). */
@@ -207,6 +213,7 @@ export class Caller {
     const frame: CallFrame = { k: Kind.Call, r: role, i: id, m: method, a };
     if (f) frame.f = f;
     if (options.balance) frame.b = options.balance;
+    if (options.locality === 'any') frame.l = 1;
     const bytes = frameBytes(frame);
     if (quota.b + bytes > quota.maxB) {
       if (f) this.#callbacks.settleCall(id, null);
@@ -320,7 +327,10 @@ export class Caller {
 function checkOptions(options: ProxyOptions, role: string): ProxyOptions {
   const where = `require("${role}", options)`;
   if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: options must be an object`);
-  const { timeout, retries, balance, maxPending, maxPendingBytes } = options;
+  const { timeout, retries, balance, maxPending, maxPendingBytes, locality } = options;
+  if (locality !== undefined && locality !== 'prefer-local' && locality !== 'any') {
+    throw new ConfigError(`${where}: locality must be 'prefer-local' or 'any', got ${JSON.stringify(locality)}`);
+  }
   for (const [name, v] of [['maxPending', maxPending], ['maxPendingBytes', maxPendingBytes]] as const) {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) {
       throw new ConfigError(`${where}: ${name} must be an integer >= 1, got ${JSON.stringify(v)}`);
