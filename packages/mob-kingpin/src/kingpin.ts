@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -11,6 +11,7 @@ import {
   flowLimits,
   type Balance,
   type CrashReport,
+  type Locality,
   type FlowLimits,
   type QueueLimits,
   type Router,
@@ -24,7 +25,7 @@ import { baseDir, defaultBase, describe, resolveRole, type BaseLike } from './pa
 
 /** Options of one role. */
 export interface RoleOptions {
-  /** A fixed number of workers (default 1). */
+  /** A fixed number of workers (default 1); 0 declares a role that runs on other hosts (mob-nats). */
   workers?: number;
   /** With maxWorkers instead of workers: the role starts at minWorkers and scales within. */
   minWorkers?: number;
@@ -33,6 +34,11 @@ export interface RoleOptions {
   killTimeout?: number;
   /** How calls pick a worker of this role (default 'round-robin'). */
   balance?: Balance;
+  /**
+   * In a mob over several hosts: `'prefer-local'` (default) sends a call to a worker on the
+   * caller's host while the role has ready ones there; `'any'` spreads over every host's.
+   */
+  locality?: Locality;
   /** Bounds of calls and messages held while the role has no ready worker. */
   queue?: Partial<QueueLimits>;
   /** Flow limits of the role's workers' paths, over the Kingpin's `flow`. */
@@ -57,6 +63,11 @@ export interface FlowOptions {
 
 /** Options of the Kingpin. */
 export interface KingpinOptions {
+  /**
+   * This host's name in a mob over several hosts (mob-nats), unique among them. Default:
+   * `MOB_HOST`, else the machine's hostname. Workers see it in `whoami().host`.
+   */
+  host?: string;
   /**
    * Direct links between workers (default on): a call goes from worker to worker over a Unix
    * socket instead of through the Kingpin, which introduces them. `false` routes everything
@@ -122,6 +133,8 @@ export interface KingpinEvents {
   full: [];
   /** every worker is gone after stop() */
   shutdown: [];
+  /** the router exists; no worker is forked yet (mob-nats joins other hosts here) */
+  boot: [router: Router];
   /** a rolling reload of a role starts or is done (`ok` false if a new worker failed to start) */
   reload: [info: { role: string; phase: 'start' | 'done'; ok: boolean }];
   /** a line a worker wrote to its stdout or stderr (with `logs` on) */
@@ -223,6 +236,8 @@ interface Mobster {
 }
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
+/** A host name: a hostname, or any short name without a slash. */
+const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Early deaths in a row, with no worker ready, after which ready() rejects. */
 const FAILED_AFTER = 3;
 /** Lines of output kept with a crash report. */
@@ -254,6 +269,8 @@ export function createKingpin(name: string, options: KingpinOptions = {}): Kingp
  */
 export class Kingpin extends EventEmitter<KingpinEvents> {
   readonly name: string;
+  /** this host's name (the `host` option, `MOB_HOST`, or the hostname) */
+  readonly host: string;
   readonly #options: KingpinOptions;
   readonly #roles = new Map<string, Role>();
   readonly #mobsters = new Map<number, Mobster>();
@@ -268,6 +285,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   readonly #log: (line: string) => void;
   readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
   readonly #book = new StatsBook();
+  /** what stop() awaits once every worker is gone (see onStop) */
+  readonly #onStop: (() => unknown)[] = [];
   /** what must settle before the first forks (see beforeStart) */
   readonly #gates: Promise<unknown>[] = [];
   /** ready() callers: resolved on 'full', rejected when a role cannot start */
@@ -297,6 +316,11 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
         throw new ConfigError(`start(name, { links }): use true, false or { max: <integer >= 1> }, got ${describe(links)}`);
       }
     }
+    const host = options.host ?? (process.env.MOB_HOST || hostname());
+    if (typeof host !== 'string' || !HOST.test(host)) {
+      throw new ConfigError(`start(name, { host }): a host name must match ${HOST} (it is part of 'host/pid' addresses), got ${describe(host)}; set the host option or MOB_HOST`);
+    }
+    this.host = host;
     this.name = name;
     this.#options = options;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
@@ -338,6 +362,9 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`${where}: ${key} must be a number of ms >= 0, got ${describe(v)}`);
     }
     flowLimits(flowLimits(DEFAULT_FLOW, this.#options.flow, 'start(name, { flow })'), options.flow, `${where}: flow`);
+    if (options.locality !== undefined && options.locality !== 'prefer-local' && options.locality !== 'any') {
+      throw new ConfigError(`${where}: locality must be 'prefer-local' or 'any', got ${describe(options.locality)}`);
+    }
     const file = resolveRole(this.#base ?? defaultBase(), path, where);
     const role: Role = {
       name,
@@ -483,6 +510,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       this.#router?.close();
       this.#removeLinkDir();
       for (const [signal, fn] of this.#signalHandlers) process.off(signal, fn);
+      // Last words (mob-nats says goodbye to the other hosts), bounded: exit does not wait long.
+      await Promise.race([Promise.allSettled(this.#onStop.map((fn) => fn())), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       this.emit('shutdown');
     })();
     return this.#stopping;
@@ -591,6 +620,18 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     return this;
   }
 
+  /**
+   * Work to finish when the Kingpin stops, once every worker is gone and before `'shutdown'`
+   * (and the exit after a signal); awaited for at most 2 s.
+   *
+   * @example
+   * kingpin.onStop(() => connection.close());
+   */
+  onStop(fn: () => unknown): this {
+    this.#onStop.push(fn);
+    return this;
+  }
+
   #boot(): void {
     if (this.#started) return;
     this.#started = true;
@@ -624,7 +665,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
         this.#log(`mob: no direct links (${(err as Error).message}); every call goes through the Kingpin`);
       }
     }
-    const router = (this.#router = createRouter({ roles: [...this.#roles.keys()], ...(this.#options.flow ? { flow: this.#options.flow } : {}) }));
+    const router = (this.#router = createRouter({ roles: [...this.#roles.keys()], host: this.host, ...(this.#options.flow ? { flow: this.#options.flow } : {}) }));
     for (const role of this.#roles.values()) this.#configure(role);
     router.on('ready', (info) => this.#onReady(info));
     router.on('exit', (info, code, signal) => this.#onExit(info.pid, code, signal));
@@ -646,6 +687,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       this.#checkFull();
     });
     if (this.#options.signals !== false) this.#installSignals();
+    this.emit('boot', router);
     // All roles fork in parallel.
     for (const role of this.#roles.values()) this.#reconcile(role, 0);
   }
@@ -655,6 +697,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       ...(role.options.balance ? { balance: role.options.balance } : {}),
       ...(role.options.queue ? { queue: role.options.queue } : {}),
       ...(role.options.flow ? { flow: role.options.flow } : {}),
+      ...(role.options.locality ? { locality: role.options.locality } : {}),
     });
   }
 
@@ -696,6 +739,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     const worker = cluster.fork({
       ...role.options.env,
       MOB_APP: this.name,
+      MOB_HOST: this.host,
       MOB_ROLE: role.name,
       MOB_ROLES: [...this.#roles.keys()].join(','),
       MOB_MODULE: role.file,
@@ -990,7 +1034,7 @@ function counts(options: RoleOptions, where: string): { min: number; max: number
     if (minWorkers !== undefined || maxWorkers !== undefined) {
       throw new ConfigError(`${where}: give either workers, or minWorkers/maxWorkers, not both`);
     }
-    const n = check('workers', workers, 1);
+    const n = check('workers', workers, 0);
     return { min: n, max: n };
   }
   const min = minWorkers === undefined ? 1 : check('minWorkers', minWorkers, 0);

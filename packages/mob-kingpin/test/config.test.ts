@@ -13,8 +13,8 @@ describe('configuration errors', () => {
     expect(errors.appName.message).toContain('start(name): name must match');
     expect(errors.roleName.message).toContain('role("no spaces!", "./idle.cjs"): a role name must match');
     expect(errors.duplicate.message).toContain('role "a" is already defined');
-    expect(errors.count.message).toContain('workers must be an integer >= 1, got number 0');
-    expect(errors.fraction.message).toContain('workers must be an integer >= 1, got number 1.5');
+    expect(errors.count.message).toContain('workers must be an integer >= 0, got number -1');
+    expect(errors.fraction.message).toContain('workers must be an integer >= 0, got number 1.5');
     expect(errors.minMax.message).toContain('maxWorkers (2) is below minWorkers (3)');
     expect(errors.both.message).toContain('either workers, or minWorkers/maxWorkers');
     expect(errors.missing.message).toContain('cannot find the role module "./does-not-exist.js"');
