@@ -1,0 +1,426 @@
+import { randomBytes } from 'node:crypto';
+import { debuglog } from 'node:util';
+import type { Kingpin } from 'mob-kingpin';
+import { Kind, PayloadError, compactFrame, frameBytes, serializeError, type Frame, type HostLink, type RemoteHost, type Router } from 'mob-messaging';
+import type { NatsConnection, Msg } from '@nats-io/transport-node';
+import { client } from './client.js';
+import type { Resolved } from './options.js';
+
+const debug = debuglog('mob');
+
+/** The protocol the Kingpins of a mob speak over NATS; a host of another version is refused. */
+export const HOSTS_VERSION = 1;
+
+/** Hosts one Kingpin knows at once (forged heartbeats cannot grow it further). */
+const MAX_HOSTS = 256;
+/** Workers per host in a heartbeat. */
+const MAX_WORKERS = 4096;
+/** A batch to one host is published once its frames' payloads pass this many bytes. */
+const FLUSH_BYTES = 64 * 1024;
+const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** One subject token of a name (names match [A-Za-z0-9_.-]: a dot would split the token). */
+export function token(name: string): string {
+  return name.replace(/\./g, '~');
+}
+
+/**
+ * The subjects of an app on the NATS server: every one under `mob.<app>.`, so that two apps
+ * on one server never see each other's traffic.
+ *
+ * @example
+ * subjects('shop').heartbeats; // 'mob.shop.hb'
+ * subjects('shop').host('b');  // 'mob.shop.h.b'
+ */
+export function subjects(app: string): { heartbeats: string; host: (name: string) => string } {
+  const prefix = `mob.${token(app)}`;
+  return { heartbeats: `${prefix}.hb`, host: (name) => `${prefix}.h.${token(name)}` };
+}
+
+/** Another host, as this Kingpin knows it. */
+interface Entry {
+  readonly name: string;
+  /** its Kingpin's incarnation (a restarted Kingpin is a new host) */
+  readonly inc: string;
+  /** our token for it: it echoes it once it has heard us */
+  readonly token: string;
+  /** its token for us, as its heartbeats give it (we echo it) */
+  theirs: string | undefined;
+  lastSeen: number;
+  /** set once both have heard each other: its workers are targets */
+  remote: RemoteHost | null;
+  /** roles it listed members of */
+  roles: Set<string>;
+  /** frames to publish: [to, from, tracked, frame] flat */
+  out: unknown[];
+  outBytes: number;
+}
+
+type Heartbeat = {
+  v?: unknown;
+  h?: unknown;
+  i?: unknown;
+  b?: unknown;
+  m?: unknown;
+  w?: unknown;
+  k?: unknown;
+  e?: unknown;
+};
+
+/**
+ * Joins a Kingpin to the other hosts of its app on a NATS server: what `start(name, { nats })`
+ * does. The Kingpin stays the router of its workers; the bridge carries frames between
+ * Kingpins, one batch per host per turn, and keeps membership with heartbeats.
+ *
+ * @example
+ * const bridge = new Bridge(kingpin, resolveOptions('nats://127.0.0.1:4222'), console.error);
+ * bridge.start();
+ */
+export class Bridge {
+  readonly #kingpin: Kingpin;
+  readonly #options: Resolved;
+  readonly #log: (line: string) => void;
+  readonly #subjects: ReturnType<typeof subjects>;
+  readonly #inc = randomBytes(8).toString('hex');
+  readonly #hosts = new Map<string, Entry>();
+  readonly #dirty = new Set<Entry>();
+  readonly #logged = new Set<string>();
+  #router: Router | null = null;
+  #nc: NatsConnection | null = null;
+  #timers: NodeJS.Timeout[] = [];
+  #flushing = false;
+  #beating = false;
+  #closed = false;
+  #maxPayload = 1024 * 1024;
+
+  constructor(kingpin: Kingpin, options: Resolved, log: (line: string) => void) {
+    this.#kingpin = kingpin;
+    this.#options = options;
+    this.#log = log;
+    this.#subjects = subjects(kingpin.name);
+  }
+
+  /** This host's name. */
+  get host(): string {
+    return this.#kingpin.host;
+  }
+
+  /** The other hosts this one is joined with. */
+  hosts(): string[] {
+    return [...this.#hosts.values()].filter((e) => e.remote).map((e) => e.name);
+  }
+
+  /** Connects (retrying until a server answers) and joins once the Kingpin's router exists. */
+  start(): void {
+    this.#kingpin.once('boot', (router) => {
+      this.#router = router;
+      router.on('members', () => this.#beatSoon());
+      this.#kingpin.on('exit', () => this.#beatSoon());
+      this.#beatSoon();
+    });
+    this.#kingpin.onStop(() => this.close());
+    const { connect } = client();
+    connect({ name: `mob ${this.#kingpin.name} ${this.host}`, ...this.#options.connect }).then(
+      (nc) => this.#connected(nc),
+      (err: Error) => this.#log(`mob: cannot connect to NATS at ${this.#options.where} (${err.message}); this host runs alone`),
+    );
+    const beat = setInterval(() => this.#beat(), this.#options.heartbeat);
+    const check = setInterval(() => this.#check(), Math.min(250, this.#options.lostAfter / 4));
+    beat.unref();
+    check.unref();
+    this.#timers.push(beat, check);
+  }
+
+  /** Says goodbye to the other hosts and closes the connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    for (const e of [...this.#hosts.values()]) this.#forget(e, 'this host is stopping', false);
+    const nc = this.#nc;
+    if (!nc || nc.isClosed()) return;
+    try {
+      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, b: 1 }));
+      await nc.flush();
+    } catch {
+      // the server is gone: the others notice by the missing heartbeats
+    }
+    await nc.close().catch(() => {});
+  }
+
+  #connected(nc: NatsConnection): void {
+    if (this.#closed) return void nc.close().catch(() => {});
+    this.#nc = nc;
+    this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
+    this.#log(`mob: host "${this.host}" of "${this.#kingpin.name}" joined NATS at ${this.#options.where}`);
+    nc.subscribe(this.#subjects.heartbeats, { callback: (_err, msg) => this.#onHeartbeat(msg) });
+    nc.subscribe(this.#subjects.host(this.host), { callback: (_err, msg) => this.#onFrames(msg) });
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.#log(`mob: lost the NATS server (${this.#options.where}); local roles go on, reconnecting`);
+        else if (s.type === 'reconnect') {
+          this.#log(`mob: NATS server back (${this.#options.where}); joining the other hosts again`);
+          this.#beat();
+        }
+      }
+    })().catch(() => {});
+    this.#beat();
+  }
+
+  // ---- heartbeats and membership ------------------------------------------------------
+
+  #beatSoon(): void {
+    if (this.#beating) return;
+    this.#beating = true;
+    setImmediate(() => {
+      this.#beating = false;
+      this.#beat();
+    });
+  }
+
+  /** Publishes this host's heartbeat: its ready workers per role, its live workers, its tokens. */
+  #beat(): void {
+    const nc = this.#nc;
+    const router = this.#router;
+    if (!nc || !router || this.#closed || nc.isClosed()) return;
+    const k: Record<string, string> = {};
+    const e: Record<string, string> = {};
+    for (const entry of this.#hosts.values()) {
+      k[entry.name] = entry.token;
+      if (entry.theirs !== undefined) e[entry.name] = entry.theirs;
+    }
+    const w = router
+      .workers()
+      .filter((x) => x.state !== 'dead')
+      .map((x) => [x.pid, x.role]);
+    try {
+      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, m: router.members(), w, k, e }));
+    } catch (err) {
+      debug('heartbeat not published: %s', (err as Error).message);
+    }
+  }
+
+  #onHeartbeat(msg: Msg): void {
+    try {
+      this.#heartbeat(parse(msg) as Heartbeat);
+    } catch (err) {
+      // Nothing the broker brings may crash the Kingpin.
+      debug('heartbeat dropped: %s', (err as Error).message);
+    }
+  }
+
+  #heartbeat(hb: Heartbeat): void {
+    if (!isObject(hb) || typeof hb.h !== 'string' || !HOST.test(hb.h) || typeof hb.i !== 'string' || hb.i.length > 64) return;
+    const name = hb.h;
+    if (hb.v !== HOSTS_VERSION) {
+      this.#once(`v:${name}:${String(hb.v)}`, `mob: host "${name}" speaks mob-nats protocol ${JSON.stringify(hb.v)}, this host ${HOSTS_VERSION}: it is not joined (run one mob version on every host)`);
+      return;
+    }
+    if (name === this.host) {
+      if (hb.i !== this.#inc) {
+        this.#once(`dup:${hb.i}`, `mob: another Kingpin of "${this.#kingpin.name}" calls itself host "${name}": host names must be unique; give each its own (MOB_HOST or the host option)`);
+      }
+      return;
+    }
+    let e = this.#hosts.get(name);
+    if (e && e.inc !== hb.i) {
+      this.#forget(e, 'its Kingpin restarted');
+      e = undefined;
+    }
+    if (hb.b === 1) {
+      if (e) this.#forget(e, 'its Kingpin stopped');
+      return;
+    }
+    let tell = false;
+    if (!e) {
+      if (this.#hosts.size >= MAX_HOSTS) return;
+      e = this.#entry(name, hb.i);
+      tell = true;
+    }
+    const theirs = ownString(hb.k, this.host);
+    if (e.remote && theirs !== e.theirs) {
+      // It lost us (and may have heard us again): what we had with it is gone on both sides.
+      this.#forget(e, 'host lost (it had lost this host)');
+      e = this.#entry(name, hb.i);
+      tell = true;
+    }
+    if (theirs !== undefined && e.theirs === undefined) tell = true;
+    e.theirs = theirs;
+    e.lastSeen = Date.now();
+    if (!e.remote && theirs !== undefined && ownString(hb.e, this.host) === e.token && this.#router) {
+      // Both have heard each other: tell it at once (before any frame), then route to it.
+      this.#beat();
+      tell = false;
+      e.remote = this.#router.addHost(name, this.#link(e));
+      this.#log(`mob: host "${name}" joined`);
+    }
+    if (e.remote) this.#apply(e, hb);
+    if (tell) this.#beat();
+  }
+
+  #entry(name: string, inc: string): Entry {
+    const e: Entry = { name, inc, token: randomBytes(6).toString('hex'), theirs: undefined, lastSeen: Date.now(), remote: null, roles: new Set(), out: [], outBytes: 0 };
+    this.#hosts.set(name, e);
+    return e;
+  }
+
+  /** A heartbeat's membership, to the router. */
+  #apply(e: Entry, hb: Heartbeat): void {
+    const remote = e.remote!;
+    const live: [number, string][] = [];
+    if (Array.isArray(hb.w)) {
+      for (const x of hb.w.slice(0, MAX_WORKERS)) if (Array.isArray(x) && isPid(x[0]) && typeof x[1] === 'string') live.push([x[0], x[1]]);
+    }
+    remote.live(live);
+    const seen = new Set<string>();
+    if (isObject(hb.m)) {
+      for (const role of Object.keys(hb.m)) {
+        const pids = hb.m[role];
+        if (!Array.isArray(pids) || seen.size >= 256) continue;
+        seen.add(role);
+        remote.members(role, pids.slice(0, MAX_WORKERS).filter(isPid));
+      }
+    }
+    for (const role of e.roles) if (!seen.has(role)) remote.members(role, []);
+    e.roles = seen;
+  }
+
+  /** Hosts silent for `lostAfter` are lost. */
+  #check(): void {
+    const now = Date.now();
+    for (const e of [...this.#hosts.values()]) {
+      if (now - e.lastSeen > this.#options.lostAfter) this.#forget(e, `host lost: no heartbeat for ${this.#options.lostAfter} ms`);
+    }
+  }
+
+  #forget(e: Entry, reason: string, log = true): void {
+    if (this.#hosts.get(e.name) !== e) return;
+    this.#hosts.delete(e.name);
+    this.#dirty.delete(e);
+    if (!e.remote) return;
+    if (log) this.#log(`mob: host "${e.name}" left (${reason}); its workers leave the balancing`);
+    e.remote.lost(reason);
+  }
+
+  // ---- frames --------------------------------------------------------------------------
+
+  #link(e: Entry): HostLink {
+    return {
+      send: (to, from, frame, tracked) => {
+        e.out.push(to, from, tracked ? 1 : 0, compactFrame(frame));
+        e.outBytes += frameBytes(frame);
+        this.#dirty.add(e);
+        if (e.outBytes >= FLUSH_BYTES) this.#flush(e);
+        else this.#flushSoon();
+      },
+      poke: () => {
+        this.#dirty.add(e);
+        this.#flushSoon();
+      },
+    };
+  }
+
+  #flushSoon(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setImmediate(() => {
+      this.#flushing = false;
+      for (const e of this.#dirty) this.#flush(e);
+      this.#dirty.clear();
+    });
+  }
+
+  /** Publishes what is queued for host `e`: its frames and the acknowledgements we owe it. */
+  #flush(e: Entry): void {
+    const acks = e.remote?.takeAcks() ?? [];
+    const out = e.out;
+    if (out.length === 0 && acks.length === 0) return;
+    e.out = [];
+    e.outBytes = 0;
+    const nc = this.#nc;
+    // Not connected: the host will be lost, and what was sent there fails then.
+    if (!nc || nc.isClosed() || !e.remote || e.remote.gone) return;
+    const subject = this.#subjects.host(e.name);
+    const body = JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: out, a: acks });
+    if (body.length <= this.#maxPayload) return this.#publish(nc, subject, body);
+    // Too big for the server: frame by frame; one frame too big is refused.
+    if (acks.length) this.#publish(nc, subject, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: [], a: acks }));
+    for (let j = 0; j + 3 < out.length; j += 4) {
+      const one = JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: out.slice(j, j + 4), a: [] });
+      if (one.length <= this.#maxPayload) this.#publish(nc, subject, one);
+      else this.#tooBig(e, out[j + 1] as number, out[j + 2] === 1, out[j + 3], one.length);
+    }
+  }
+
+  #publish(nc: NatsConnection, subject: string, body: string): void {
+    try {
+      nc.publish(subject, body);
+    } catch (err) {
+      debug('batch to %s not published: %s', subject, (err as Error).message);
+    }
+  }
+
+  /** A frame larger than the server's max_payload: a call fails at its caller; the sender's window gets it back. */
+  #tooBig(e: Entry, from: number, tracked: boolean, raw: unknown, size: number): void {
+    const remote = e.remote!;
+    const fr = (Array.isArray(raw) ? { k: raw[0] as number, i: raw[2] as number } : raw) as Frame;
+    const what = `a frame of ${size} bytes is larger than the NATS server's max_payload (${this.#maxPayload} bytes)`;
+    this.#once(`big:${size}`, `mob: ${what}: not sent to host "${e.name}"`);
+    if (tracked) remote.ack(from, 1, 0);
+    if (fr.k === Kind.Call) {
+      const err = new PayloadError(`call to host "${e.name}": ${what}; send less per call, or raise max_payload on the server`);
+      remote.receive(from, 0, { k: Kind.Fail, i: fr.i, e: serializeError(err) }, false);
+    }
+  }
+
+  #onFrames(msg: Msg): void {
+    try {
+      const b = parse(msg) as { v?: unknown; h?: unknown; i?: unknown; f?: unknown; a?: unknown };
+      if (!isObject(b) || b.v !== HOSTS_VERSION || typeof b.h !== 'string') return;
+      const e = this.#hosts.get(b.h);
+      // Only from a host joined with us, in its current incarnation.
+      if (!e || !e.remote || e.inc !== b.i) return;
+      const remote = e.remote;
+      if (Array.isArray(b.f)) {
+        const f = b.f;
+        for (let j = 0; j + 3 < f.length && !remote.gone; j += 4) {
+          const to = f[j];
+          const from = f[j + 1];
+          if (!isPid(to) || !(isPid(from) || from === 0)) continue;
+          remote.receive(to, from, f[j + 3], f[j + 2] === 1);
+        }
+      }
+      if (Array.isArray(b.a)) {
+        for (const a of b.a) if (Array.isArray(a) && isPid(a[0])) remote.ack(a[0], a[1], a[2]);
+      }
+    } catch (err) {
+      debug('frames dropped: %s', (err as Error).message);
+    }
+  }
+
+  #once(key: string, line: string): void {
+    if (this.#logged.has(key) || this.#logged.size > 1000) return;
+    this.#logged.add(key);
+    this.#log(line);
+  }
+}
+
+function parse(msg: Msg): unknown {
+  const d = msg.data;
+  return JSON.parse(Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('utf8'));
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function isPid(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x > 0 && x < 2 ** 31;
+}
+
+/** `obj[key]` when it is an own string property (a heartbeat's token of a host). */
+function ownString(obj: unknown, key: string): string | undefined {
+  if (!isObject(obj) || !Object.hasOwn(obj, key)) return undefined;
+  const v = obj[key];
+  return typeof v === 'string' && v.length <= 64 ? v : undefined;
+}
