@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { createKingpin, type Kingpin, type KingpinOptions } from 'mob-kingpin';
 import { ConfigError, WrongProcessError } from 'mob-messaging';
 import type { ProxyOptions, Remote } from 'mob-proxy';
-import { callbacksPkg, control, rpc } from './rpc.js';
+import type { NatsOptions } from 'mob-nats';
+import { callbacksPkg, control, natsPkg, rpc } from './rpc.js';
 
 /** Options of `start()`: the Kingpin's, and the control socket and metrics endpoint. */
 export interface StartOptions extends Omit<KingpinOptions, 'exec'> {
@@ -19,6 +20,15 @@ export interface StartOptions extends Omit<KingpinOptions, 'exec'> {
    * even when the environment sets it.
    */
   metrics?: { port: number; host?: string } | false;
+  /**
+   * Join the other hosts of this app through a NATS server (needs `npm install mob-nats`): a
+   * server URL (`'nats://10.0.0.5:4222'`, several comma-separated) or the NATS client's
+   * connection options (`{ servers, user, pass, token, nkey, credentials, tls, heartbeat,
+   * lostAfter }`). Also set by the environment: `MOB_NATS`. `false`: one host even when the
+   * environment sets it. With it, this host is named by the `host` option (or `MOB_HOST`, or
+   * the hostname), and its control socket is `<app>.<host>.sock`.
+   */
+  nats?: string | NatsOptions | false;
 }
 
 /**
@@ -38,10 +48,16 @@ export function start(name: string, options: StartOptions = {}): Kingpin {
       'start() runs in the main script (the Kingpin); this is a worker. Roles call mob.require(), mob.send(), ...',
     );
   }
-  const { control, metrics, ...kingpinOptions } = options;
+  const { control, metrics, nats, ...kingpinOptions } = options;
   const m = metricsOptions(metrics);
+  const broker = nats === false ? undefined : (nats ?? (process.env.MOB_NATS || undefined));
+  if (broker !== undefined && kingpinOptions.serialization === 'advanced') {
+    throw new ConfigError(`start(name, { nats }): frames cross hosts as JSON; use serialization: 'json' (the default) with nats`);
+  }
+  const pkg = broker === undefined ? undefined : natsPkg();
   const kingpin = createKingpin(name, { ...kingpinOptions, exec: join(__dirname, 'worker-main.js') });
-  if (control !== false || m) operate(kingpin, control !== false, m, kingpinOptions.log);
+  if (pkg) pkg.join(kingpin, broker!, kingpinOptions.log);
+  if (control !== false || m) operate(kingpin, control !== false, m, kingpinOptions.log, pkg ? kingpin.host : undefined);
   return kingpin;
 }
 
@@ -70,13 +86,13 @@ function isPort(x: unknown): x is number {
  * the same name, or a metrics port in use, stops the start; a control folder mob cannot use
  * only costs the `mob` command (logged).
  */
-function operate(kingpin: Kingpin, withControl: boolean, metrics: { port: number; host?: string } | null, log?: (line: string) => void): void {
+function operate(kingpin: Kingpin, withControl: boolean, metrics: { port: number; host?: string } | null, log?: (line: string) => void, host?: string): void {
   const say = log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const ops = control();
   let claimed: Promise<unknown> = Promise.resolve();
   if (withControl) {
     kingpin.beforeStart(
-      (claimed = ops.serveControl(kingpin).then(
+      (claimed = ops.serveControl(kingpin, host === undefined ? {} : { host }).then(
         (server) => kingpin.once('shutdown', () => void server.close()),
         (err: Error) => {
           if (err instanceof ops.AppRunningError) throw err;

@@ -1,4 +1,4 @@
-import { Kind, beforeExit, onReport, transport, type FrameKind, type FrameOf, type Transport } from 'mob-messaging';
+import { ConfigError, Kind, beforeExit, onReport, transport, type FrameKind, type FrameOf, type Transport } from 'mob-messaging';
 import type { Callbacks } from 'mob-callbacks';
 import type { Caller, Dispatcher, ServedModule } from 'mob-proxy';
 
@@ -18,6 +18,17 @@ const proxy = (): typeof import('mob-proxy') => require('mob-proxy') as typeof i
 export const callbacksPkg = (): typeof import('mob-callbacks') => require('mob-callbacks') as typeof import('mob-callbacks');
 // The Kingpin's control socket and metrics: loaded in the Kingpin only.
 export const control = (): typeof import('mob-control') => require('mob-control') as typeof import('mob-control');
+/** mob-nats, for `start(name, { nats })`: an optional package, installed by the user who wants it. */
+export function natsPkg(): typeof import('mob-nats') {
+  try {
+    return require('mob-nats') as typeof import('mob-nats');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /'mob-nats'/.test((err as Error).message)) {
+      throw new ConfigError(`start(name, { nats }): joining other hosts through NATS needs the mob-nats package: npm install mob-nats`);
+    }
+    throw err;
+  }
+}
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The worker's callback registry and caller, made on first use over its transport. */

@@ -1,0 +1,295 @@
+// One mob over several hosts through a real nats-server: three Kingpins on this machine, each
+// its own process tree and its own MOB_HOST. front (host a) calls back on hosts b and c.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { delay, isAlive, startApp, stopAll, type App } from '../../mob-messaging/test/harness.js';
+import { startNats, stopNats, type NatsServer } from './nats-server.js';
+
+const MAIN = join(__dirname, 'fixtures', 'hosts', 'main.cjs');
+const homes: string[] = [];
+
+afterEach(async () => {
+  // A frozen host cannot stop: wake every process first.
+  for (const pid of frozen.splice(0)) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  }
+  await stopAll();
+  await stopNats();
+  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+});
+const frozen: number[] = [];
+
+interface Host {
+  app: App;
+  name: string;
+  /** the front's HTTP port, when the host runs a front */
+  port: number;
+}
+
+async function host(nats: NatsServer, name: string, roles: { front?: number; back?: number }, home: string): Promise<Host> {
+  const app = startApp(MAIN, {
+    env: { MOB_NATS: nats.url, MOB_HOST: name, MOB_HOME: home, FRONT: String(roles.front ?? 0), BACK: String(roles.back ?? 0) },
+  });
+  let port = 0;
+  if (roles.front) port = (await app.waitFor((l) => typeof l.port === 'number', `front of host ${name}`)).port;
+  return { app, name, port };
+}
+
+function home(): string {
+  const h = mkdtempSync(join(tmpdir(), 'mob-hosts-'));
+  homes.push(h);
+  return h;
+}
+
+function ask(port: number, path: string, timeout = 20_000): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path, timeout }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`${path}: HTTP ${res.statusCode}: ${body}`));
+        resolve(JSON.parse(body));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${timeout} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** Waits until calls from `front` reach every host of `hosts` (the mob has formed). */
+async function formed(front: Host, hosts: string[], timeout = 10_000): Promise<void> {
+  const seen = new Set<string>();
+  const until = Date.now() + timeout;
+  while (Date.now() < until) {
+    const r = await ask(front.port, '/call?n=8&locality=any&timeout=1000');
+    for (const x of r) if (x.ok) seen.add(x.value.host);
+    if (hosts.every((h) => seen.has(h))) return;
+    await delay(100);
+  }
+  throw new Error(`the mob did not form within ${timeout} ms: calls reached ${[...seen].join(', ') || 'no host'}, not all of ${hosts.join(', ')}`);
+}
+
+function hostsOf(results: any[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of results) {
+    const k = r.ok ? r.value.host : r.name;
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** The Kingpin and every worker of a host. */
+function tree(h: Host): number[] {
+  return [h.app.pid, ...h.app.descendants()];
+}
+
+describe('one mob over three hosts through NATS', () => {
+  it('calls, errors, callbacks and messages cross hosts; calls spread over b and c', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    await host(nats, 'b', { back: 2 }, dir);
+    await host(nats, 'c', { back: 2 }, dir);
+    await formed(a, ['b', 'c']);
+
+    const calls = await ask(a.port, '/call?n=40');
+    const spread = hostsOf(calls);
+    expect(spread).toEqual({ b: 20, c: 20 });
+    expect(new Set(calls.map((c: any) => c.value.pid)).size).toBe(4);
+
+    const failed = await ask(a.port, '/fail');
+    expect(failed).toMatchObject({ ok: false, name: 'RangeError', code: 'E_NOPE', message: 'no such thing' });
+    expect(failed.stack).toContain('back.cjs');
+
+    expect(await ask(a.port, '/callback')).toMatchObject({ got: 42, n: 3, ticks: [1, 2, 3] });
+
+    const me = await ask(a.port, '/whoami');
+    expect(me).toMatchObject({ role: 'front', host: 'a' });
+
+    // any(): one worker each, spread; all(): every back worker; each answers its sender by pid(from).
+    await ask(a.port, '/any?n=4');
+    await ask(a.port, '/all');
+    const inbox: any[] = [];
+    const until = Date.now() + 5000;
+    while (inbox.length < 8 && Date.now() < until) {
+      inbox.push(...(await ask(a.port, '/inbox')));
+      if (inbox.length < 8) await delay(50);
+    }
+    expect(inbox).toHaveLength(8);
+    for (const m of inbox) {
+      expect(m.type).toBe('string');
+      expect(m.from).toBe(`${m.msg.host}/${m.msg.pid}`);
+      expect(m.msg.from).toBe(`a/${me.pid}`);
+    }
+    expect(inbox.filter((m) => m.msg.pong === 'all')).toHaveLength(4);
+    expect(new Set(inbox.filter((m) => m.msg.pong !== 'all').map((m) => m.from)).size).toBe(4);
+
+    // pid('host/pid') reaches exactly that worker.
+    const target = inbox[0].from as string;
+    await ask(a.port, `/pid?to=${encodeURIComponent(target)}`);
+    let got: any[] = [];
+    for (let i = 0; i < 100 && got.length === 0; i++) {
+      got = await ask(a.port, '/inbox');
+      if (got.length === 0) await delay(50);
+    }
+    expect(got).toEqual([{ msg: expect.objectContaining({ pong: 'pid' }), from: target, type: 'string' }]);
+  });
+
+  it('a host killed with SIGKILL under 200 calls in flight: every call settles within 5 s; with retries every call resolves', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    const b = await host(nats, 'b', { back: 2 }, dir);
+    await host(nats, 'c', { back: 2 }, dir);
+    await formed(a, ['b', 'c']);
+
+    const plain = ask(a.port, '/call?n=200&ms=1500');
+    const retried = ask(a.port, '/call?n=200&ms=1500&retries=2');
+    await delay(300);
+    const pids = tree(b);
+    const t0 = Date.now();
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    const [p, r] = await Promise.all([plain, retried]);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(p).toHaveLength(200);
+    const lost = p.filter((x: any) => !x.ok);
+    expect(hostsOf(p)).toEqual({ c: 100, WorkerExitedError: 100 });
+    for (const x of lost) {
+      expect(x.host).toBe('b');
+      expect(x.reason).toMatch(/host lost/);
+    }
+    expect(hostsOf(r)).toEqual({ c: 200 });
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('a host frozen with SIGSTOP: calls settle within 5 s, its late answers are dropped after SIGCONT, and it rejoins as new', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    await host(nats, 'b', { back: 2 }, dir);
+    const c = await host(nats, 'c', { back: 2 }, dir);
+    await formed(a, ['b', 'c']);
+
+    const plain = ask(a.port, '/call?n=200&ms=1000');
+    const retried = ask(a.port, '/call?n=200&ms=1000&retries=2');
+    await delay(300);
+    const pids = tree(c);
+    const t0 = Date.now();
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    frozen.push(...pids);
+    const [p, r] = await Promise.all([plain, retried]);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(hostsOf(p)).toEqual({ b: 100, WorkerExitedError: 100 });
+    expect(p.filter((x: any) => !x.ok).every((x: any) => x.host === 'c' && /host lost/.test(x.reason))).toBe(true);
+    expect(hostsOf(r)).toEqual({ b: 200 });
+
+    // Woken: its answers to calls already failed are dropped (each call settled once: the
+    // front's results above are final, and nothing is pending at a), and it joins again.
+    for (const pid of frozen.splice(0)) process.kill(pid, 'SIGCONT');
+    await formed(a, ['b', 'c']);
+    await a.app.waitForText(/host "c" joined/, 2);
+    const after = await ask(a.port, '/call?n=20');
+    expect(hostsOf(after)).toEqual({ b: 10, c: 10 });
+  });
+
+  it('the nats-server killed: local calls go on; restarted, cross-host calls work again within 10 s', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1, back: 1 }, dir);
+    await host(nats, 'b', { back: 1 }, dir);
+    await formed(a, ['a', 'b']);
+
+    await nats.kill();
+    // prefer-local: a's own back serves while the broker is away.
+    const local = await ask(a.port, '/call?n=20&timeout=2000');
+    expect(hostsOf(local)).toEqual({ a: 20 });
+    await a.app.waitForText(/host "b" left/, 1, 6000);
+    expect(hostsOf(await ask(a.port, '/call?n=10&locality=any&timeout=2000'))).toEqual({ a: 10 });
+
+    const t0 = Date.now();
+    await startNats(nats.port);
+    await formed(a, ['a', 'b'], 10_000);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('hostile publishes on the app subjects crash nothing, and calls work afterwards; another protocol version is refused with a log line', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    const b = await host(nats, 'b', { back: 2 }, dir);
+    await formed(a, ['b']);
+    const before = [...tree(a), ...tree(b)];
+
+    const nc = await connect({ servers: nats.url });
+    const subjects = ['mob.hostsapp.hb', 'mob.hostsapp.h.a', 'mob.hostsapp.h.b'];
+    const me = await ask(a.port, '/whoami');
+    const bads: unknown[] = [
+      'not json',
+      '',
+      'null',
+      '[]',
+      '42',
+      '{"__proto__":{"polluted":1},"v":1,"h":"a","i":"x"}',
+      { v: 1, h: 'b', i: 'forged', f: [me.pid, 1, 1, { k: 6, p: me.pid, i: 0, v: '"forged"' }] },
+      { v: 1, h: 'z', i: 'zz', m: { back: [1, 2, 3], __proto__: [4] }, w: [[1, 'back']], k: { a: 'x' }, e: { a: 'y' } },
+      { v: 1, h: 'b', i: 'x', f: 'nope', a: [[1, 1e9, 1e9]] },
+      { v: '1', h: { toString: 1 }, i: [] },
+      { v: 1, h: 'c'.repeat(5000), i: 'q' },
+      { v: 1, h: 'b', i: 'x', f: [1, 2, 3, { k: 5, r: '__proto__', i: 1, m: 'constructor', a: '[]' }, -1, 'x', 1, null] },
+      { v: 1, h: 'b', i: 'x', f: [me.pid, 12345, 1, { k: 5, r: 'back', i: 1, m: '__proto__', a: '[]' }] },
+    ];
+    for (let i = 0; i < 10_000; i++) {
+      const bad = bads[i % bads.length];
+      const body = typeof bad === 'string' ? bad : JSON.stringify(bad).replace('"forged"', `"${i}"`);
+      nc.publish(subjects[i % subjects.length]!, body);
+      // Forged hosts and pids, random ones.
+      if (i % 100 === 0) nc.publish(subjects[0]!, JSON.stringify({ v: 1, h: `forged${i}`, i: String(i), m: { back: [i + 1] }, w: [[i + 1, 'back']] }));
+    }
+    // Another protocol version: refused, said once in the log with both versions.
+    nc.publish(subjects[0]!, JSON.stringify({ v: 99, h: 'future', i: 'f1', m: {}, w: [] }));
+    await nc.flush();
+    await nc.close();
+
+    await a.app.waitForText(/host "future" speaks mob-nats protocol 99, this host 1/);
+    const after = await ask(a.port, '/call?n=20&timeout=5000');
+    expect(hostsOf(after)).toEqual({ b: 20 });
+    for (const pid of before) expect(isAlive(pid)).toBe(true);
+    expect(a.app.stderr()).not.toMatch(/TypeError|uncaught/i);
+  });
+
+  it('a rolling reload of host b while a calls into it: no call fails', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    const b = await host(nats, 'b', { back: 2 }, dir);
+    await formed(a, ['b']);
+    const oldPids = b.app.descendants();
+
+    let reloaded = false;
+    const results: any[] = [];
+    const load = (async () => {
+      while (!reloaded) results.push(...(await ask(a.port, '/call?n=20&ms=20')));
+    })();
+    await delay(200);
+    process.kill(b.app.pid, 'SIGHUP');
+    await b.app.waitForText(/reload of role "back" done/, 1, 20_000);
+    // Every old back worker is gone and replaced.
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && oldPids.some(isAlive)) await delay(50);
+    await delay(300);
+    reloaded = true;
+    await load;
+    expect(oldPids.filter(isAlive)).toEqual([]);
+    expect(results.length).toBeGreaterThan(100);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    const newPids = new Set(results.slice(-20).map((r) => r.value.pid));
+    for (const pid of newPids) expect(oldPids).not.toContain(pid);
+  });
+});
