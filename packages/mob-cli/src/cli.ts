@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ControlRequestError, connectControl, controlDir, listApps, socketPath, type AppStatus, type ControlClient } from 'mob-control';
+import { ControlRequestError, connectControl, controlDir, flatten, listApps, socketPath, type AppStatus, type ControlClient } from 'mob-control';
 import { appText, listText } from './format.js';
 import { serveDashboard } from './dashboard.js';
 
@@ -104,9 +104,25 @@ async function open(app: string | undefined): Promise<ControlClient> {
   try {
     return await connectControl(socketPath(app), app);
   } catch (err) {
-    if (err instanceof ControlRequestError && err.code === 'E_MOB_NO_APP') throw new Failure(`no app "${app}" is running on this host; ${await running()}`);
-    throw err;
+    if (!(err instanceof ControlRequestError && err.code === 'E_MOB_NO_APP')) throw err;
   }
+  // A host of an app over several hosts answers at <app>.<host>.sock: any of them shows them all.
+  const host = (await listApps()).find((l) => l.status?.name === app);
+  if (host) return connectControl(host.socket, app);
+  throw new Failure(`no app "${app}" is running on this host; ${await running()}`);
+}
+
+/** Every host's entry once, this machine's first (each host's status lists the others it knows). */
+function everyHost(statuses: AppStatus[]): AppStatus[] {
+  const out: AppStatus[] = [];
+  const seen = new Set<string>();
+  for (const s of statuses.flatMap(flatten).sort((a, b) => Number(!a.socket) - Number(!b.socket))) {
+    const key = `${s.name}\0${s.host}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(s);
+  }
+  return out;
 }
 
 async function running(): Promise<string> {
@@ -117,7 +133,7 @@ async function running(): Promise<string> {
 async function ls(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
   const listed = await listApps();
-  const apps = listed.filter((l) => l.status).map((l) => l.status!);
+  const apps = everyHost(listed.filter((l) => l.status).map((l) => l.status!));
   if (values.json) io.out(JSON.stringify(apps, null, 2));
   else {
     io.out(listText(apps));
@@ -130,10 +146,10 @@ async function status(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, watch: { type: 'boolean', short: 'w' } } });
   const app = positionals[0];
   const read = async (): Promise<AppStatus[]> => {
-    if (!app) return (await listApps()).filter((l) => l.status).map((l) => l.status!);
+    if (!app) return everyHost((await listApps()).filter((l) => l.status).map((l) => l.status!));
     const c = await open(app);
     try {
-      return [(await c.request('status')) as AppStatus];
+      return everyHost([(await c.request('status')) as AppStatus]);
     } finally {
       c.close();
     }

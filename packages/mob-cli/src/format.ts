@@ -62,7 +62,7 @@ export function roleTable(role: RoleStatus): string {
 
 /** `mob status` for one app. */
 export function appText(app: AppStatus): string {
-  return [`app ${app.name}: Kingpin ${app.pid}, up ${duration(app.uptime)}`, ...app.roles.map(roleTable)].join('\n\n');
+  return [`app ${app.name} on host ${app.host}: Kingpin ${app.pid}, up ${duration(app.uptime)}`, ...app.roles.map(roleTable)].join('\n\n');
 }
 
 /** `mob ls`. */
@@ -71,7 +71,7 @@ export function listText(apps: AppStatus[]): string {
   const rows = apps.map((a) => {
     const workers = a.roles.reduce((n, r) => n + r.workers.length, 0);
     const ready = a.roles.reduce((n, r) => n + r.ready, 0);
-    return [a.name, String(a.pid), duration(a.uptime), a.roles.map((r) => r.name).join(','), `${ready}/${workers}`, String(a.roles.reduce((n, r) => n + r.restarts, 0)), a.socket];
+    return [a.name, a.host, String(a.pid), duration(a.uptime), a.roles.map((r) => r.name).join(','), `${ready}/${workers}`, String(a.roles.reduce((n, r) => n + r.restarts, 0)), a.socket || '(another host)'];
   });
-  return table(['APP', 'PID', 'UPTIME', 'ROLES', 'READY', 'RESTARTS', 'SOCKET'], rows, [false, true, true, false, true, true, false]);
+  return table(['APP', 'HOST', 'PID', 'UPTIME', 'ROLES', 'READY', 'RESTARTS', 'SOCKET'], rows, [false, false, true, true, false, true, true, false]);
 }

@@ -83,16 +83,24 @@ export const PAGE = `<!doctype html>
     if (!app) return;
     var t = Date.now();
     document.getElementById('app').textContent = app.name;
-    document.getElementById('meta').textContent = 'Kingpin ' + app.pid + ' · up ' + dur(app.uptime);
+    document.getElementById('meta').textContent = 'host ' + app.host + ' · Kingpin ' + app.pid + ' · up ' + dur(app.uptime);
     var html = app.roles.map(function (role) {
       var p50 = null;
       role.workers.forEach(function (w) { if (w.p50 !== null && (p50 === null || w.p50 > p50)) p50 = w.p50; });
       push('calls:' + role.name, t, role.callsPerSec);
       push('p50:' + role.name, t, p50 === null ? 0 : p50);
-      var rows = role.workers.map(function (w) {
-        push('cpu:' + w.pid, t, w.cpu);
-        push('rss:' + w.pid, t, w.rss / 1048576);
-        return '<tr data-pid="' + w.pid + '"><td>' + w.pid + '</td><td class="state-' + esc(w.state) + '">' + esc(w.state) + '</td><td>' + dur(w.uptime) +
+      // Every host's workers of the role: this host's, then the others' (a mob over several hosts).
+      var everyWorker = role.workers.map(function (w) { return { h: app.host, w: w }; });
+      (app.others || []).forEach(function (o) {
+        o.roles.forEach(function (r) { if (r.name === role.name) r.workers.forEach(function (w) { everyWorker.push({ h: o.host, w: w }); }); });
+      });
+      var rows = everyWorker.map(function (x) {
+        var w = x.w;
+        if (x.h === app.host) {
+          push('cpu:' + w.pid, t, w.cpu);
+          push('rss:' + w.pid, t, w.rss / 1048576);
+        }
+        return '<tr data-pid="' + w.pid + '" data-host="' + esc(x.h) + '"><td>' + esc(x.h) + '</td><td>' + w.pid + '</td><td class="state-' + esc(w.state) + '">' + esc(w.state) + '</td><td>' + dur(w.uptime) +
           '</td><td>' + w.restarts + '</td><td>' + w.cpu.toFixed(1) + '</td><td>' + mib(w.rss) + '</td><td>' + w.callsPerSec.toFixed(1) +
           '</td><td>' + ms(w.p50) + '</td><td>' + ms(w.p99) + '</td><td>' + w.inflight + '</td></tr>';
       }).join('');
@@ -106,7 +114,7 @@ export const PAGE = `<!doctype html>
         '<button data-action="reload" onclick="mobReload(\\'' + esc(role.name) + '\\')">reload</button>' +
         '<button data-action="scale-down" onclick="mobScale(\\'' + esc(role.name) + '\\',' + (role.target - 1) + ')"' + (role.target <= role.min ? ' disabled' : '') + '>−1</button>' +
         '<button data-action="scale-up" onclick="mobScale(\\'' + esc(role.name) + '\\',' + (role.target + 1) + ')"' + (role.target >= role.max ? ' disabled' : '') + '>+1</button></div>' +
-        '<table><thead><tr><th>pid</th><th>state</th><th>uptime</th><th>restarts</th><th>CPU %</th><th>memory</th><th>calls/s</th><th>p50</th><th>p99</th><th>in flight</th></tr></thead><tbody>' + rows + '</tbody></table>' +
+        '<table><thead><tr><th>host</th><th>pid</th><th>state</th><th>uptime</th><th>restarts</th><th>CPU %</th><th>memory</th><th>calls/s</th><th>p50</th><th>p99</th><th>in flight</th></tr></thead><tbody>' + rows + '</tbody></table>' +
         '<div class="charts">' + chart('calls/s', [{ name: role.name, points: history['calls:' + role.name] }], '/s') +
         chart('latency p50 (slowest worker)', [{ name: role.name, points: history['p50:' + role.name] }], 'ms') +
         chart('CPU % per worker', workerSeries('cpu:'), '%') + chart('memory per worker', workerSeries('rss:'), 'MiB') + '</div>' + crash + '</section>';

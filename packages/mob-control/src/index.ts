@@ -2,7 +2,7 @@ export { serveControl, AppRunningError, type ControlOptions, type ControlServer 
 export { connectControl, listApps, ControlRequestError, type ControlClient, type Listed } from './client.js';
 export { renderMetrics, serveMetrics, type MetricsOptions, type MetricsServer } from './metrics.js';
 export { controlDir, socketPath, ensureDir } from './paths.js';
-export { toStatus, type AppStatus, type RoleStatus, type WorkerStatus } from './status.js';
+export { toStatus, withOthers, flatten, type AppStatus, type RoleStatus, type WorkerStatus } from './status.js';
 export {
   CONTROL_VERSION,
   MAX_REQUEST,

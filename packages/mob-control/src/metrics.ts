@@ -63,6 +63,7 @@ function formatValue(v: number): string {
  */
 export function renderMetrics(stats: KingpinStats): string {
   const app = stats.app;
+  const host = stats.host;
   const calls = new Family('mob_calls_total', 'counter', 'Calls served, per role and export, summed over its workers (exited ones included).');
   const errors = new Family('mob_call_errors_total', 'counter', 'Calls served that threw or rejected, per role and export.');
   const duration = new Family('mob_call_duration_seconds', 'histogram', 'Time to serve a call, per role and export.');
@@ -78,9 +79,9 @@ export function renderMetrics(stats: KingpinStats): string {
   const links = new Family('mob_worker_links', 'gauge', 'Direct links the worker has open.');
   const age = new Family('mob_worker_report_age_seconds', 'gauge', 'Seconds since the worker last reported its figures (stale when it grows past a few seconds).');
   const up = new Family('mob_kingpin_uptime_seconds', 'gauge', 'Seconds since the Kingpin started.');
-  up.add({ app }, stats.uptime / 1000);
+  up.add({ app, host }, stats.uptime / 1000);
   for (const role of stats.roles) {
-    const r = { app, role: role.name };
+    const r = { app, host, role: role.name };
     for (const [exp, t] of Object.entries(role.exports)) {
       const l = { ...r, export: exp };
       calls.add(l, t.calls);

@@ -1,13 +1,13 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { MobError } from 'mob-messaging';
-import type { Kingpin, LogLine } from 'mob-kingpin';
+import type { Kingpin, KingpinStats, LogLine } from 'mob-kingpin';
 import { connectControl, withTimeout, type ControlClient } from './client.js';
 import { readLines } from './lines.js';
 import { renderMetrics } from './metrics.js';
 import { controlDir, ensureDir, socketPath } from './paths.js';
 import { CONTROL_VERSION, MAX_REQUEST, OPS, type ControlAnswer, type ControlRequest } from './protocol.js';
-import { toStatus } from './status.js';
+import { toStatus, withOthers } from './status.js';
 
 /** Options of the control server. */
 export interface ControlOptions {
@@ -252,10 +252,16 @@ function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswe
       ok({ app: kingpin.name, pid: process.pid, protocol: CONTROL_VERSION, roles: kingpin.roles(), socket: path });
       return;
     case 'status':
-      kingpin.freshStats().then((stats) => ok(toStatus(stats, path)), (err) => send(errorAnswer(id, err)));
+      kingpin
+        .freshStats()
+        .then((stats) => ok(withOthers(toStatus(stats, path), others(kingpin))))
+        .catch((err: unknown) => send(errorAnswer(id, err)));
       return;
     case 'metrics':
-      kingpin.freshStats().then((stats) => ok(renderMetrics(stats)), (err) => send(errorAnswer(id, err)));
+      kingpin
+        .freshStats()
+        .then((stats) => ok(renderMetrics(stats)))
+        .catch((err: unknown) => send(errorAnswer(id, err)));
       return;
     case 'reload': {
       stops.push(progress(hub, role, event));
@@ -320,13 +326,13 @@ function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswe
       const tick = (): void => {
         if (busy) return;
         busy = true;
-        kingpin.freshStats().then(
-          (stats) => {
+        kingpin
+          .freshStats()
+          .then((stats) => {
             busy = false;
-            event('status', toStatus(stats, path));
-          },
-          () => (busy = false),
-        );
+            event('status', withOthers(toStatus(stats, path), others(kingpin)));
+          })
+          .catch(() => (busy = false));
       };
       tick();
       const timer = setInterval(tick, interval);
@@ -347,4 +353,13 @@ function progress(hub: Hub, role: string | undefined, event: (name: string, data
   };
   hub.progress.add(fn);
   return () => hub.progress.delete(fn);
+}
+
+/** The other hosts' figures (mob-nats), or none: a Kingpin without hosts, or of an older mob-kingpin. */
+function others(kingpin: Kingpin): KingpinStats[] {
+  try {
+    return typeof kingpin.otherHosts === 'function' ? kingpin.otherHosts() : [];
+  } catch {
+    return [];
+  }
 }

@@ -33,6 +33,10 @@ export interface RoleStatus {
 /** One app in `mob status --json` and `mob ls --json`. `name`, `pid` and `roles` are the contract. */
 export interface AppStatus {
   name: string;
+  /** the host (the Kingpin's `host` option): an app over several hosts has one entry per host */
+  host: string;
+  /** the other hosts of the app, as they last told this one (mob-nats); absent on one host */
+  others?: AppStatus[];
   /** the Kingpin's pid */
   pid: number;
   roles: RoleStatus[];
@@ -52,6 +56,7 @@ export interface AppStatus {
 export function toStatus(stats: KingpinStats, socket: string): AppStatus {
   return {
     name: stats.app,
+    host: stats.host,
     pid: stats.pid,
     startedAt: stats.startedAt,
     uptime: stats.uptime,
@@ -73,4 +78,27 @@ export function toStatus(stats: KingpinStats, socket: string): AppStatus {
       workers: r.workers.map(({ exports: _exports, cpuSeconds: _cpu, ...w }) => w),
     })),
   };
+}
+
+/**
+ * This host's status with the other hosts' of the app (mob-nats): what the control socket
+ * answers to `status`.
+ *
+ * @example
+ * const s = withOthers(toStatus(stats, path), kingpin.otherHosts());
+ */
+export function withOthers(status: AppStatus, others: KingpinStats[]): AppStatus {
+  if (others.length) status.others = others.map((o) => toStatus(o, ''));
+  return status;
+}
+
+/**
+ * One entry per host: this host's status, then each other host's (what `mob status --json` prints).
+ *
+ * @example
+ * flatten(await client.request('status')).map((s) => s.host); // ['a', 'b', 'c']
+ */
+export function flatten(status: AppStatus): AppStatus[] {
+  const { others, ...own } = status;
+  return [own, ...(others ?? [])];
 }

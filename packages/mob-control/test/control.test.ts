@@ -172,18 +172,18 @@ describe('renderMetrics', () => {
   const text = renderMetrics(stats());
 
   it('sums per role and export, with cumulative buckets and escaped labels', () => {
-    expect(text).toMatch(/^mob_calls_total\{app="stubapp",role="back",export="foo"\} 4$/m);
-    expect(text).toMatch(/^mob_call_errors_total\{app="stubapp",role="back",export="foo"\} 1$/m);
-    expect(text).toMatch(/^mob_call_duration_seconds_bucket\{app="stubapp",role="back",export="foo",le="0.00025"\} 0$/m);
-    expect(text).toMatch(/^mob_call_duration_seconds_bucket\{app="stubapp",role="back",export="foo",le="0.0005"\} 3$/m);
-    expect(text).toMatch(/^mob_call_duration_seconds_bucket\{app="stubapp",role="back",export="foo",le="0.005"\} 4$/m);
-    expect(text).toMatch(/^mob_call_duration_seconds_bucket\{app="stubapp",role="back",export="foo",le="\+Inf"\} 4$/m);
-    expect(text).toMatch(/^mob_call_duration_seconds_count\{app="stubapp",role="back",export="foo"\} 4$/m);
+    expect(text).toMatch(/^mob_calls_total\{app="stubapp",host="h1",role="back",export="foo"\} 4$/m);
+    expect(text).toMatch(/^mob_call_errors_total\{app="stubapp",host="h1",role="back",export="foo"\} 1$/m);
+    expect(text).toMatch(/^mob_call_duration_seconds_bucket\{app="stubapp",host="h1",role="back",export="foo",le="0.00025"\} 0$/m);
+    expect(text).toMatch(/^mob_call_duration_seconds_bucket\{app="stubapp",host="h1",role="back",export="foo",le="0.0005"\} 3$/m);
+    expect(text).toMatch(/^mob_call_duration_seconds_bucket\{app="stubapp",host="h1",role="back",export="foo",le="0.005"\} 4$/m);
+    expect(text).toMatch(/^mob_call_duration_seconds_bucket\{app="stubapp",host="h1",role="back",export="foo",le="\+Inf"\} 4$/m);
+    expect(text).toMatch(/^mob_call_duration_seconds_count\{app="stubapp",host="h1",role="back",export="foo"\} 4$/m);
     expect(text).toContain('export="we\\"ird\\\\name"');
-    expect(text).toMatch(/^mob_worker_restarts_total\{app="stubapp",role="back"\} 1$/m);
-    expect(text).toMatch(/^mob_worker_cpu_seconds_total\{app="stubapp",role="back",pid="101"\} 0.25$/m);
-    expect(text).toMatch(/^mob_worker_resident_memory_bytes\{app="stubapp",role="back",pid="102"\} 50000000$/m);
-    expect(text).toMatch(/^mob_worker_report_age_seconds\{app="stubapp",role="back",pid="101"\} 0.2$/m);
+    expect(text).toMatch(/^mob_worker_restarts_total\{app="stubapp",host="h1",role="back"\} 1$/m);
+    expect(text).toMatch(/^mob_worker_cpu_seconds_total\{app="stubapp",host="h1",role="back",pid="101"\} 0.25$/m);
+    expect(text).toMatch(/^mob_worker_resident_memory_bytes\{app="stubapp",host="h1",role="back",pid="102"\} 50000000$/m);
+    expect(text).toMatch(/^mob_worker_report_age_seconds\{app="stubapp",host="h1",role="back",pid="101"\} 0.2$/m);
     // one series of mob_calls_total per export, no per-worker series beside it
     expect(text.split('\n').filter((l) => l.startsWith('mob_calls_total{'))).toHaveLength(2);
   });

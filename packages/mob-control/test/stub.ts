@@ -9,6 +9,7 @@ export function stats(app = 'stubapp'): KingpinStats {
   buckets[5] = 1; // one between 2.5 and 5 ms
   return {
     app,
+    host: 'h1',
     pid: process.pid,
     startedAt: Date.now() - 5000,
     uptime: 5000,

@@ -184,6 +184,8 @@ export interface RoleStats {
 /** What `kingpin.stats()` returns. */
 export interface KingpinStats {
   app: string;
+  /** this host's name (see the `host` option) */
+  host: string;
   /** the Kingpin's pid */
   pid: number;
   /** ms since epoch when it started */
@@ -285,6 +287,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   readonly #log: (line: string) => void;
   readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
   readonly #book = new StatsBook();
+  #others: () => KingpinStats[] = () => [];
   /** what stop() awaits once every worker is gone (see onStop) */
   readonly #onStop: (() => unknown)[] = [];
   /** what must settle before the first forks (see beforeStart) */
@@ -442,7 +445,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
         workers,
       });
     }
-    return { app: this.name, pid: process.pid, startedAt: this.#startedAt, uptime: Date.now() - this.#startedAt, roles };
+    return { app: this.name, host: this.host, pid: process.pid, startedAt: this.#startedAt, uptime: Date.now() - this.#startedAt, roles };
   }
 
   /**
@@ -618,6 +621,27 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     task.catch(() => {});
     this.#gates.push(task);
     return this;
+  }
+
+  /**
+   * The figures of the other hosts of a mob over several hosts, as they last told them (mob-nats
+   * sets where they come from; a status shows them beside this host's).
+   *
+   * @example
+   * kingpin.otherHosts().map((s) => s.host); // ['b', 'c']
+   */
+  otherHosts(): KingpinStats[] {
+    return this.#others();
+  }
+
+  /**
+   * Where `otherHosts()` gets the other hosts' figures (mob-nats calls it).
+   *
+   * @example
+   * kingpin.setOtherHosts(() => bridge.stats());
+   */
+  setOtherHosts(source: () => KingpinStats[]): void {
+    this.#others = source;
   }
 
   /**

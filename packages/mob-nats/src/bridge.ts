@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
-import type { Kingpin } from 'mob-kingpin';
+import type { Kingpin, KingpinStats } from 'mob-kingpin';
 import { Kind, PayloadError, compactFrame, frameBytes, serializeError, type Frame, type HostLink, type RemoteHost, type Router } from 'mob-messaging';
 import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import { client } from './client.js';
 import type { Resolved } from './options.js';
+import { readStats, slimStats } from './stats.js';
 
 const debug = debuglog('mob');
 
@@ -51,12 +52,15 @@ interface Entry {
   remote: RemoteHost | null;
   /** roles it listed members of */
   roles: Set<string>;
+  /** its figures, from its last heartbeat */
+  stats: KingpinStats | null;
   /** frames to publish: [to, from, tracked, frame] flat */
   out: unknown[];
   outBytes: number;
 }
 
 type Heartbeat = {
+  s?: unknown;
   v?: unknown;
   h?: unknown;
   i?: unknown;
@@ -110,6 +114,13 @@ export class Bridge {
     return [...this.#hosts.values()].filter((e) => e.remote).map((e) => e.name);
   }
 
+  /** The other hosts' figures, as their last heartbeats gave them. */
+  stats(): KingpinStats[] {
+    const out: KingpinStats[] = [];
+    for (const e of this.#hosts.values()) if (e.remote && e.stats) out.push(e.stats);
+    return out;
+  }
+
   /** Connects (retrying until a server answers) and joins once the Kingpin's router exists. */
   start(): void {
     this.#kingpin.once('boot', (router) => {
@@ -119,6 +130,7 @@ export class Bridge {
       this.#beatSoon();
     });
     this.#kingpin.onStop(() => this.close());
+    this.#kingpin.setOtherHosts(() => this.stats());
     const { connect } = client();
     connect({ name: `mob ${this.#kingpin.name} ${this.host}`, ...this.#options.connect }).then(
       (nc) => this.#connected(nc),
@@ -194,7 +206,8 @@ export class Bridge {
       .filter((x) => x.state !== 'dead')
       .map((x) => [x.pid, x.role]);
     try {
-      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, m: router.members(), w, k, e }));
+      const s = slimStats(this.#kingpin.stats());
+      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, m: router.members(), w, k, e, s }));
     } catch (err) {
       debug('heartbeat not published: %s', (err as Error).message);
     }
@@ -254,12 +267,15 @@ export class Bridge {
       e.remote = this.#router.addHost(name, this.#link(e));
       this.#log(`mob: host "${name}" joined`);
     }
-    if (e.remote) this.#apply(e, hb);
+    if (e.remote) {
+      this.#apply(e, hb);
+      e.stats = readStats(hb.s, name, this.#kingpin.name);
+    }
     if (tell) this.#beat();
   }
 
   #entry(name: string, inc: string): Entry {
-    const e: Entry = { name, inc, token: randomBytes(6).toString('hex'), theirs: undefined, lastSeen: Date.now(), remote: null, roles: new Set(), out: [], outBytes: 0 };
+    const e: Entry = { name, inc, token: randomBytes(6).toString('hex'), theirs: undefined, lastSeen: Date.now(), remote: null, roles: new Set(), stats: null, out: [], outBytes: 0 };
     this.#hosts.set(name, e);
     return e;
   }
