@@ -1,6 +1,7 @@
 // One mob over several hosts through a real nats-server: three Kingpins on this machine, each
 // its own process tree and its own MOB_HOST. front (host a) calls back on hosts b and c.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { delay, isAlive, startApp, stopAll, type App } from '../../mob-messaging
 import { startNats, stopNats, type NatsServer } from './nats-server.js';
 
 const MAIN = join(__dirname, 'fixtures', 'hosts', 'main.cjs');
+const BIN = join(__dirname, '..', 'bin', 'mob.js');
 const homes: string[] = [];
 
 afterEach(async () => {
@@ -63,17 +65,20 @@ function ask(port: number, path: string, timeout = 20_000): Promise<any> {
   });
 }
 
-/** Waits until calls from `front` reach every host of `hosts` (the mob has formed). */
-async function formed(front: Host, hosts: string[], timeout = 10_000): Promise<void> {
-  const seen = new Set<string>();
+/**
+ * Waits until calls from `front` reach every host of `hosts` and `workers` workers in all (the
+ * mob has formed: every worker is in the front's balancing).
+ */
+async function formed(front: Host, hosts: string[], workers: number, timeout = 10_000): Promise<void> {
+  let seen = new Set<string>();
   const until = Date.now() + timeout;
   while (Date.now() < until) {
-    const r = await ask(front.port, '/call?n=8&locality=any&timeout=1000');
-    for (const x of r) if (x.ok) seen.add(x.value.host);
-    if (hosts.every((h) => seen.has(h))) return;
+    const r = await ask(front.port, `/call?n=${workers * 2}&locality=any&timeout=1000`);
+    seen = new Set(r.filter((x: any) => x.ok).map((x: any) => `${x.value.host}/${x.value.pid}`));
+    if (seen.size >= workers && hosts.every((h) => [...seen].some((w) => w.startsWith(`${h}/`)))) return;
     await delay(100);
   }
-  throw new Error(`the mob did not form within ${timeout} ms: calls reached ${[...seen].join(', ') || 'no host'}, not all of ${hosts.join(', ')}`);
+  throw new Error(`the mob did not form within ${timeout} ms: the last calls reached ${[...seen].join(', ') || 'no worker'}, not ${workers} workers on ${hosts.join(', ')}`);
 }
 
 function hostsOf(results: any[]): Record<string, number> {
@@ -97,7 +102,24 @@ describe('one mob over three hosts through NATS', () => {
     const a = await host(nats, 'a', { front: 1 }, dir);
     await host(nats, 'b', { back: 2 }, dir);
     await host(nats, 'c', { back: 2 }, dir);
-    await formed(a, ['b', 'c']);
+    await formed(a, ['b', 'c'], 4);
+
+    // mob ls and mob status see every host: here, three sockets in one MOB_HOME.
+    expect(readdirSync(dir).sort()).toEqual(['hostsapp.a.sock', 'hostsapp.b.sock', 'hostsapp.c.sock']);
+    const ls = JSON.parse(execFileSync(process.execPath, [BIN, 'ls', '--json'], { env: { ...process.env, MOB_HOME: dir }, encoding: 'utf8' }));
+    expect(ls.map((x: any) => x.host).sort()).toEqual(['a', 'b', 'c']);
+    let st: any[] = [];
+    for (let i = 0; i < 50; i++) {
+      st = JSON.parse(execFileSync(process.execPath, [BIN, 'status', 'hostsapp', '--json'], { env: { ...process.env, MOB_HOME: dir }, encoding: 'utf8' }));
+      if (st.length === 3 && st.every((x) => x.roles.every((r: any) => r.workers.every((w: any) => w.state === 'ready')))) break;
+      await delay(100);
+    }
+    expect(st.map((x) => x.host).sort()).toEqual(['a', 'b', 'c']);
+    const backOf = (h: string): any => st.find((x) => x.host === h).roles.find((r: any) => r.name === 'back');
+    expect(backOf('b').workers).toHaveLength(2);
+    expect(backOf('c').workers).toHaveLength(2);
+    expect(backOf('a').workers).toHaveLength(0);
+    expect(typeof backOf('b').workers[0].rss).toBe('number');
 
     const calls = await ask(a.port, '/call?n=40');
     const spread = hostsOf(calls);
@@ -148,7 +170,7 @@ describe('one mob over three hosts through NATS', () => {
     const a = await host(nats, 'a', { front: 1 }, dir);
     const b = await host(nats, 'b', { back: 2 }, dir);
     await host(nats, 'c', { back: 2 }, dir);
-    await formed(a, ['b', 'c']);
+    await formed(a, ['b', 'c'], 4);
 
     const plain = ask(a.port, '/call?n=200&ms=1500');
     const retried = ask(a.port, '/call?n=200&ms=1500&retries=2');
@@ -175,7 +197,7 @@ describe('one mob over three hosts through NATS', () => {
     const a = await host(nats, 'a', { front: 1 }, dir);
     await host(nats, 'b', { back: 2 }, dir);
     const c = await host(nats, 'c', { back: 2 }, dir);
-    await formed(a, ['b', 'c']);
+    await formed(a, ['b', 'c'], 4);
 
     const plain = ask(a.port, '/call?n=200&ms=1000');
     const retried = ask(a.port, '/call?n=200&ms=1000&retries=2');
@@ -193,7 +215,7 @@ describe('one mob over three hosts through NATS', () => {
     // Woken: its answers to calls already failed are dropped (each call settled once: the
     // front's results above are final, and nothing is pending at a), and it joins again.
     for (const pid of frozen.splice(0)) process.kill(pid, 'SIGCONT');
-    await formed(a, ['b', 'c']);
+    await formed(a, ['b', 'c'], 4);
     await a.app.waitForText(/host "c" joined/, 2);
     const after = await ask(a.port, '/call?n=20');
     expect(hostsOf(after)).toEqual({ b: 10, c: 10 });
@@ -204,18 +226,20 @@ describe('one mob over three hosts through NATS', () => {
     const dir = home();
     const a = await host(nats, 'a', { front: 1, back: 1 }, dir);
     await host(nats, 'b', { back: 1 }, dir);
-    await formed(a, ['a', 'b']);
+    await formed(a, ['a', 'b'], 2);
 
+    // (Counted from here: a loaded machine may have seen b leave and rejoin while forming.)
+    const leftBefore = (a.app.stderr().match(/host "b" left/g) ?? []).length;
     await nats.kill();
     // prefer-local: a's own back serves while the broker is away.
     const local = await ask(a.port, '/call?n=20&timeout=2000');
     expect(hostsOf(local)).toEqual({ a: 20 });
-    await a.app.waitForText(/host "b" left/, 1, 6000);
+    await a.app.waitForText(/host "b" left/, leftBefore + 1, 6000);
     expect(hostsOf(await ask(a.port, '/call?n=10&locality=any&timeout=2000'))).toEqual({ a: 10 });
 
     const t0 = Date.now();
     await startNats(nats.port);
-    await formed(a, ['a', 'b'], 10_000);
+    await formed(a, ['a', 'b'], 2, 10_000);
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
@@ -224,7 +248,7 @@ describe('one mob over three hosts through NATS', () => {
     const dir = home();
     const a = await host(nats, 'a', { front: 1 }, dir);
     const b = await host(nats, 'b', { back: 2 }, dir);
-    await formed(a, ['b']);
+    await formed(a, ['b'], 2);
     const before = [...tree(a), ...tree(b)];
 
     const nc = await connect({ servers: nats.url });
@@ -269,7 +293,7 @@ describe('one mob over three hosts through NATS', () => {
     const dir = home();
     const a = await host(nats, 'a', { front: 1 }, dir);
     const b = await host(nats, 'b', { back: 2 }, dir);
-    await formed(a, ['b']);
+    await formed(a, ['b'], 2);
     const oldPids = b.app.descendants();
 
     let reloaded = false;

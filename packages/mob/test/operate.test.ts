@@ -180,8 +180,8 @@ describe('the control socket and the mob command', () => {
     const calls = body.split('\n').filter((l) => l.startsWith('mob_calls_total{') && l.includes('role="back"') && l.includes('export="foo"'));
     expect(calls).toHaveLength(1);
     expect(Number(calls[0]!.split(' ').pop())).toBe(N);
-    expect(body).toMatch(/^mob_call_duration_seconds_count\{app="opapp",role="back",export="foo"\} 37$/m);
-    expect(body).toMatch(/^mob_worker_resident_memory_bytes\{app="opapp",role="back",pid="\d+"\} \d+$/m);
+    expect(body).toMatch(/^mob_call_duration_seconds_count\{app="opapp",host="[^"]+",role="back",export="foo"\} 37$/m);
+    expect(body).toMatch(/^mob_worker_resident_memory_bytes\{app="opapp",host="[^"]+",role="back",pid="\d+"\} \d+$/m);
     const check = execFileSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
     expect(check).toBe('');
   });
@@ -193,8 +193,8 @@ describe('the control socket and the mob command', () => {
     const frozen = (await status(env))[0].roles[0].workers[0].pid as number;
     process.kill(frozen, 'SIGSTOP');
     try {
-      const age = (body: string): number => Number(new RegExp(`^mob_worker_report_age_seconds\\{app="opapp",role="back",pid="${frozen}"\\} (\\S+)$`, 'm').exec(body)?.[1]);
-      const rss = (body: string): number => Number(new RegExp(`^mob_worker_resident_memory_bytes\\{app="opapp",role="back",pid="${frozen}"\\} (\\S+)$`, 'm').exec(body)?.[1]);
+      const age = (body: string): number => Number(new RegExp(`^mob_worker_report_age_seconds\\{app="opapp",host="[^"]+",role="back",pid="${frozen}"\\} (\\S+)$`, 'm').exec(body)?.[1]);
+      const rss = (body: string): number => Number(new RegExp(`^mob_worker_resident_memory_bytes\\{app="opapp",host="[^"]+",role="back",pid="${frozen}"\\} (\\S+)$`, 'm').exec(body)?.[1]);
       // Every scrape answers 200, with the frozen worker's last RSS, while its age passes 3 s.
       let last = '';
       const stale = await waitFor(
