@@ -1,7 +1,7 @@
 // One mob over several hosts through a real nats-server: three Kingpins on this machine, each
 // its own process tree and its own MOB_HOST. front (host a) calls back on hosts b and c.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -316,4 +316,49 @@ describe('one mob over three hosts through NATS', () => {
     const newPids = new Set(results.slice(-20).map((r) => r.value.pid));
     for (const pid of newPids) expect(oldPids).not.toContain(pid);
   });
+
+  it('flow control holds across the broker: a producer far faster than its remote consumer is slowed or refused at its call, and no process grows', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    const b = await host(nats, 'b', { back: 1 }, dir);
+    await formed(a, ['b'], 1);
+    const MiB = 1024 * 1024;
+    let peak = 0;
+    const sample = setInterval(() => {
+      for (const pid of [...tree(a), ...tree(b)]) peak = Math.max(peak, rssOf(pid));
+    }, 100);
+    try {
+      // Unawaited calls: each is answered, or refused at once (QueueFullError: the caller's pending bound).
+      const calls = await ask(a.port, '/flood?kind=call&ms=3000', 60_000);
+      expect(calls.other).toEqual([]);
+      expect(Object.keys(calls.rejected)).toEqual(['QueueFullError']);
+      expect(calls.ok + calls.rejected.QueueFullError).toBe(calls.accepted);
+      expect(calls.ok).toBeGreaterThan(1000);
+      // Messages: send() says false, the producer waits for drain(); every one arrives once.
+      const msgs = await ask(a.port, '/flood?kind=msg&ms=3000', 60_000);
+      expect(msgs.other).toEqual([]);
+      expect(msgs.drains).toBeGreaterThan(0);
+      let got: any = {};
+      for (let i = 0; i < 200; i++) {
+        got = await ask(a.port, '/received');
+        if (got.got >= msgs.accepted) break;
+        await delay(100);
+      }
+      expect(got).toMatchObject({ got: msgs.accepted, dups: 0, host: 'b' });
+    } finally {
+      clearInterval(sample);
+    }
+    expect(peak).toBeGreaterThan(10 * MiB);
+    expect(peak).toBeLessThan(200 * MiB);
+  });
 });
+
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
