@@ -162,6 +162,11 @@ describe('one mob over three hosts through NATS', () => {
       if (got.length === 0) await delay(50);
     }
     expect(got).toEqual([{ msg: expect.objectContaining({ pong: 'pid' }), from: target, type: 'string' }]);
+
+    // Handles stay on their host: to another host's worker, the send throws at the call.
+    const refused = await ask(a.port, `/handle?to=${encodeURIComponent(target)}`);
+    expect(refused.name).toBe('ConfigError');
+    expect(refused.message).toContain('a handle cannot go to another host');
   });
 
   it('a host killed with SIGKILL under 200 calls in flight: every call settles within 5 s; with retries every call resolves', async () => {
