@@ -95,14 +95,36 @@ function tree(h: Host): number[] {
   return [h.app.pid, ...h.app.descendants()];
 }
 
+/** nats-server, and hosts a (front), b and c (2 back workers each), formed. */
+async function threeHosts(): Promise<{ a: Host; b: Host; c: Host; dir: string }> {
+  const nats = await startNats();
+  const dir = home();
+  const a = await host(nats, 'a', { front: 1 }, dir);
+  const b = await host(nats, 'b', { back: 2 }, dir);
+  const c = await host(nats, 'c', { back: 2 }, dir);
+  await formed(a, ['b', 'c'], 4);
+  return { a, b, c, dir };
+}
+
+/**
+ * 200 calls of `callMs` without retries and 200 with, from a; then `signal` to every process
+ * of `victim`. Resolves with both results and the ms from the signal until all settled.
+ */
+async function underFire(a: Host, victim: Host, signal: NodeJS.Signals, callMs: number): Promise<{ p: any[]; r: any[]; ms: number; pids: number[] }> {
+  const plain = ask(a.port, `/call?n=200&ms=${callMs}`);
+  const retried = ask(a.port, `/call?n=200&ms=${callMs}&retries=2`);
+  await delay(300);
+  const pids = tree(victim);
+  const t0 = Date.now();
+  for (const pid of pids) process.kill(pid, signal);
+  if (signal === 'SIGSTOP') frozen.push(...pids);
+  const [p, r] = await Promise.all([plain, retried]);
+  return { p, r, ms: Date.now() - t0, pids };
+}
+
 describe('one mob over three hosts through NATS', () => {
   it('calls, errors, callbacks and messages cross hosts; calls spread over b and c', async () => {
-    const nats = await startNats();
-    const dir = home();
-    const a = await host(nats, 'a', { front: 1 }, dir);
-    await host(nats, 'b', { back: 2 }, dir);
-    await host(nats, 'c', { back: 2 }, dir);
-    await formed(a, ['b', 'c'], 4);
+    const { a, dir } = await threeHosts();
 
     // mob ls and mob status see every host: here, three sockets in one MOB_HOME.
     expect(readdirSync(dir).sort()).toEqual(['hostsapp.a.sock', 'hostsapp.b.sock', 'hostsapp.c.sock']);
@@ -170,21 +192,9 @@ describe('one mob over three hosts through NATS', () => {
   });
 
   it('a host killed with SIGKILL under 200 calls in flight: every call settles within 5 s; with retries every call resolves', async () => {
-    const nats = await startNats();
-    const dir = home();
-    const a = await host(nats, 'a', { front: 1 }, dir);
-    const b = await host(nats, 'b', { back: 2 }, dir);
-    await host(nats, 'c', { back: 2 }, dir);
-    await formed(a, ['b', 'c'], 4);
-
-    const plain = ask(a.port, '/call?n=200&ms=1500');
-    const retried = ask(a.port, '/call?n=200&ms=1500&retries=2');
-    await delay(300);
-    const pids = tree(b);
-    const t0 = Date.now();
-    for (const pid of pids) process.kill(pid, 'SIGKILL');
-    const [p, r] = await Promise.all([plain, retried]);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    const { a, b } = await threeHosts();
+    const { p, r, ms, pids } = await underFire(a, b, 'SIGKILL', 1500);
+    expect(ms).toBeLessThan(5000);
     expect(p).toHaveLength(200);
     const lost = p.filter((x: any) => !x.ok);
     expect(hostsOf(p)).toEqual({ c: 100, WorkerExitedError: 100 });
@@ -197,22 +207,9 @@ describe('one mob over three hosts through NATS', () => {
   });
 
   it('a host frozen with SIGSTOP: calls settle within 5 s, its late answers are dropped after SIGCONT, and it rejoins as new', async () => {
-    const nats = await startNats();
-    const dir = home();
-    const a = await host(nats, 'a', { front: 1 }, dir);
-    await host(nats, 'b', { back: 2 }, dir);
-    const c = await host(nats, 'c', { back: 2 }, dir);
-    await formed(a, ['b', 'c'], 4);
-
-    const plain = ask(a.port, '/call?n=200&ms=1000');
-    const retried = ask(a.port, '/call?n=200&ms=1000&retries=2');
-    await delay(300);
-    const pids = tree(c);
-    const t0 = Date.now();
-    for (const pid of pids) process.kill(pid, 'SIGSTOP');
-    frozen.push(...pids);
-    const [p, r] = await Promise.all([plain, retried]);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    const { a, c } = await threeHosts();
+    const { p, r, ms } = await underFire(a, c, 'SIGSTOP', 1000);
+    expect(ms).toBeLessThan(5000);
     expect(hostsOf(p)).toEqual({ b: 100, WorkerExitedError: 100 });
     expect(p.filter((x: any) => !x.ok).every((x: any) => x.host === 'c' && /host lost/.test(x.reason))).toBe(true);
     expect(hostsOf(r)).toEqual({ b: 200 });
