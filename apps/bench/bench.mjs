@@ -3,19 +3,21 @@
 //
 //   node bench.mjs             full run: table, targets, results/latest.json, results/chart.svg, PERFORMANCE.md
 //   MOB_BENCH_QUICK=1 node bench.mjs   (or --quick) each case ~1 s, once; checks results, not timings
-//   node bench.mjs --profile   CPU profiles of every process (mob with and without links, the relays) under 1000 calls in flight
+//   node bench.mjs --profile   CPU profiles of every process (mob with and without links, the relays, mob over NATS) under 1000 calls in flight
 //   node bench.mjs --profile-case=pipe10k   the same with the 10 KB argument
 //
 // Environment: MOB_BENCH_RUNS (full runs, at least 3; default 3), MOB_BENCH_QUIET_WAIT (seconds to
-// wait for a quiet machine; default 60), MOB_BENCH_KEEP_PROFILE=1 (keep the .cpuprofile files).
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// wait for a quiet machine; default 60), MOB_BENCH_KEEP_PROFILE=1 (keep the .cpuprofile files),
+// MOB_BENCH_ONLY=id,id (run only these scenarios, e.g. nats-mob,moleculer,nats-local,mob-links;
+// such a run writes no results).
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll, runScenario } from './harness/child.mjs';
 import { codeInfo, machineInfo, waitForQuiet } from './harness/machine.mjs';
 import { printSummary, summarize } from './harness/profile.mjs';
-import { chartSvg, computeFigures, computeTargets, markdown, textTable } from './harness/report.mjs';
+import { chartSvg, computeFigures, computeTargets, cpuByProcess, markdown, processCpu, textTable } from './harness/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -38,7 +40,8 @@ const RPC_CASES = ['lat', 'pipe', 'lat10k', 'pipe10k'];
  * Every scenario: a child process, the cases it must report. `installed`: it runs from a copy
  * of the scenarios beside mob laid out as npm installs it (see installMob). `cpu`: the
  * pipelined cases whose CPU of every process is measured (`processes` of them). `links`:
- * whether the driver must have had direct links open (true) or none (false).
+ * whether the driver must have had direct links open (true) or none (false). `servedBy`: the
+ * host (or Moleculer node) that must have answered every call the driver made, and no other.
  */
 const SCENARIOS = [
   { id: 'mob-links', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: true, installed: true },
@@ -53,10 +56,23 @@ const SCENARIOS = [
   { id: 'ready-mob', file: 'scenarios/ready-mob.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
   { id: 'ready-plain', file: 'scenarios/ready-plain.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
   { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'], links: true, installed: true },
+  // Across two hosts through a nats-server on this machine (each host its own Kingpin process).
+  { id: 'nats-mob', file: 'scenarios/nats-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
+  { id: 'nats-local', file: 'scenarios/nats-main.cjs', env: { NATS_LOCAL: '1' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 6, links: true, servedBy: 'a', installed: true },
+  { id: 'moleculer', file: 'scenarios/moleculer-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 3, servedBy: 'callee' },
 ];
 const scenario = (id) => SCENARIOS.find((s) => s.id === id);
 
-const MOB_PACKAGES = ['mob', 'mob-messaging', 'mob-kingpin', 'mob-proxy', 'mob-callbacks', 'mob-control', 'mob-cli'];
+// MOB_BENCH_ONLY=id,id: only these scenarios (their figures and targets; no files written).
+const ONLY = (process.env.MOB_BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+for (const id of ONLY) {
+  if (!scenario(id)) throw new Error(`MOB_BENCH_ONLY: no scenario "${id}" (scenarios: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+}
+const SELECTED = ONLY.length ? SCENARIOS.filter((s) => ONLY.includes(s.id)) : SCENARIOS;
+
+const MOB_PACKAGES = ['mob', 'mob-messaging', 'mob-kingpin', 'mob-proxy', 'mob-callbacks', 'mob-control', 'mob-cli', 'mob-nats'];
+/** mob-nats's runtime dependencies (and theirs), copied whole as npm installed them. */
+const MOB_DEPS = ['@nats-io/transport-node', '@nats-io/nats-core', '@nats-io/nkeys', '@nats-io/nuid', 'tweetnacl'];
 
 /**
  * mob as a user gets it: a temporary folder with `node_modules/<package>/` holding each
@@ -74,6 +90,12 @@ function installMob() {
     mkdirSync(to, { recursive: true });
     cpSync(join(packages, name, 'package.json'), join(to, 'package.json'));
     cpSync(join(packages, name, 'dist'), join(to, 'dist'), { recursive: true });
+  }
+  const modules = join(here, '..', '..', 'node_modules');
+  for (const name of MOB_DEPS) {
+    const from = join(modules, name);
+    if (!existsSync(join(from, 'package.json'))) throw new Error(`${name} (needed by mob-nats) is not in ${modules}: run npm install at the root`);
+    cpSync(from, join(dir, 'node_modules', name), { recursive: true });
   }
   cpSync(join(here, 'scenarios'), join(dir, 'scenarios'), { recursive: true });
   return dir;
@@ -93,6 +115,15 @@ process.on('exit', killAll);
 function problems(s, result) {
   const cases = result?.cases;
   const out = [];
+  // Across hosts: every call the driver made was answered by the host it had to reach.
+  if (s.servedBy !== undefined) {
+    const served = result?.served ?? {};
+    const by = Object.entries(served).map(([h, n]) => `${h}: ${n}`).join(', ') || 'none';
+    const elsewhere = Object.entries(served).reduce((sum, [h, n]) => sum + (h === s.servedBy ? 0 : n), 0);
+    if (!(result?.calls > 0) || served[s.servedBy] !== result.calls || elsewhere !== 0) {
+      out.push(`calls answered by ${by} of ${result?.calls} made: all had to be answered by "${s.servedBy}"`);
+    }
+  }
   // A links run that went routed (or the reverse) would measure the other path.
   if (s.links === true && !(result?.links > 0)) out.push(`no direct link was open (links: ${result?.links}): the calls went through the Kingpin`);
   if (s.links === false && result?.links !== 0) out.push(`${result?.links} direct link(s) open although links were off`);
@@ -130,17 +161,17 @@ const CONTENDED_CORES = 0.25;
 const MAX_RETRIES = 2;
 
 async function runAll() {
-  const runs = Object.fromEntries(SCENARIOS.map((s) => [s.id, []]));
-  const meta = Object.fromEntries(SCENARIOS.map((s) => [s.id, []]));
+  const runs = Object.fromEntries(SELECTED.map((s) => [s.id, []]));
+  const meta = Object.fromEntries(SELECTED.map((s) => [s.id, []]));
   const failures = [];
   const contended = [];
   let passed = 0;
-  const rounds = Math.max(...SCENARIOS.map((s) => s.runs ?? RUNS));
+  const rounds = Math.max(...SELECTED.map((s) => s.runs ?? RUNS));
   const app = installMob();
   // Round after round, every scenario once, so a drift of the machine hits them all alike;
   // odd rounds go in reverse, so no scenario always runs right after the same neighbour.
   for (let run = 0; run < rounds; run++) {
-    const order = run % 2 ? [...SCENARIOS].reverse() : SCENARIOS;
+    const order = run % 2 ? [...SELECTED].reverse() : SELECTED;
     for (const s of order) {
       if (run >= (s.runs ?? RUNS)) continue;
       const tag = `[${run + 1}/${s.runs ?? RUNS}] ${s.id}`;
@@ -195,7 +226,8 @@ async function profile(machine) {
     { title: 'mob (routed)', s: scenario('mob-routed') },
     ...(PROFILE_CASE === 'pipe' ? [{ title: 'batched relay', s: scenario('relay-batched') }] : []),
     { title: 'unbatched relay', s: scenario('relay') },
-  ];
+    ...(PROFILE_CASE === 'pipe' ? [{ title: 'mob over NATS', s: scenario('nats-mob') }] : []),
+  ].filter((t) => !ONLY.length || ONLY.includes(t.s.id));
   const pipelineMs = QUICK ? 1000 : 6000;
   const what = PROFILE_CASE === 'pipe' ? 'add(1,2)' : 'addPad(1,2, 10 KB)';
   log(`profiling every process under 1000 ${what} calls in flight for ${pipelineMs / 1000} s (node --cpu-prof)`);
@@ -222,11 +254,18 @@ async function profile(machine) {
       const c = result.cases[PROFILE_CASE];
       const cpu = c.cpu ? `; ${c.cpu.usPerCall.toFixed(1)} µs CPU per call over all processes, primary ${(c.cpu.primaryCores * 100).toFixed(1)}% of a core` : '';
       log(`== ${t.title}: ${Math.round(c.callsPerSec).toLocaleString('en-US')} calls/s while profiled${cpu}`);
+      if (c.cpu?.byName) {
+        const per = Object.entries(c.cpu.byName).map(([n, sec]) => `${n} ${((sec * 1e5) / c.n).toFixed(2)}`);
+        log(`CPU seconds per 100k calls while profiled: ${per.join(', ')}`);
+      }
+      // Kingpins and relay primaries first; the NATS scenario's own main process (bench) idles.
+      const isPrimary = (role) => role.startsWith('kingpin') || role === 'primary';
       const named = files
         .map((f) => ({ f, role: roleOf.get(Number(f.split('.')[3])) ?? 'unknown' }))
-        .sort((a, b) => Number(['kingpin', 'primary'].includes(b.role)) - Number(['kingpin', 'primary'].includes(a.role)));
+        .filter(({ role }) => role !== 'bench')
+        .sort((a, b) => Number(isPrimary(b.role)) - Number(isPrimary(a.role)) || a.role.localeCompare(b.role));
       for (const { f, role } of named) {
-        const primary = role === 'kingpin' || role === 'primary';
+        const primary = isPrimary(role);
         log(printSummary(`${t.title} ${role} (pid ${f.split('.')[3]})`, summarize(join(out, f), primary ? 15 : 8), primary ? 10 : 5));
       }
     }
@@ -251,6 +290,7 @@ async function main() {
   const code = codeInfo(here);
   log(`mob at ${code.commit ?? 'unknown commit'}${code.packagesChanged ? ' with uncommitted changes in packages/' : ''}, build ${code.mobBuild}`);
   log(`${RUNS} run(s) of each case (${READY_RUNS} of readiness and RSS), each scenario in its own process group`);
+  if (ONLY.length) log(`only ${SELECTED.map((s) => s.id).join(', ')} (MOB_BENCH_ONLY): no files written`);
   const { runs, meta, failures, passed, contended } = await runAll();
   // Another process may rebuild mob meanwhile: figures from two builds are not one measurement.
   const after = codeInfo(here);
@@ -258,12 +298,17 @@ async function main() {
   if (rebuilt) log(`WARNING: mob's build changed during the run (${code.mobBuild} → ${after.mobBuild}); run it again`);
   const figures = computeFigures(runs);
   const targets = computeTargets(figures);
+  // A partial run shows the figures and targets it measured, not the others as missing.
+  const shown = ONLY.length ? figures.filter((f) => f.runs.some(Number.isFinite)) : figures;
+  const judged = ONLY.length ? targets.filter((t) => Number.isFinite(t.actual)) : targets;
   log('');
-  log(textTable(figures, targets, { quick: QUICK }));
+  log(textTable(shown, judged, { quick: QUICK }));
+  const byProcess = cpuByProcess(runs);
+  if (byProcess) log(`\n${byProcess}`);
   log('');
 
   // Results of a failed run, or of two builds of mob, are not written over the last good ones.
-  if (!QUICK && failures.length === 0 && !rebuilt) {
+  if (!QUICK && !ONLY.length && failures.length === 0 && !rebuilt) {
     const results = join(here, 'results');
     mkdirSync(results, { recursive: true });
     const json = {
@@ -280,6 +325,7 @@ async function main() {
         id, label, unit, better, impl, value, runs: r, baseline: baselineValue, ratio, isBaseline,
       })),
       targets,
+      cpuSecondsPer100kCallsByProcess: processCpu(runs),
     };
     writeFileSync(join(results, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
     writeFileSync(join(results, 'chart.svg'), chartSvg(figures, { machine, runs: RUNS }));

@@ -144,7 +144,7 @@ export async function runScenario({ file, env, nodeArgs = [], timeoutMs, cwd }) 
   if (!clean) killGroup(pgid, 'SIGKILL');
   await groupGone(pgid, 2000);
   live.delete(pgid);
-  const where = `${file}${env.POOL ? ` (${env.POOL})` : ''}${env.RELAY_BATCH === '1' ? ' (batched)' : ''}${env.MOB_LINKS === '0' ? ' (links: false)' : ''}${env.PINGPONG ? ` (${env.PINGPONG})` : ''}`;
+  const where = `${file}${env.POOL ? ` (${env.POOL})` : ''}${env.RELAY_BATCH === '1' ? ' (batched)' : ''}${env.MOB_LINKS === '0' ? ' (links: false)' : ''}${env.PINGPONG ? ` (${env.PINGPONG})` : ''}${env.NATS_LOCAL === '1' ? ' (callee on both hosts)' : ''}`;
   const tail = stderr.trim().split('\n').slice(-30).join('\n');
   if (timedOut) throw new Error(`${where} did not finish within ${timeoutMs} ms; killed its process group\n${tail}`);
   if (code !== 0) throw new Error(`${where} exited with ${signal ? `signal ${signal}` : `code ${code}`}\n${tail}`);

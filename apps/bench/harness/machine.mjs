@@ -79,13 +79,13 @@ export async function waitForQuiet({ threshold = 0.1, need = 2, maxWaitMs = 60_0
 }
 
 /**
- * Which mob is measured: the commit, whether packages/ has changes, and a hash of the five
+ * Which mob is measured: the commit, whether packages/ has changes, and a hash of the six
  * packages' built entry files, so a rebuild in the middle of a run can be noticed.
  */
 export function codeInfo(dir) {
   const require = createRequire(join(dir, 'package.json'));
   const hash = createHash('sha256');
-  for (const pkg of ['mob', 'mob-messaging', 'mob-kingpin', 'mob-proxy', 'mob-callbacks']) {
+  for (const pkg of ['mob', 'mob-messaging', 'mob-kingpin', 'mob-proxy', 'mob-callbacks', 'mob-nats']) {
     try {
       hash.update(readFileSync(require.resolve(pkg)));
     } catch {

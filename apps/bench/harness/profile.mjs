@@ -5,6 +5,9 @@ function origin(url, name) {
   if (!url) return name.startsWith('(') ? name : '(native: V8 builtins, JSON)';
   const pkg = /packages\/(mob[\w-]*)\//.exec(url) ?? /node_modules\/(mob[\w-]*)\//.exec(url);
   if (pkg) return pkg[1];
+  // Other packages by name (the NATS client's @nats-io/*, moleculer, nats).
+  const dep = /node_modules\/((?:@[\w.-]+\/)?[\w.-]+)\//.exec(url);
+  if (dep) return dep[1];
   if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node: ');
   if (url.includes('/apps/bench/')) return 'bench fixture';
   return url;
@@ -13,7 +16,9 @@ function origin(url, name) {
 function shortUrl(url) {
   if (!url) return '';
   const m = /(packages\/[^/]+\/dist\/[^/]+|node:[^ ]+|apps\/bench\/.+)$/.exec(url);
-  return m ? m[1] : url.split('/').slice(-2).join('/');
+  if (m) return m[1];
+  const dep = /node_modules\/((?:@[^/]+\/)?[^/]+\/.+)$/.exec(url);
+  return dep ? dep[1] : url.split('/').slice(-2).join('/');
 }
 
 /**

@@ -15,6 +15,9 @@ export const IMPLS = {
   plain: 'plain cluster (baseline)',
   rr: 'round-robin (default, baseline)',
   lp: 'least-pending',
+  'nats-mob': 'mob over NATS (worker a → Kingpin a → NATS → Kingpin b → worker b)',
+  moleculer: 'Moleculer 0.15 over NATS (baseline)',
+  'nats-local': 'mob over NATS, callee on both hosts (prefer-local)',
 };
 
 /** The implementations of the pipelined add(1,2) case; one call at a time adds the ping-pongs. */
@@ -23,6 +26,9 @@ const LAT = [...RPC, 'ipc', 'unix'];
 /** The 10 KB argument, and the implementations whose every process's CPU is measured. */
 const PAD = ['mob-links', 'mob-routed', 'relay'];
 const CPU = ['mob-links', 'mob-routed', 'mob-nostats', 'relay', 'relay-batched'];
+/** Across two hosts through a nats-server: mob and Moleculer; and prefer-local against one host. */
+const HOSTS = ['nats-mob', 'moleculer'];
+const LOCAL = ['nats-local', 'mob-links'];
 
 /**
  * Every figure: which scenario, case and field it is read from (a dotted path), and its
@@ -39,6 +45,13 @@ export const FIGURES = [
   ...PAD.map((impl) => fig('lat10k.p99', '10 KB argument one at a time: p99', 'µs', 'lower', impl, impl, 'lat10k', 'p99', ['relay', 'lat10k', 'p99'])),
   ...PAD.map((impl) => fig('pipe10k', '10 KB argument, 1000 in flight', 'calls/s', 'higher', impl, impl, 'pipe10k', 'callsPerSec', ['relay', 'pipe10k', 'callsPerSec'])),
   ...PAD.map((impl) => fig('cpu.pipe10k', '10 KB argument, 1000 in flight: CPU per call, all processes', 'µs/call', 'lower', impl, impl, 'pipe10k', 'cpu.usPerCall', ['relay', 'pipe10k', 'cpu.usPerCall'])),
+  ...HOSTS.map((impl) => fig('hosts.lat.p50', 'add(1,2) across 2 hosts through NATS, one at a time: p50', 'µs', 'lower', impl, impl, 'lat', 'p50', ['moleculer', 'lat', 'p50'])),
+  ...HOSTS.map((impl) => fig('hosts.lat.p99', 'add(1,2) across 2 hosts through NATS, one at a time: p99', 'µs', 'lower', impl, impl, 'lat', 'p99', ['moleculer', 'lat', 'p99'])),
+  ...HOSTS.map((impl) => fig('hosts.pipe', 'add(1,2) across 2 hosts through NATS, 1000 in flight', 'calls/s', 'higher', impl, impl, 'pipe', 'callsPerSec', ['moleculer', 'pipe', 'callsPerSec'])),
+  ...HOSTS.map((impl) => fig('hosts.cpu.pipe', 'add(1,2) across 2 hosts through NATS, 1000 in flight: CPU per call, all processes', 'µs/call', 'lower', impl, impl, 'pipe', 'cpu.usPerCall', ['moleculer', 'pipe', 'cpu.usPerCall'])),
+  ...LOCAL.map((impl) => fig('local.lat.p50', 'add(1,2) with the callee on this host and another (prefer-local), one at a time: p50', 'µs', 'lower', impl, impl, 'lat', 'p50', ['mob-links', 'lat', 'p50'])),
+  ...LOCAL.map((impl) => fig('local.pipe', 'add(1,2) with the callee on this host and another (prefer-local), 1000 in flight', 'calls/s', 'higher', impl, impl, 'pipe', 'callsPerSec', ['mob-links', 'pipe', 'callsPerSec'])),
+  ...LOCAL.map((impl) => fig('local.cpu.pipe', 'add(1,2) with the callee on this host and another (prefer-local), 1000 in flight: CPU per call, all processes', 'µs/call', 'lower', impl, impl, 'pipe', 'cpu.usPerCall', ['mob-links', 'pipe', 'cpu.usPerCall'])),
   fig('ready', '8 workers ready', 'ms', 'lower', 'mob', 'ready-mob', 'ready', 'ms', ['ready-plain', 'ready', 'ms']),
   fig('ready', '8 workers ready', 'ms', 'lower', 'plain', 'ready-plain', 'ready', 'ms', ['ready-plain', 'ready', 'ms']),
   fig('rss', 'primary idle RSS, 8 workers', 'MiB', 'lower', 'mob', 'ready-mob', 'rss', 'mib', ['ready-plain', 'rss', 'mib']),
@@ -120,7 +133,45 @@ export function computeTargets(figures) {
     r('mob (links) 10 KB pipelined calls/s ≥ 1.0× relay', 'pipe10k', 'mob-links', 'relay', '>=', 1.0),
     r('8 workers ready ≤ 1.2× plain fork', 'ready', 'mob', 'plain', '<=', 1.2),
     t('Kingpin idle RSS ≤ plain primary + 5 MiB', g('rss', 'mob') - g('rss', 'plain'), '<=', 5, 'MiB', `${f('rss', 'mob')} vs ${f('rss', 'plain')}`),
+    r('mob over NATS pipelined calls/s ≥ 3× Moleculer over NATS', 'hosts.pipe', 'nats-mob', 'moleculer', '>=', 3),
+    r('mob over NATS one-at-a-time p50 ≤ 1.0× Moleculer over NATS', 'hosts.lat.p50', 'nats-mob', 'moleculer', '<=', 1.0),
+    r('prefer-local over NATS: p50 ≤ 1.05× single-host mob (links)', 'local.lat.p50', 'nats-local', 'mob-links', '<=', 1.05),
+    r('prefer-local over NATS: pipelined calls/s ≥ 0.95× single-host mob (links)', 'local.pipe', 'nats-local', 'mob-links', '>=', 0.95),
   ];
+}
+
+/** Processes in the order a call passes them (the rest after). */
+const PROCESS_ORDER = ['driver a', 'kingpin a', 'back a', 'nats-server', 'kingpin b', 'back b', 'caller', 'callee'];
+
+/**
+ * CPU seconds per 100k calls of each process of the pipelined case, for the scenarios whose
+ * meter names its processes (`cpu.byName`): the median over runs, per scenario, with the sum.
+ */
+export function processCpu(runs) {
+  const out = {};
+  for (const [id, list] of Object.entries(runs)) {
+    const per = list.map((cases) => cases.pipe).filter((c) => c?.cpu?.byName && c.n > 0);
+    if (per.length === 0) continue;
+    const names = [...new Set(per.flatMap((c) => Object.keys(c.cpu.byName)))];
+    const rank = (n) => (PROCESS_ORDER.includes(n) ? PROCESS_ORDER.indexOf(n) : PROCESS_ORDER.length);
+    names.sort((a, b) => rank(a) - rank(b));
+    out[id] = Object.fromEntries(names.map((n) => [n, median(per.map((c) => (c.cpu.byName[n] * 1e5) / c.n))]));
+    out[id].all = median(per.map((c) => (c.cpu.allSec * 1e5) / c.n));
+  }
+  return out;
+}
+
+/** processCpu() as lines for the terminal; '' when no scenario names its processes. */
+export function cpuByProcess(runs) {
+  const data = processCpu(runs);
+  const ids = Object.keys(data);
+  if (ids.length === 0) return '';
+  const lines = ['CPU seconds per 100k calls, by process (add(1,2), 1000 in flight; medians):'];
+  for (const id of ids) {
+    const parts = Object.entries(data[id]).map(([n, v]) => `${n} ${Number.isFinite(v) ? v.toFixed(2) : 'n/a'}`);
+    lines.push(`  ${IMPLS[id] ?? id}: ${parts.join(', ')}`);
+  }
+  return lines.join('\n');
 }
 
 export function fmt(value, unit) {
@@ -257,6 +308,23 @@ export function markdown(figures, targets, { machine, runs, quiet, contended = [
     `| calls/s | ${md(figures, 'balance', 'lp')} | ${md(figures, 'balance', 'rr')} |`,
     `| total time | ${md(figures, 'balance.total', 'lp')} | ${md(figures, 'balance.total', 'rr')} |`,
     '',
+    'Across hosts: a nats-server on this machine and two mob hosts (two Kingpin processes of one',
+    'app): the driver on host a calls role `back` on host b (worker → Kingpin a → NATS → Kingpin',
+    'b → worker and back), against two Moleculer 0.15 brokers on the same server (its NATS',
+    'transporter). With the callee on both hosts, prefer-local (the default) keeps the calls on',
+    'host a, compared with mob on one host.',
+    '',
+    ...head('add(1, 2) across 2 hosts through NATS', HOSTS),
+    row(HOSTS, 'hosts.lat.p50', 'one call at a time, p50'),
+    row(HOSTS, 'hosts.lat.p99', 'one call at a time, p99'),
+    row(HOSTS, 'hosts.pipe', '1000 calls in flight'),
+    row(HOSTS, 'hosts.cpu.pipe', 'CPU per call, all processes (1000 in flight)'),
+    '',
+    ...head('add(1, 2), callee on host a and host b', LOCAL),
+    row(LOCAL, 'local.lat.p50', 'one call at a time, p50'),
+    row(LOCAL, 'local.pipe', '1000 calls in flight'),
+    row(LOCAL, 'local.cpu.pipe', 'CPU per call, all processes (1000 in flight)'),
+    '',
     '| Target (measured in this run) | Measured | From | |',
     '|---|---:|---|---|',
     ...targets.map((t) => `| ${t.name} | ${fmtTarget(t)} | ${t.detail} | ${t.pass ? 'pass' : '**miss**'} |`),
@@ -284,6 +352,8 @@ export function chartSvg(figures, { machine, runs }) {
     { title: 'add(1, 2) across processes, 1000 calls in flight', id: 'pipe', impls: RPC },
     { title: 'the same with a 10 KB JSON argument', id: 'pipe10k', impls: PAD },
     { title: 'add(1, 2), one call at a time, p50', id: 'lat.p50', impls: LAT },
+    { title: 'add(1, 2) across 2 hosts through NATS, 1000 calls in flight', id: 'hosts.pipe', impls: HOSTS },
+    { title: 'add(1, 2) across 2 hosts through NATS, one call at a time, p50', id: 'hosts.lat.p50', impls: HOSTS },
   ];
   const W = 960;
   const labelW = 300;
@@ -299,6 +369,8 @@ export function chartSvg(figures, { machine, runs }) {
     piscina: '#5aa469',
     ipc: '#555555',
     unix: '#777777',
+    'nats-mob': '#2f6fde',
+    moleculer: '#8a8a8a',
   };
   const parts = [];
   let y = 44;
@@ -320,7 +392,7 @@ export function chartSvg(figures, { machine, runs }) {
     }
     y += 28;
   }
-  parts.push(`<text x="16" y="${y - 8}" class="m">${esc(machineLine(machine, runs))}; baseline: the unbatched relay</text>`);
+  parts.push(`<text x="16" y="${y - 8}" class="m">${esc(machineLine(machine, runs))}; baseline: the unbatched relay (across hosts: Moleculer)</text>`);
   const H = y + 4;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif">`,
