@@ -22,7 +22,7 @@ import type { Peer, PeerOutbox } from './router.js';
  * @example
  * const link: HostLink = {
  *   send: (to, from, frame, tracked) => batch.push([to, from, tracked ? 1 : 0, compactFrame(frame)]),
- *   poke: () => flushSoon(),
+ *   poke: (urgent) => (urgent ? flushSoon() : flushWithin(5)),
  * };
  */
 export interface HostLink {
@@ -31,8 +31,11 @@ export interface HostLink {
    * is from no worker: a failure the router made). `tracked`: the host acknowledges it.
    */
   send(to: number, from: number, frame: Frame, tracked: boolean): void;
-  /** Acknowledgements for that host are waiting: take them soon (`takeAcks`). */
-  poke(): void;
+  /**
+   * Acknowledgements for that host are waiting (`takeAcks`). They ride along with the next
+   * frames to that host; `urgent`: a sender's window is a quarter spent, send them now.
+   */
+  poke(urgent: boolean): void;
 }
 
 /**
@@ -174,8 +177,8 @@ export class HostState implements RemoteHost {
 
   /** We are done with `n` frames of its worker `peer`'s: they are acknowledged with the next batch. */
   owe(peer: Peer, n: number, bytes: number): void {
-    peer.owed.add(n, bytes);
-    if (this.#owing.size === 0) this.link.poke();
+    const urgent = peer.owed.add(n, bytes);
+    if (this.#owing.size === 0 || urgent) this.link.poke(urgent);
     this.#owing.add(peer);
   }
 

@@ -18,6 +18,8 @@ const MAX_HOSTS = 256;
 const MAX_WORKERS = 4096;
 /** A batch to one host is published once its frames' payloads pass this many bytes. */
 const FLUSH_BYTES = 64 * 1024;
+/** ms acknowledgements wait for frames to ride with before they go alone. */
+const ACK_DELAY_MS = 5;
 const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** One subject token of a name (names match [A-Za-z0-9_.-]: a dot would split the token). */
@@ -93,6 +95,7 @@ export class Bridge {
   #nc: NatsConnection | null = null;
   #timers: NodeJS.Timeout[] = [];
   #flushing = false;
+  #ackTimer: NodeJS.Timeout | null = null;
   #beating = false;
   #closed = false;
   #maxPayload = 1024 * 1024;
@@ -329,11 +332,23 @@ export class Bridge {
         if (e.outBytes >= FLUSH_BYTES) this.#flush(e);
         else this.#flushSoon();
       },
-      poke: () => {
+      // Acknowledgements alone wait a little for frames to ride with (an answer, the next call):
+      // one NATS message per call instead of two; a quarter-spent window sends them at once.
+      poke: (urgent) => {
         this.#dirty.add(e);
-        this.#flushSoon();
+        if (urgent) this.#flushSoon();
+        else this.#ackSoon();
       },
     };
+  }
+
+  #ackSoon(): void {
+    if (this.#ackTimer || this.#flushing) return;
+    this.#ackTimer = setTimeout(() => {
+      this.#ackTimer = null;
+      this.#flushSoon();
+    }, ACK_DELAY_MS);
+    this.#ackTimer.unref();
   }
 
   #flushSoon(): void {
@@ -341,6 +356,10 @@ export class Bridge {
     this.#flushing = true;
     setImmediate(() => {
       this.#flushing = false;
+      if (this.#ackTimer) {
+        clearTimeout(this.#ackTimer);
+        this.#ackTimer = null;
+      }
       for (const e of this.#dirty) this.#flush(e);
       this.#dirty.clear();
     });
@@ -358,12 +377,13 @@ export class Bridge {
     if (!nc || nc.isClosed() || !e.remote || e.remote.gone) return;
     const subject = this.#subjects.host(e.name);
     const body = JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: out, a: acks });
-    if (body.length <= this.#maxPayload) return this.#publish(nc, subject, body);
+    // max_payload counts bytes: a non-ASCII character is several.
+    if (body.length <= this.#maxPayload / 3 || Buffer.byteLength(body) <= this.#maxPayload) return this.#publish(nc, subject, body);
     // Too big for the server: frame by frame; one frame too big is refused.
     if (acks.length) this.#publish(nc, subject, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: [], a: acks }));
     for (let j = 0; j + 3 < out.length; j += 4) {
       const one = JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: out.slice(j, j + 4), a: [] });
-      if (one.length <= this.#maxPayload) this.#publish(nc, subject, one);
+      if (Buffer.byteLength(one) <= this.#maxPayload) this.#publish(nc, subject, one);
       else this.#tooBig(e, out[j + 1] as number, out[j + 2] === 1, out[j + 3], one.length);
     }
   }
