@@ -45,6 +45,8 @@ interface Entry {
   readonly name: string;
   /** its Kingpin's incarnation (a restarted Kingpin is a new host) */
   readonly inc: string;
+  /** when its Kingpin started (ms since epoch) */
+  readonly t0: number;
   /** our token for it: it echoes it once it has heard us */
   readonly token: string;
   /** its token for us, as its heartbeats give it (we echo it) */
@@ -63,6 +65,7 @@ interface Entry {
 
 type Heartbeat = {
   s?: unknown;
+  t?: unknown;
   v?: unknown;
   h?: unknown;
   i?: unknown;
@@ -91,6 +94,8 @@ export class Bridge {
   readonly #hosts = new Map<string, Entry>();
   readonly #dirty = new Set<Entry>();
   readonly #logged = new Set<string>();
+  /** heartbeats of other Kingpins with this host's name, per incarnation */
+  readonly #dups = new Map<string, { first: number; n: number }>();
   #router: Router | null = null;
   #nc: NatsConnection | null = null;
   #timers: NodeJS.Timeout[] = [];
@@ -209,8 +214,9 @@ export class Bridge {
       .filter((x) => x.state !== 'dead')
       .map((x) => [x.pid, x.role]);
     try {
-      const s = slimStats(this.#kingpin.stats());
-      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, m: router.members(), w, k, e, s }));
+      const stats = this.#kingpin.stats();
+      const s = slimStats(stats);
+      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, t: stats.startedAt, m: router.members(), w, k, e, s }));
     } catch (err) {
       debug('heartbeat not published: %s', (err as Error).message);
     }
@@ -233,31 +239,33 @@ export class Bridge {
       return;
     }
     if (name === this.host) {
-      if (hb.i !== this.#inc) {
-        this.#once(`dup:${hb.i}`, `mob: another Kingpin of "${this.#kingpin.name}" calls itself host "${name}": host names must be unique; give each its own (MOB_HOST or the host option)`);
-      }
+      if (hb.i !== this.#inc) this.#duplicate(hb);
       return;
     }
     let e = this.#hosts.get(name);
+    if (hb.b === 1) {
+      // A goodbye counts from the Kingpin that joined, not from another of the same name.
+      if (e && e.inc === hb.i) this.#forget(e, 'its Kingpin stopped');
+      return;
+    }
+    // A real heartbeat says when its Kingpin started; a restarted Kingpin started later.
+    if (typeof hb.t !== 'number' || !Number.isFinite(hb.t)) return;
     if (e && e.inc !== hb.i) {
+      if (hb.t <= e.t0) return;
       this.#forget(e, 'its Kingpin restarted');
       e = undefined;
-    }
-    if (hb.b === 1) {
-      if (e) this.#forget(e, 'its Kingpin stopped');
-      return;
     }
     let tell = false;
     if (!e) {
       if (this.#hosts.size >= MAX_HOSTS) return;
-      e = this.#entry(name, hb.i);
+      e = this.#entry(name, hb.i, hb.t);
       tell = true;
     }
     const theirs = ownString(hb.k, this.host);
     if (e.remote && theirs !== e.theirs) {
       // It lost us (and may have heard us again): what we had with it is gone on both sides.
       this.#forget(e, 'host lost (it had lost this host)');
-      e = this.#entry(name, hb.i);
+      e = this.#entry(name, hb.i, hb.t);
       tell = true;
     }
     if (theirs !== undefined && e.theirs === undefined) tell = true;
@@ -277,8 +285,35 @@ export class Bridge {
     if (tell) this.#beat();
   }
 
-  #entry(name: string, inc: string): Entry {
-    const e: Entry = { name, inc, token: randomBytes(6).toString('hex'), theirs: undefined, lastSeen: Date.now(), remote: null, roles: new Set(), stats: null, out: [], outBytes: 0 };
+  /**
+   * Another Kingpin of this app uses this host's name. The one that started later leaves the
+   * mob (it runs its roles alone) and says why; the first one stays.
+   */
+  #duplicate(hb: Heartbeat): void {
+    // Only a Kingpin that keeps beating counts (not a burst of forged heartbeats): 3 over 2 s.
+    if (typeof hb.t !== 'number' || !Array.isArray(hb.w) || !isObject(hb.m)) return;
+    const key = String(hb.i);
+    const now = Date.now();
+    const seen = this.#dups.get(key) ?? { first: now, n: 0 };
+    seen.n++;
+    if (this.#dups.size < 16) this.#dups.set(key, seen);
+    if (seen.n < 3 || now - seen.first < 2000) return;
+    const theirs = hb.t;
+    const mine = this.#kingpin.stats().startedAt;
+    const later = mine > theirs || (mine === theirs && this.#inc > String(hb.i));
+    if (!later) {
+      this.#once(`dup:${String(hb.i)}`, `mob: another Kingpin of "${this.#kingpin.name}" calls itself host "${this.host}"; it started later and leaves the mob`);
+      return;
+    }
+    this.#log(
+      `mob: host name "${this.host}" is taken by another Kingpin of "${this.#kingpin.name}" (started ${new Date(theirs).toISOString()}): ` +
+        `this Kingpin leaves the mob and runs its roles alone; give each host its own name (MOB_HOST or the host option)`,
+    );
+    void this.close();
+  }
+
+  #entry(name: string, inc: string, t0: number): Entry {
+    const e: Entry = { name, inc, t0, token: randomBytes(6).toString('hex'), theirs: undefined, lastSeen: Date.now(), remote: null, roles: new Set(), stats: null, out: [], outBytes: 0 };
     this.#hosts.set(name, e);
     return e;
   }

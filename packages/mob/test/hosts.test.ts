@@ -270,6 +270,9 @@ describe('one mob over three hosts through NATS', () => {
       { v: 1, h: 'c'.repeat(5000), i: 'q' },
       { v: 1, h: 'b', i: 'x', f: [1, 2, 3, { k: 5, r: '__proto__', i: 1, m: 'constructor', a: '[]' }, -1, 'x', 1, null] },
       { v: 1, h: 'b', i: 'x', f: [me.pid, 12345, 1, { k: 5, r: 'back', i: 1, m: '__proto__', a: '[]' }] },
+      // Well-formed heartbeats forged for a's own name and for an older b.
+      { v: 1, h: 'a', i: 'dup', t: 1, m: { back: [1] }, w: [[1, 'back']], k: {}, e: {} },
+      { v: 1, h: 'b', i: 'old', t: 1, m: { back: [2] }, w: [[2, 'back']], k: { a: 'x' }, e: { a: 'y' } },
     ];
     for (let i = 0; i < 10_000; i++) {
       const bad = bads[i % bads.length];
@@ -286,6 +289,14 @@ describe('one mob over three hosts through NATS', () => {
     await a.app.waitForText(/host "future" speaks mob-nats protocol 99, this host 1/);
     const after = await ask(a.port, '/call?n=20&timeout=5000');
     expect(hostsOf(after)).toEqual({ b: 20 });
+
+    // A second Kingpin calling itself "b": the later one leaves the mob and says why; b stays.
+    const dup = await host(nats, 'b', { back: 1 }, home());
+    await dup.app.waitForText(/host name "b" is taken by another Kingpin of "hostsapp".*leaves the mob/);
+    await delay(1500);
+    const still = await ask(a.port, '/call?n=20&timeout=5000');
+    expect(hostsOf(still)).toEqual({ b: 20 });
+    expect(new Set(still.map((x: any) => x.value.pid))).toEqual(new Set(after.map((x: any) => x.value.pid)));
     for (const pid of before) expect(isAlive(pid)).toBe(true);
     expect(a.app.stderr()).not.toMatch(/TypeError|uncaught/i);
   });
