@@ -822,19 +822,10 @@ export class Router extends EventEmitter<RouterEvents> {
     const host = peer.host!;
     const role = this.#roles.get(peer.role);
     if (role && leave(role, peer)) this.#members(role);
-    if (peer.inflight.size) {
-      const remote = why ? { host: host.name, reason: why } : { host: host.name };
-      const wire = serializeError(new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', remote));
-      for (const [pid, id] of peer.inflight.drain()) {
-        host.calls.delete(pid * SPAN + id);
-        const caller = this.#byPid.get(pid);
-        if (caller && caller.state !== 'dead' && !caller.host) caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
-      }
-    }
+    const remote = why ? { host: host.name, reason: why } : { host: host.name };
+    this.#gone(peer, () => new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', remote), null, null);
     host.aliases.delete(peer.rpid!);
     this.#byPid.delete(peer.pid);
-    const down = { k: Kind.Down, p: peer.pid, r: peer.role, c: null, s: null } as const;
-    for (const other of this.#byPid.values()) if (other.state !== 'dead' && !other.host) other.outbox.push(down);
   }
 
   /** A frame from worker `from` of `host` for our worker `to`. */
@@ -930,21 +921,31 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#byPid.delete(peer.pid);
     peer.outbox.clear();
     const { code, signal } = peer.exit ?? { code: null, signal: null };
-    if (peer.inflight.size) {
-      const wire: SerializedError = serializeError(new WorkerExitedError(peer.role, peer.pid, code, signal));
-      for (const [pid, id] of peer.inflight.drain()) {
-        const caller = this.#byPid.get(pid);
-        if (caller) caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
-      }
-    }
     for (const h of peer.early ?? []) {
       closeHandle(h.handle);
       h.origin.sent(h.bytes);
     }
     peer.early = null;
-    const down = { k: Kind.Down, p: peer.pid, r: peer.role, c: code, s: signal } as const;
-    for (const other of this.#byPid.values()) if (other.state !== 'dead') other.outbox.push(down);
+    this.#gone(peer, () => new WorkerExitedError(peer.role, peer.pid, code, signal), code, signal);
     this.emit('exit', info(peer), code, signal);
+  }
+
+  /**
+   * `peer` (a worker of this host or an alias) has left the router: the calls routed to it and
+   * not answered fail at their callers (of this host or another) with `err()`, and this host's
+   * workers are told it is gone.
+   */
+  #gone(peer: Peer, err: () => Error, code: number | null, signal: string | null): void {
+    if (peer.inflight.size) {
+      const wire: SerializedError = serializeError(err());
+      for (const [pid, id] of peer.inflight.drain()) {
+        peer.host?.calls.delete(pid * SPAN + id);
+        const caller = this.#byPid.get(pid);
+        if (caller && caller.state !== 'dead') caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
+      }
+    }
+    const down = { k: Kind.Down, p: peer.pid, r: peer.role, c: code, s: signal } as const;
+    for (const other of this.#byPid.values()) if (other.state !== 'dead' && !other.host) other.outbox.push(down);
   }
 
   #role(name: string): RoleState {
