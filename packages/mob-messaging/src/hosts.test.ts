@@ -188,4 +188,24 @@ describe('two hosts', () => {
     await tick();
     expect(back2.of(Kind.Message).map((m) => m.d)).toEqual(['"hi"', '"again"']);
   });
+
+  it('a call for a worker of the other host that no longer serves (retiring) is turned away unrun (y: 1), not served by another: the caller counts it pending on the one it chose', async () => {
+    const front = new FakeWorker(1, 101);
+    const back1 = new FakeWorker(1, 201);
+    const back2 = new FakeWorker(2, 202);
+    const a = host('a', [front, 'front']);
+    const b = host('b', [back1, 'back'], [back2, 'back']);
+    const { ab } = join(a, 'a', b, 'b');
+    // a has not heard yet that 201 retired: it still chooses it.
+    ab.members('back', [201]);
+    await tick();
+    b.retire(201);
+    front.post({ k: Kind.Call, r: 'back', i: 5, m: 'add', a: '[1,2]' });
+    await tick();
+    await tick();
+    await tick();
+    expect(back1.of(Kind.Call)).toEqual([]);
+    expect(back2.of(Kind.Call)).toEqual([]);
+    expect(front.of(Kind.Fail)).toEqual([expect.objectContaining({ i: 5, y: 1, e: expect.objectContaining({ name: 'ShutdownError' }) })]);
+  });
 });

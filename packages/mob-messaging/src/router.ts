@@ -855,9 +855,19 @@ export class Router extends EventEmitter<RouterEvents> {
     if (fr.k !== Kind.Fail && !from) return false;
     const peer = from!;
     switch (fr.k) {
-      case Kind.Call:
+      case Kind.Call: {
+        if (!isId(fr.i) || typeof fr.r !== 'string') return bad(peer, fr);
+        // Only the worker the other host chose serves it: that host counts the call as pending
+        // there (and fails it if that worker goes). One that is retiring or gone turns it away
+        // unrun, and the caller sends it again, as a retiring worker does over a link.
+        if (!local || local.state !== 'ready' || local.role !== fr.r) {
+          const why = new ShutdownError(`worker ${to} of role "${fr.r}" on host "${this.#hostName}" is not serving; the call goes to another worker`);
+          peer.outbox.push({ k: Kind.Fail, i: fr.i, e: serializeError(why), y: 1 });
+          return false;
+        }
         fr.t = to;
         return this.#call(peer, fr, bytes);
+      }
       case Kind.Return:
       case Kind.Fail: {
         // Only the answer to a call we sent that host, once: late or forged answers are dropped.
