@@ -1,7 +1,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { MobError } from 'mob-messaging';
-import type { Kingpin, KingpinStats, LogLine } from 'mob-kingpin';
+import type { Kingpin, LogLine } from 'mob-kingpin';
 import { connectControl, withTimeout, type ControlClient } from './client.js';
 import { readLines } from './lines.js';
 import { renderMetrics } from './metrics.js';
@@ -254,7 +254,7 @@ function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswe
     case 'status':
       kingpin
         .freshStats()
-        .then((stats) => ok(withOthers(toStatus(stats, path), others(kingpin))))
+        .then((stats) => ok(withOthers(toStatus(stats, path), kingpin.otherHosts())))
         .catch((err: unknown) => send(errorAnswer(id, err)));
       return;
     case 'metrics':
@@ -330,7 +330,7 @@ function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswe
           .freshStats()
           .then((stats) => {
             busy = false;
-            event('status', withOthers(toStatus(stats, path), others(kingpin)));
+            event('status', withOthers(toStatus(stats, path), kingpin.otherHosts()));
           })
           .catch(() => (busy = false));
       };
@@ -353,13 +353,4 @@ function progress(hub: Hub, role: string | undefined, event: (name: string, data
   };
   hub.progress.add(fn);
   return () => hub.progress.delete(fn);
-}
-
-/** The other hosts' figures (mob-nats), or none: a Kingpin without hosts, or of an older mob-kingpin. */
-function others(kingpin: Kingpin): KingpinStats[] {
-  try {
-    return typeof kingpin.otherHosts === 'function' ? kingpin.otherHosts() : [];
-  } catch {
-    return [];
-  }
 }

@@ -69,6 +69,7 @@ export function stubKingpin(name = 'stubapp'): Kingpin & StubKingpin {
     roles: () => ['back'],
     stats: () => stats(name),
     freshStats: () => Promise.resolve(stats(name)),
+    otherHosts: () => [],
     workers: () => [{ id: 1, pid: 101, role: 'back', state: 'ready', pendingCalls: 0 }],
     logs: () => [{ time: 1, role: 'back', pid: 101, stream: 'stdout', line: 'hello' }],
     reload: (role?: string) => {
