@@ -231,6 +231,23 @@ function cpuProbe(send, tag) {
   };
 }
 
+/**
+ * A driver worker's side of the harness: answers the CPU probe's snapshots, and on `start` runs
+ * `run()` and sends `{ bench: 'result', ...what it resolves with }` (or the error) with the
+ * app's own process.send (which mob passes through untouched).
+ */
+function driver(probe, run) {
+  process.on('message', (msg) => {
+    if (!msg) return;
+    if (msg.bench === 'cpu') return probe.reply(msg);
+    if (msg.bench !== 'start') return;
+    run().then(
+      (result) => process.send({ bench: 'result', ...result }),
+      (err) => process.send({ bench: 'error', error: String((err && err.stack) || err) }),
+    );
+  });
+}
+
 /** Prints the scenario's result line for bench.mjs; calls `done` once it is written. */
 function emit(result, done) {
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`, done);
@@ -310,6 +327,7 @@ module.exports = {
   runCases,
   cpuMeter,
   cpuProbe,
+  driver,
   emit,
   blockFor,
   unevenDurations,

@@ -10,14 +10,9 @@ const cfg = lib.config();
 // Asks the Kingpin for CPU snapshots around each timed pipelined phase.
 const probe = lib.cpuProbe((msg) => process.send(msg), 'bench');
 
-process.on('message', (msg) => {
-  if (!msg) return;
-  if (msg.bench === 'cpu') return probe.reply(msg);
-  if (msg.bench !== 'start') return;
-  (cfg.mode === 'balance' ? balance() : rpc()).then(
-    (cases) => process.send({ bench: 'result', cases, links: mob.flowStats().links }),
-    (err) => process.send({ bench: 'error', error: String((err && err.stack) || err) }),
-  );
+lib.driver(probe, async () => {
+  const cases = await (cfg.mode === 'balance' ? balance() : rpc());
+  return { cases, links: mob.flowStats().links };
 });
 
 function rpc() {

@@ -9,15 +9,7 @@ const lib = require('./lib.cjs');
 const cfg = lib.config();
 const probe = lib.cpuProbe((msg) => process.send(msg), 'bench');
 
-process.on('message', (msg) => {
-  if (!msg) return;
-  if (msg.bench === 'cpu') return probe.reply(msg);
-  if (msg.bench !== 'start') return;
-  run().then(
-    (result) => process.send({ bench: 'result', ...result }),
-    (err) => process.send({ bench: 'error', error: String((err && err.stack) || err) }),
-  );
-});
+lib.driver(probe, run);
 
 /** Calls where() on every host's workers until one on `host` answers (the mob has formed). */
 async function formed(host, timeoutMs = 20_000) {

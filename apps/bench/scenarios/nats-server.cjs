@@ -1,8 +1,9 @@
 'use strict';
-// A real nats-server on a free loopback port, for the scenarios across hosts (mob over NATS,
-// Moleculer). Where it is missing, the scenario fails with the command that installs it: it is
+// What the scenarios across hosts (mob over NATS, Moleculer) share: a real nats-server on a
+// free loopback port, and the processes of a scenario (each host or broker its own process).
+// Where nats-server is missing, the scenario fails with the command that installs it: it is
 // never skipped.
-const { spawn } = require('node:child_process');
+const { fork, spawn } = require('node:child_process');
 const { accessSync, constants } = require('node:fs');
 const { createServer } = require('node:net');
 const { delimiter, join } = require('node:path');
@@ -82,4 +83,60 @@ async function startNats() {
   };
 }
 
-module.exports = { natsServerBinary, startNats, MISSING };
+/**
+ * Forks the processes of a scenario into `parts` (by name: `file`, and `env` over this
+ * process's). Resolves with the first `result` message one of them sends; rejects on an
+ * `error` message, or when one exits before stopParts(). `onUp(name, msg)` hears their `up`
+ * messages. `what` names a part in errors ('host', 'broker').
+ */
+function forkParts(parts, specs, what, onUp) {
+  return new Promise((resolve, reject) => {
+    for (const [name, { file, env }] of Object.entries(specs)) {
+      const child = fork(file, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
+      parts[name] = { child, exited, stopping: false };
+      void exited.then(({ code, signal }) => {
+        if (!parts[name].stopping) reject(new Error(`${what} ${name} exited (${signal ?? code}) before the end`));
+      });
+      child.on('message', (msg) => {
+        if (!msg || typeof msg.bench !== 'string') return;
+        if (msg.bench === 'error') reject(new Error(msg.error));
+        else if (msg.bench === 'result') resolve(msg);
+        else if (msg.bench === 'up') onUp(name, msg);
+      });
+    }
+  });
+}
+
+/** Asks every part to stop (SIGKILL after 15 s); throws unless each exited 0. */
+async function stopParts(parts, what) {
+  for (const p of Object.values(parts)) {
+    p.stopping = true;
+    p.child.send({ bench: 'stop' });
+  }
+  const timer = setTimeout(() => {
+    for (const p of Object.values(parts)) p.child.kill('SIGKILL');
+  }, 15_000);
+  const exits = await Promise.all(Object.values(parts).map((p) => p.exited));
+  clearTimeout(timer);
+  if (exits.some((e) => e.code !== 0)) throw new Error(`a ${what} did not stop cleanly: ${JSON.stringify(exits)}`);
+}
+
+/** On a failure: every part goes, whatever state it is in. */
+async function killParts(parts) {
+  for (const p of Object.values(parts)) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  await Promise.all(Object.values(parts).map((p) => p.exited));
+}
+
+/** Runs a scenario's main(): exit 0, or 1 with the error (a missing nats-server says only how to install it). */
+function runMain(main) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`${err && err.message === MISSING ? MISSING : (err && err.stack) || err}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { natsServerBinary, startNats, forkParts, stopParts, killParts, runMain, MISSING };
