@@ -58,6 +58,7 @@ const SCENARIOS = [
   { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'], links: true, installed: true },
   // Across two hosts through a nats-server on this machine (each host its own Kingpin process).
   { id: 'nats-mob', file: 'scenarios/nats-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
+  { id: 'nats-kingpins', file: 'scenarios/nats-main.cjs', env: { NATS_DIRECT: '0' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
   { id: 'nats-local', file: 'scenarios/nats-main.cjs', env: { NATS_LOCAL: '1' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 6, links: true, servedBy: 'a', installed: true },
   { id: 'moleculer', file: 'scenarios/moleculer-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 3, servedBy: 'callee' },
 ];

@@ -15,7 +15,8 @@ export const IMPLS = {
   plain: 'plain cluster (baseline)',
   rr: 'round-robin (default, baseline)',
   lp: 'least-pending',
-  'nats-mob': 'mob over NATS (worker a → Kingpin a → NATS → Kingpin b → worker b)',
+  'nats-mob': 'mob over NATS (worker a → NATS → worker b)',
+  'nats-kingpins': 'mob over NATS, direct: false (worker a → Kingpin a → NATS → Kingpin b → worker b)',
   moleculer: 'Moleculer 0.15 over NATS (baseline)',
   'nats-local': 'mob over NATS, callee on both hosts (prefer-local)',
 };
@@ -27,7 +28,7 @@ const LAT = [...RPC, 'ipc', 'unix'];
 const PAD = ['mob-links', 'mob-routed', 'relay'];
 const CPU = ['mob-links', 'mob-routed', 'mob-nostats', 'relay', 'relay-batched'];
 /** Across two hosts through a nats-server: mob and Moleculer; and prefer-local against one host. */
-const HOSTS = ['nats-mob', 'moleculer'];
+const HOSTS = ['nats-mob', 'nats-kingpins', 'moleculer'];
 const LOCAL = ['nats-local', 'mob-links'];
 
 /**
@@ -309,10 +310,11 @@ export function markdown(figures, targets, { machine, runs, quiet, contended = [
     `| total time | ${md(figures, 'balance.total', 'lp')} | ${md(figures, 'balance.total', 'rr')} |`,
     '',
     'Across hosts: a nats-server on this machine and two mob hosts (two Kingpin processes of one',
-    'app): the driver on host a calls role `back` on host b (worker → Kingpin a → NATS → Kingpin',
-    'b → worker and back), against two Moleculer 0.15 brokers on the same server (its NATS',
-    'transporter). With the callee on both hosts, prefer-local (the default) keeps the calls on',
-    'host a, compared with mob on one host.',
+    'app): the driver on host a calls role `back` on host b, each worker with its own NATS',
+    'connection (worker → NATS → worker and back); with `direct: false`, through both Kingpins',
+    '(worker → Kingpin a → NATS → Kingpin b → worker and back). Against two Moleculer 0.15',
+    'brokers on the same server (its NATS transporter). With the callee on both hosts,',
+    'prefer-local (the default) keeps the calls on host a, compared with mob on one host.',
     '',
     ...head('add(1, 2) across 2 hosts through NATS', HOSTS),
     row(HOSTS, 'hosts.lat.p50', 'one call at a time, p50'),
@@ -370,6 +372,7 @@ export function chartSvg(figures, { machine, runs }) {
     ipc: '#555555',
     unix: '#777777',
     'nats-mob': '#2f6fde',
+    'nats-kingpins': '#1c3f86',
     moleculer: '#8a8a8a',
   };
   const parts = [];

@@ -17,7 +17,8 @@ const mob = require('mob');
 const HOST = process.env.MOB_HOST;
 const kingpin = mob
   .start('bench-nats', {
-    nats: process.env.MOB_NATS,
+    // NATS_DIRECT=0 (nats-kingpins): every frame between the hosts goes through their Kingpins.
+    nats: process.env.NATS_DIRECT === '0' ? { servers: process.env.MOB_NATS, direct: false } : process.env.MOB_NATS,
     host: HOST,
     log: (line) => process.stderr.write(`[host ${HOST}] ${line}\n`),
   })

@@ -47,11 +47,18 @@ function host(name: string, ...workers: [FakeWorker, string][]): Router {
   return router;
 }
 
+/** Attaches one more worker to a router (it says hello and is ready). */
+function router(r: Router, w: FakeWorker, role: string): void {
+  r.attach(w as never);
+  w.post({ k: Kind.Hello, r: role, v: 2 }, { k: Kind.Ready });
+}
+
 /** Joins two routers both ways; what crosses is recorded, and can be held back. */
-function join(a: Router, aName: string, b: Router, bName: string): { ab: RemoteHost; ba: RemoteHost; wire: unknown[][]; cut: () => void } {
+function join(a: Router, aName: string, b: Router, bName: string, direct = false): { ab: RemoteHost; ba: RemoteHost; wire: unknown[][]; cut: () => void } {
   const wire: unknown[][] = [];
   let cut = false;
   const link = (to: () => RemoteHost, from: () => RemoteHost): HostLink => ({
+    ...(direct ? { tags: { out: 'out', in: 'in' } } : {}),
     send: (toPid, fromPid, frame, tracked) => {
       const copy = JSON.parse(JSON.stringify(frame)) as unknown;
       wire.push([toPid, fromPid, tracked, copy]);
@@ -207,5 +214,52 @@ describe('two hosts', () => {
     expect(back1.of(Kind.Call)).toEqual([]);
     expect(back2.of(Kind.Call)).toEqual([]);
     expect(front.of(Kind.Fail)).toEqual([expect.objectContaining({ i: 5, y: 1, e: expect.objectContaining({ name: 'ShutdownError' }) })]);
+  });
+
+  it('direct paths: a worker of the other host is introduced (Alias) once that host says it is subscribed; one that retired goes Down with y: 1', async () => {
+    const front = new FakeWorker(1, 101);
+    const late = new FakeWorker(3, 103);
+    const a = host('a', [front, 'front']);
+    const b = host('b');
+    const { ab } = join(a, 'a', b, 'b', true);
+    ab.live([[201, 'back'], [202, 'back']]);
+    ab.members('back', [201, 202]);
+    await tick();
+    // Members know both, but neither is subscribed yet: no Alias, calls go through the Kingpins.
+    expect(front.of(Kind.Alias)).toEqual([]);
+    ab.direct([202]);
+    await tick();
+    const alias = front.of(Kind.Alias);
+    expect(alias).toHaveLength(1);
+    expect(alias[0]).toMatchObject({ h: 'b', q: 202, o: 'out', e: 'in' });
+    expect(alias[0]!.p).toBeGreaterThanOrEqual(REMOTE_BASE);
+    // Told once; a worker that says hello later is told at once.
+    ab.direct([202]);
+    router(a, late, 'front');
+    await tick();
+    expect(front.of(Kind.Alias)).toHaveLength(1);
+    expect(late.of(Kind.Alias).map((f) => f.q)).toEqual([202]);
+    // 202 retired and exited between two heartbeats; 201 crashed.
+    ab.retired([202]);
+    ab.members('back', []);
+    ab.live([]);
+    await tick();
+    const downs = front.of(Kind.Down);
+    expect(downs.find((d) => d.p === alias[0]!.p)).toMatchObject({ h: 'b', y: 1 });
+    expect(downs.find((d) => d.p !== alias[0]!.p)).toMatchObject({ h: 'b' });
+    expect(downs.find((d) => d.p !== alias[0]!.p)!.y).toBeUndefined();
+    expect(front.of(Kind.Members).at(-1)).toMatchObject({ r: 'back', p: [], g: [alias[0]!.p] });
+  });
+
+  it('this host lists the workers it retired, and those subscribed to the broker', () => {
+    const back = new FakeWorker(1, 201);
+    const b = host('b', [back, 'back']);
+    const a = host('a');
+    join(a, 'a', b, 'b', true);
+    expect(b.direct()).toEqual([]);
+    back.post({ k: Kind.Remote });
+    expect(b.direct()).toEqual([201]);
+    b.retire(201);
+    expect(b.retired()).toEqual([201]);
   });
 });

@@ -36,6 +36,11 @@ export interface HostLink {
    * frames to that host; `urgent`: a sender's window is a quarter spent, send them now.
    */
   poke(urgent: boolean): void;
+  /**
+   * The tags of this pair of hosts, when our workers may reach that host's workers directly
+   * (Alias frames): `out` marks what our workers send there, `in` what comes from there.
+   */
+  readonly tags?: { readonly out: string; readonly in: string };
 }
 
 /**
@@ -52,6 +57,10 @@ export interface RemoteHost {
   readonly name: string;
   /** The host's ready workers of `role`, by their pids there. */
   members(role: string, pids: readonly number[]): void;
+  /** The host's workers that retired lately (before `live`): calls pending on them never ran. */
+  retired(pids: readonly number[]): void;
+  /** The host's workers that are subscribed to the broker (after `live`): ours may send to them directly. */
+  direct(pids: readonly number[]): void;
   /** The host's live workers, `[pid, role]`: a worker missing from here on has exited. */
   live(workers: readonly (readonly [number, string])[]): void;
   /** A frame from worker `from` of that host for our worker `to`. */
@@ -69,6 +78,8 @@ export interface RemoteHost {
 /** What a HostState needs of its router. */
 export interface RouterSide {
   alias(host: HostState, rpid: number): Peer | undefined;
+  retiring(peer: Peer): void;
+  direct(peer: Peer): void;
   members(host: HostState, role: string, pids: readonly number[]): void;
   gone(peer: Peer, why: string | null): void;
   receive(host: HostState, to: number, from: number, frame: unknown, tracked: boolean): void;
@@ -138,6 +149,22 @@ export class HostState implements RemoteHost {
 
   members(role: string, pids: readonly number[]): void {
     if (!this.#gone && typeof role === 'string' && Array.isArray(pids)) this.router.members(this, role, pids);
+  }
+
+  retired(pids: readonly number[]): void {
+    if (this.#gone || !Array.isArray(pids)) return;
+    for (const rpid of pids) {
+      const peer = this.aliases.get(rpid);
+      if (peer) this.router.retiring(peer);
+    }
+  }
+
+  direct(pids: readonly number[]): void {
+    if (this.#gone || !Array.isArray(pids)) return;
+    for (const rpid of pids) {
+      const peer = this.aliases.get(rpid);
+      if (peer) this.router.direct(peer);
+    }
   }
 
   live(workers: readonly (readonly [number, string])[]): void {

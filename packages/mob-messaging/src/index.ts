@@ -17,6 +17,9 @@ export {
   type ReportFrame,
   type AckFrame,
   type MembersFrame,
+  type AliasFrame,
+  type RemoteFrame,
+  type DownFrame,
   type Balance,
   type CallFrame,
   type CrashReport,
@@ -62,6 +65,7 @@ export {
   type QueueLimits,
 } from './router.js';
 export type { HostLink, RemoteHost } from './hosts.js';
+export type { RemoteWire } from './remote.js';
 export {
   send,
   all,
@@ -76,6 +80,7 @@ export {
   drain,
   flowStats,
   onReport,
+  connectRemote,
   type Sender,
   type MessageListener,
   type ShutdownListener,

@@ -80,6 +80,17 @@ export const Kind = {
    * asked; Kingpin → worker: report now (a scrape or a status wants fresh figures).
    */
   Report: 19,
+  /**
+   * (v2, mob-nats) Kingpin → worker: worker `q` of host `h` is our alias `p`; frames to it may
+   * travel directly over the broker, tagged `o`, and frames from it carry the tag `e`.
+   */
+  Alias: 20,
+  /**
+   * (v2, mob-nats) Kingpin → worker: connect to the broker (`o`: the `nats` option) as worker
+   * of app `a` on host `h`, so calls to other hosts' workers go directly. Worker → Kingpin
+   * (no fields): it is subscribed; other hosts' workers may now send to it directly. See remote.ts.
+   */
+  Remote: 21,
 } as const;
 
 /** Any frame kind. */
@@ -253,6 +264,11 @@ export interface DownFrame {
   c: number | null;
   /** the signal, or null */
   s: string | null;
+  /** (an alias) its host, and why it is gone when its host was lost */
+  h?: string;
+  w?: string;
+  /** 1: it retired (calls still pending there never ran: the caller sends them elsewhere) */
+  y?: number;
 }
 
 export interface ShutdownFrame {
@@ -374,6 +390,32 @@ export interface ReportFrame {
   l?: number;
 }
 
+export interface AliasFrame {
+  k: typeof Kind.Alias;
+  /** our alias */
+  p: number;
+  /** the worker's host */
+  h: string;
+  /** its pid there */
+  q: number;
+  /** its role, when known */
+  r?: string;
+  /** the tag of frames we send that host's workers directly */
+  o: string;
+  /** the tag frames from that host's workers carry */
+  e: string;
+}
+
+export interface RemoteFrame {
+  k: typeof Kind.Remote;
+  /** (Kingpin → worker) the `nats` option, as given (a URL or the client's options) */
+  o?: unknown;
+  /** the app's name */
+  a?: string;
+  /** this host's name */
+  h?: string;
+}
+
 /** Every frame. */
 export type Frame =
   | HelloFrame
@@ -394,7 +436,9 @@ export type Frame =
   | MembersFrame
   | LinkFrame
   | LinkMarkFrame
-  | ReportFrame;
+  | ReportFrame
+  | AliasFrame
+  | RemoteFrame;
 
 /** The frame of a given kind. */
 export type FrameOf<K extends FrameKind> = Extract<Frame, { k: K }>;

@@ -25,6 +25,8 @@ import {
   type Frame,
   type MembersFrame,
   type MessageFrame,
+  type AliasFrame,
+  type DownFrame,
   type SerializedError,
 } from './protocol.js';
 
@@ -84,6 +86,8 @@ export interface RouterEvents {
   report: [info: WorkerInfo, report: ReportFrame];
   /** the ready workers of a role changed (on this host or another) */
   members: [role: string];
+  /** a worker of this host is subscribed to the broker (mob-nats): other hosts may send to it directly */
+  direct: [info: WorkerInfo];
 }
 
 /** What the router pushes frames into: a worker's IPC outbox, or a remote host's (hosts.ts). */
@@ -118,6 +122,10 @@ export interface Peer extends Origin {
   disconnected: boolean;
   /** frames of its that the router is done with and has not acknowledged yet, against its role's flow limits (told in Welcome) */
   readonly owed: Owed;
+  /** (an alias) its host says it retired: it turns calls away, then exits */
+  retiring?: boolean;
+  /** it is subscribed to the broker: other hosts' workers may send to it directly (an alias: ours were told) */
+  direct?: boolean;
 }
 
 interface Held {
@@ -243,6 +251,8 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #hostName: string;
   readonly #hosts = new Map<string, HostState>();
   #nextAlias = REMOTE_BASE + 1;
+  /** this host's workers retired lately (pid → when), for the other hosts */
+  readonly #retired = new Map<number, number>();
 
   constructor(options: RouterOptions = {}) {
     super();
@@ -330,6 +340,23 @@ export class Router extends EventEmitter<RouterEvents> {
     return this.#roles.get(role)?.local.length ?? 0;
   }
 
+  /**
+   * This host's workers retired (reload, scale down, stop) in the last 10 s: what a mob over
+   * several hosts tells the others, whose calls pending on them never ran and go elsewhere.
+   */
+  retired(): number[] {
+    const since = Date.now() - RETIRED_MS;
+    for (const [pid, at] of this.#retired) if (at < since) this.#retired.delete(pid);
+    return [...this.#retired.keys()];
+  }
+
+  /** This host's workers that other hosts' workers may send to directly (subscribed to the broker). */
+  direct(): number[] {
+    const out: number[] = [];
+    for (const peer of this.#byPid.values()) if (peer.direct && !peer.host && peer.state !== 'dead') out.push(peer.pid);
+    return out;
+  }
+
   /** The ready workers of each role on this host: what a mob over several hosts tells the others. */
   members(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
@@ -350,6 +377,16 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#hosts.get(name)?.lost('replaced');
     const h = new HostState(name, link, {
       alias: (host, rpid) => this.#alias(host, rpid),
+      retiring: (peer) => {
+        peer.retiring = true;
+      },
+      direct: (peer) => {
+        if (peer.direct || !peer.host?.link.tags) return;
+        // Our workers may now reach it directly: they learn who it is.
+        peer.direct = true;
+        const fr = aliasFrame(peer);
+        for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead' && !p.host) p.outbox.push(fr);
+      },
       members: (host, role, pids) => this.#remoteMembers(host, role, pids),
       gone: (peer, why) => this.#aliasGone(peer, why),
       receive: (host, to, from, frame, tracked) => this.#remote(host, to, from, frame, tracked),
@@ -388,6 +425,10 @@ export class Router extends EventEmitter<RouterEvents> {
     if (!peer || peer.state === 'dead') return;
     this.#unroute(peer, true);
     peer.state = 'stopping';
+    if (this.#hosts.size > 0 || this.#retired.size > 0) {
+      this.retired();
+      if (this.#retired.size < MAX_ALIASES) this.#retired.set(pid, Date.now());
+    }
   }
 
   /** Send a frame to one worker (Kingpin control frames: shutdown, lasterr). */
@@ -506,6 +547,11 @@ export class Router extends EventEmitter<RouterEvents> {
       case Kind.Report:
         this.emit('report', info(peer), fr);
         return false;
+      case Kind.Remote:
+        if (peer.direct) return false;
+        peer.direct = true;
+        this.emit('direct', info(peer));
+        return false;
       default:
         return bad(peer, fr);
     }
@@ -546,11 +592,12 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** Tell every worker (or `to`) which workers of `role` are ready (and which just retired). */
-  #members(role: RoleState, to?: Peer, retiring?: number): void {
+  #members(role: RoleState, to?: Peer, retiring?: number | number[]): void {
     const fr: MembersFrame = { k: Kind.Members, r: role.name, p: role.ready.map((p) => p.pid), q: [role.limits.count, role.limits.bytes] };
     if (role.balance !== 'round-robin') fr.b = role.balance;
     if (role.locality === 'any') fr.l = 1;
-    if (retiring !== undefined) fr.g = [retiring];
+    if (typeof retiring === 'number') fr.g = [retiring];
+    else if (retiring?.length) fr.g = retiring;
     if (to) return void to.outbox.push(fr);
     for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead') p.outbox.push(fr);
     this.emit('members', role.name);
@@ -569,6 +616,7 @@ export class Router extends EventEmitter<RouterEvents> {
     const own = peer.role ? this.#roles.get(peer.role) : undefined;
     if (own) peer.owed.limits = own.flow;
     this.#welcome(peer);
+    for (const h of this.#hosts.values()) for (const a of h.aliases.values()) if (a.direct) peer.outbox.push(aliasFrame(a));
     for (const r of this.#roles.values()) this.#members(r, peer);
     peer.outbox.uncork();
     this.emit('hello', info(peer));
@@ -801,8 +849,11 @@ export class Router extends EventEmitter<RouterEvents> {
       now.add(peer);
     }
     let changed = false;
+    const retiring: number[] = [];
     for (const peer of [...role.ready]) {
-      if (peer.host === host && !now.has(peer)) changed = leave(role, peer) || changed;
+      if (peer.host !== host || now.has(peer) || !leave(role, peer)) continue;
+      changed = true;
+      if (peer.retiring) retiring.push(peer.pid);
     }
     for (const peer of now) {
       if (!role.ready.includes(peer)) {
@@ -812,7 +863,7 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     if (!changed) return;
     if (role.held.length) this.#drain(role);
-    this.#members(role);
+    this.#members(role, undefined, retiring);
   }
 
   /** A remote worker is gone (it exited, or its host is lost): its calls fail, our workers are told. */
@@ -823,7 +874,7 @@ export class Router extends EventEmitter<RouterEvents> {
     const role = this.#roles.get(peer.role);
     if (role && leave(role, peer)) this.#members(role);
     const remote = why ? { host: host.name, reason: why } : { host: host.name };
-    this.#gone(peer, () => new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', remote), null, null);
+    this.#gone(peer, () => new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', remote), null, null, { h: host.name, ...(why ? { w: why } : {}), ...(peer.retiring && !why ? { y: 1 } : {}) });
     host.aliases.delete(peer.rpid!);
     this.#byPid.delete(peer.pid);
   }
@@ -945,7 +996,7 @@ export class Router extends EventEmitter<RouterEvents> {
    * not answered fail at their callers (of this host or another) with `err()`, and this host's
    * workers are told it is gone.
    */
-  #gone(peer: Peer, err: () => Error, code: number | null, signal: string | null): void {
+  #gone(peer: Peer, err: () => Error, code: number | null, signal: string | null, remote?: { h: string; w?: string; y?: number }): void {
     if (peer.inflight.size) {
       const wire: SerializedError = serializeError(err());
       for (const [pid, id] of peer.inflight.drain()) {
@@ -954,7 +1005,7 @@ export class Router extends EventEmitter<RouterEvents> {
         if (caller && caller.state !== 'dead') caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
       }
     }
-    const down = { k: Kind.Down, p: peer.pid, r: peer.role, c: code, s: signal } as const;
+    const down: DownFrame = { k: Kind.Down, p: peer.pid, r: peer.role, c: code, s: signal, ...remote };
     for (const other of this.#byPid.values()) if (other.state !== 'dead' && !other.host) other.outbox.push(down);
   }
 
@@ -972,6 +1023,18 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.#declared || this.#roles.size >= MAX_LAZY_ROLES) return undefined;
     return this.#role(name);
   }
+}
+
+/** How long a retired worker of this host stays in `retired()`. */
+const RETIRED_MS = 10_000;
+
+/** The Alias frame that introduces another host's worker to ours (its host gives the tags). */
+function aliasFrame(peer: Peer): AliasFrame {
+  const host = peer.host!;
+  const tags = host.link.tags!;
+  const fr: AliasFrame = { k: Kind.Alias, p: peer.pid, h: host.name, q: peer.rpid!, o: tags.out, e: tags.in };
+  if (peer.role) fr.r = peer.role;
+  return fr;
 }
 
 /** Takes `peer` out of its role's ready workers; true if it was one. */

@@ -8,6 +8,7 @@ import { strategies } from './balance.js';
 import { DEFAULT_FLOW, Window, flowFromWire, type Bound } from './flow.js';
 import { DEFAULT_MAX_LINKS, Links, type LinkHost } from './link.js';
 import { Reporter, type ReportPart } from './report.js';
+import { Remotes, type RemoteWire } from './remote.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import { decodePayload, encodePayload, type Serialization } from './payload.js';
 import {
@@ -95,6 +96,8 @@ interface State {
   readonly members: Map<string, Membership>;
   /** direct links to other workers (null: links are off) */
   readonly links: Links | null;
+  /** direct paths to other hosts' workers (made when the Kingpin introduces the first) */
+  remotes: Remotes | null;
   /** per worker, our calls pending there (least-pending); per call id, the counter it is in */
   readonly pendingAt: Map<number, { size: number }>;
   readonly callAt: Map<number, { size: number }>;
@@ -150,6 +153,7 @@ function init(): State {
     window,
     members,
     links: linkDir ? new Links(linkHost, linkDir, Number(process.env.MOB_LINKS_MAX) || DEFAULT_MAX_LINKS) : null,
+    remotes: null,
     pendingAt: new Map(),
     callAt: new Map(),
     reporter: new Reporter(() => s.links?.size ?? 0),
@@ -193,7 +197,13 @@ function init(): State {
     const anyHost = fr.l === 1;
     const q = fr.q.length === 2 && fr.q.every((n) => Number.isInteger(n) && n > 0) ? fr.q : [Infinity, Infinity];
     const balance: Balance = fr.b === 'least-pending' ? 'least-pending' : 'round-robin';
-    if (Array.isArray(fr.g)) for (const pid of fr.g) if (typeof pid === 'number') s.links?.retiring(pid);
+    if (Array.isArray(fr.g)) {
+      for (const pid of fr.g) {
+        if (typeof pid !== 'number') continue;
+        s.links?.retiring(pid);
+        s.remotes?.retiring(pid);
+      }
+    }
     const m = members.get(fr.r);
     if (m) {
       m.ready = ready;
@@ -205,6 +215,8 @@ function init(): State {
       if (ready.length > 0) m.heldN = m.heldB = 0;
     } else members.set(fr.r, { ready, local, anyHost, q, heldN: 0, heldB: 0, balance, rr: 0 });
   });
+  // Workers of other hosts: with the JSON serialization, calls to them may go directly.
+  if (serialization === 'json') handlers.set(Kind.Alias, (fr: FrameOf<typeof Kind.Alias>) => remotes(s).alias(fr));
   if (s.links) {
     const links = s.links;
     handlers.set(Kind.Link, (fr: FrameOf<typeof Kind.Link>) => links.onLink(fr));
@@ -244,9 +256,21 @@ function receive(s: State, frames: unknown[], handle: unknown): void {
   }
 }
 
+/** This worker's direct paths to other hosts' workers, made on first use. */
+function remotes(s: State): Remotes {
+  return (s.remotes ??= new Remotes({
+    pid: process.pid,
+    host: hostName(),
+    flow: () => s.window.limits,
+    dispatch: (frame) => dispatch(s, frame, undefined),
+    stopping: () => s.stopping,
+  }));
+}
+
 /** One frame, from the Kingpin or over a link, to its handler. */
 function dispatch(s: State, fr: Frame, handle: unknown): void {
-  if (s.links) {
+  if (fr.k === Kind.Down && s.remotes && typeof fr.p === 'number' && fr.p >= REMOTE_BASE) s.remotes.down(fr);
+  if (s.links || s.remotes) {
     if ((fr.k === Kind.Return || fr.k === Kind.Fail) && s.callAt.size > 0) {
       const at = s.callAt.get(fr.i);
       if (at) {
@@ -254,7 +278,7 @@ function dispatch(s: State, fr: Frame, handle: unknown): void {
         s.callAt.delete(fr.i);
       }
     } else if (fr.k === Kind.Down && typeof fr.p === 'number') {
-      s.links.down(fr.p, typeof fr.c === 'number' ? fr.c : null, typeof fr.s === 'string' ? fr.s : null);
+      s.links?.down(fr.p, typeof fr.c === 'number' ? fr.c : null, typeof fr.s === 'string' ? fr.s : null);
       forget(s, fr.p);
       s.pendingAt.delete(fr.p);
     }
@@ -297,13 +321,13 @@ function forget(s: State, pid: number): void {
 function postFrame(s: State, frame: Frame, bytes = frameBytes(frame)): boolean {
   if (frame.k === Kind.Call) {
     const where = `call ${frame.r}.${frame.m || '(module)'}()`;
-    const m = s.links ? s.members.get(frame.r) : undefined;
+    const m = s.links || s.remotes ? s.members.get(frame.r) : undefined;
     if (m && m.ready.length > 0) return callVia(s, m, frame, where, bytes);
     return enqueue(s, frame, where, frame.r, undefined, bytes);
   }
   const where = frame.k === Kind.Invoke ? 'callback' : undefined;
-  if (s.links && (frame.k === Kind.Return || frame.k === Kind.Invoke || frame.k === Kind.Free)) {
-    const sent = s.links.send(frame.p, frame, where, undefined, bytes);
+  if (frame.k === Kind.Return || frame.k === Kind.Invoke || frame.k === Kind.Free) {
+    const sent = frame.p >= REMOTE_BASE ? s.remotes?.send(frame.p, frame, where, bytes) : s.links?.send(frame.p, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
   }
   return enqueue(s, frame, where, undefined, undefined, bytes);
@@ -315,7 +339,7 @@ function callVia(s: State, m: Membership, frame: CallFrame, where: string, bytes
   // 'prefer-local': this host's workers while the role has ready ones here.
   const pool = m.anyHost || frame.l === 1 || m.local.length === 0 ? m.ready : m.local;
   const chosen = strategies[balance](pool, m);
-  let sent = s.links!.send(chosen.pid, frame, where, frame.r, bytes);
+  let sent = chosen.pid >= REMOTE_BASE ? s.remotes?.send(chosen.pid, frame, where, bytes) : s.links?.send(chosen.pid, frame, where, frame.r, bytes);
   if (sent === undefined) {
     // No link to it (itself, too many links, or its link failed): through the Kingpin, to it.
     frame.t = chosen.pid;
@@ -348,7 +372,7 @@ async function shutdown(s: State, _timeout: number): Promise<void> {
   // The last figures (calls served since the last report count in the role's totals).
   report(s);
   // Answers must be written before the channel closes.
-  await Promise.all([new Promise<void>((resolve) => s.outbox.flush(() => resolve())), s.links?.flush()]);
+  await Promise.all([new Promise<void>((resolve) => s.outbox.flush(() => resolve())), s.links?.flush(), s.remotes?.flush()]);
   debug('shutdown: flushed; disconnecting');
   const worker = cluster.worker;
   // cluster's disconnect closes this worker's servers (finishing open requests) first.
@@ -512,16 +536,19 @@ export function drain(): Promise<void> {
 
 /**
  * What this worker's path holds: frames (and bytes) sent and not yet acknowledged, the
- * bounds, and how many calls, messages and callback invocations were refused at their call.
+ * bounds, and how many calls, messages and callback invocations were refused at their call;
+ * the direct links open; and in a mob over several hosts, how many workers of other hosts
+ * this one reaches directly over the broker and how many frames it sent them that way.
  *
  * @example
  * import { flowStats } from 'mob-messaging';
  * const { count, highWater, refused } = flowStats();
  */
-export function flowStats(): { count: number; bytes: number; highWater: Bound; max: Bound; refused: number; links: number } {
+export function flowStats(): { count: number; bytes: number; highWater: Bound; max: Bound; refused: number; links: number; remote: { workers: number; sent: number } } {
   const s = state('flowStats()');
   const w = s.window;
-  return { count: w.count, bytes: w.bytes, highWater: { ...w.limits.highWater }, max: { ...w.limits.max }, refused: w.refused, links: s.links?.size ?? 0 };
+  const remote = { workers: s.remotes?.size ?? 0, sent: s.remotes?.sent ?? 0 };
+  return { count: w.count, bytes: w.bytes, highWater: { ...w.limits.highWater }, max: { ...w.limits.max }, refused: w.refused, links: s.links?.size ?? 0, remote };
 }
 
 /**
@@ -621,6 +648,36 @@ export function transport(): Transport {
  */
 export function beforeExit(fn: () => unknown): void {
   state('beforeExit()').drains.push(fn);
+}
+
+/**
+ * Gives this worker a broker connection to other hosts' workers (mob-nats calls it in each
+ * worker when the Kingpin sends the Remote frame): calls to a worker of another host, and
+ * answers and callback invocations to one, go over it directly instead of through the
+ * Kingpins. Call it once subscribed to this worker's subject: it tells the Kingpin, and the
+ * other hosts' workers send here directly from then on. Returns what to call with each
+ * message that arrives on that subject.
+ *
+ * @example
+ * import { connectRemote } from 'mob-messaging';
+ * const receive = connectRemote(wire);
+ * nc.subscribe(mySubject, { callback: (_err, msg) => receive(msg.string()) });
+ */
+export function connectRemote(wire: RemoteWire): (text: string) => void {
+  const s = state('connectRemote()');
+  if (s.serialization !== 'json') throw new ConfigError('connectRemote(): frames cross hosts as JSON; this worker uses the advanced serialization');
+  const r = remotes(s);
+  r.attach(wire);
+  // Subscribed: the Kingpin tells the other hosts, whose workers then send here directly.
+  enqueue(s, { k: Kind.Remote });
+  return (text) => {
+    try {
+      r.receive(text);
+    } catch (err) {
+      // Nothing the broker brings may crash the worker.
+      debug('remote: a message dropped: %s', (err as Error).message);
+    }
+  };
 }
 
 /**

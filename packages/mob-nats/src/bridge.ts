@@ -34,10 +34,11 @@ export function token(name: string): string {
  * @example
  * subjects('shop').heartbeats; // 'mob.shop.hb'
  * subjects('shop').host('b');  // 'mob.shop.h.b'
+ * subjects('shop').worker('b', 4242);  // 'mob.shop.w.b.4242'
  */
-export function subjects(app: string): { heartbeats: string; host: (name: string) => string } {
+export function subjects(app: string): { heartbeats: string; host: (name: string) => string; worker: (host: string, pid: number) => string } {
   const prefix = `mob.${token(app)}`;
-  return { heartbeats: `${prefix}.hb`, host: (name) => `${prefix}.h.${token(name)}` };
+  return { heartbeats: `${prefix}.hb`, host: (name) => `${prefix}.h.${token(name)}`, worker: (host, pid) => `${prefix}.w.${token(host)}.${pid}` };
 }
 
 /** Another host, as this Kingpin knows it. */
@@ -72,6 +73,8 @@ type Heartbeat = {
   b?: unknown;
   m?: unknown;
   w?: unknown;
+  r?: unknown;
+  d?: unknown;
   k?: unknown;
   e?: unknown;
 };
@@ -134,6 +137,13 @@ export class Bridge {
     this.#kingpin.once('boot', (router) => {
       this.#router = router;
       router.on('members', () => this.#beatSoon());
+      router.on('direct', () => this.#beatSoon());
+      // Each worker connects too, and calls other hosts' workers directly.
+      if (this.#options.direct) {
+        const remote = { k: Kind.Remote, o: this.#options.given, a: this.#kingpin.name, h: this.host } as const;
+        router.on('hello', (w) => router.post(w.pid, remote));
+        for (const w of router.workers()) router.post(w.pid, remote);
+      }
       this.#kingpin.on('exit', () => this.#beatSoon());
       this.#beatSoon();
     });
@@ -216,7 +226,9 @@ export class Bridge {
     try {
       const stats = this.#kingpin.stats();
       const s = slimStats(stats);
-      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, t: stats.startedAt, m: router.members(), w, k, e, s }));
+      const r = router.retired();
+      const d = router.direct();
+      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, t: stats.startedAt, m: router.members(), w, k, e, s, ...(r.length ? { r } : {}), ...(d.length ? { d } : {}) }));
     } catch (err) {
       debug('heartbeat not published: %s', (err as Error).message);
     }
@@ -321,11 +333,14 @@ export class Bridge {
   /** A heartbeat's membership, to the router. */
   #apply(e: Entry, hb: Heartbeat): void {
     const remote = e.remote!;
+    // Retired first: a worker that retired and exited between two heartbeats is gone as retired.
+    if (Array.isArray(hb.r)) remote.retired(hb.r.slice(0, MAX_WORKERS).filter(isPid));
     const live: [number, string][] = [];
     if (Array.isArray(hb.w)) {
       for (const x of hb.w.slice(0, MAX_WORKERS)) if (Array.isArray(x) && isPid(x[0]) && typeof x[1] === 'string') live.push([x[0], x[1]]);
     }
     remote.live(live);
+    if (Array.isArray(hb.d)) remote.direct(hb.d.slice(0, MAX_WORKERS).filter(isPid));
     const seen = new Set<string>();
     if (isObject(hb.m)) {
       for (const role of Object.keys(hb.m)) {
@@ -360,6 +375,8 @@ export class Bridge {
 
   #link(e: Entry): HostLink {
     return {
+      // Our workers tag what they send that host's with its token for us, and expect ours.
+      ...(this.#options.direct && e.theirs !== undefined ? { tags: { out: e.theirs, in: e.token } } : {}),
       send: (to, from, frame, tracked) => {
         e.out.push(to, from, tracked ? 1 : 0, compactFrame(frame));
         e.outBytes += frameBytes(frame);

@@ -9,6 +9,7 @@ import { Bridge } from './bridge.js';
 import { resolveOptions, type NatsOptions } from './options.js';
 
 export { Bridge, HOSTS_VERSION, subjects } from './bridge.js';
+export { direct } from './worker.js';
 export { resolveOptions, DEFAULT_HEARTBEAT, DEFAULT_LOST_AFTER, type NatsOptions, type Resolved } from './options.js';
 
 /**

@@ -27,6 +27,12 @@ export interface NatsOptions {
   lostAfter?: number;
   /** ms between two reconnection attempts (default 500; the client retries without a limit) */
   reconnectTimeWait?: number;
+  /**
+   * Each worker holds its own connection to the server (default true), and its calls to
+   * other hosts' workers go straight to them; `false`: every frame between hosts goes
+   * through the two Kingpins (one connection per host).
+   */
+  direct?: boolean;
   /** any other option of the NATS client's `connect()`, passed through */
   [option: string]: unknown;
 }
@@ -42,6 +48,10 @@ export interface Resolved {
   lostAfter: number;
   /** the servers, for log lines (no credentials) */
   where: string;
+  /** workers connect too (the `direct` option) */
+  direct: boolean;
+  /** the option as given, without mob's timings: what workers connect with */
+  given: string | Record<string, unknown>;
 }
 
 /**
@@ -56,7 +66,8 @@ export function resolveOptions(nats: string | NatsOptions, where = 'start(name, 
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     throw new ConfigError(`${where}: use a server URL ('nats://host:4222') or the client's options ({ servers, user, pass, ... }), got ${JSON.stringify(nats)}`);
   }
-  const { heartbeat = DEFAULT_HEARTBEAT, lostAfter = DEFAULT_LOST_AFTER, nkey, credentials, servers, ...rest } = given;
+  const { heartbeat = DEFAULT_HEARTBEAT, lostAfter = DEFAULT_LOST_AFTER, direct = true, nkey, credentials, servers, ...rest } = given;
+  if (typeof direct !== 'boolean') throw new ConfigError(`${where}: direct must be true or false, got ${JSON.stringify(direct)}`);
   const list = typeof servers === 'string' ? servers.split(',').map((s) => s.trim()).filter(Boolean) : servers;
   if (list !== undefined && !(Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && s !== ''))) {
     throw new ConfigError(`${where}: servers must be a URL or a list of URLs ('nats://host:4222'), got ${JSON.stringify(servers)}`);
@@ -88,7 +99,8 @@ export function resolveOptions(nats: string | NatsOptions, where = 'start(name, 
       connect.authenticator = nats.credsAuthenticator(creds);
     } else throw new ConfigError(`${where}: nkey must be an NKey seed string and credentials a file path`);
   }
-  return { connect, heartbeat, lostAfter, where: (list ?? ['nats://127.0.0.1:4222']).map(redact).join(',') };
+  const plain = { ...rest, ...(servers !== undefined ? { servers } : {}), ...(nkey !== undefined ? { nkey } : {}), ...(credentials !== undefined ? { credentials } : {}) };
+  return { connect, heartbeat, lostAfter, direct, given: typeof nats === 'string' ? nats : plain, where: (list ?? ['nats://127.0.0.1:4222']).map(redact).join(',') };
 }
 
 /** A server URL without its user and password. */

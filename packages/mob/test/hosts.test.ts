@@ -143,9 +143,15 @@ describe('one mob over three hosts through NATS', () => {
     expect(backOf('a').workers).toHaveLength(0);
     expect(typeof backOf('b').workers[0].rss).toBe('number');
 
+    // Each worker holds its own broker connection: once the other hosts' workers are subscribed,
+    // the front's calls go to them directly, not through the Kingpins.
+    let flow = await ask(a.port, '/flow');
+    for (const until = Date.now() + 5000; flow.remote.workers < 4 && Date.now() < until; flow = await ask(a.port, '/flow')) await delay(50);
+    expect(flow.remote.workers).toBe(4);
     const calls = await ask(a.port, '/call?n=40');
     const spread = hostsOf(calls);
     expect(spread).toEqual({ b: 20, c: 20 });
+    expect((await ask(a.port, '/flow')).remote.sent - flow.remote.sent).toBeGreaterThanOrEqual(40);
     expect(new Set(calls.map((c: any) => c.value.pid)).size).toBe(4);
 
     const failed = await ask(a.port, '/fail');
@@ -254,8 +260,10 @@ describe('one mob over three hosts through NATS', () => {
     const before = [...tree(a), ...tree(b)];
 
     const nc = await connect({ servers: nats.url });
-    const subjects = ['mob.hostsapp.hb', 'mob.hostsapp.h.a', 'mob.hostsapp.h.b'];
     const me = await ask(a.port, '/whoami');
+    const backs: number[] = [...new Set<number>((await ask(a.port, '/call?n=8')).map((r: any) => r.value.pid as number))];
+    // The Kingpins' subjects, and each worker's own (its direct path).
+    const subjects = ['mob.hostsapp.hb', 'mob.hostsapp.h.a', 'mob.hostsapp.h.b', `mob.hostsapp.w.a.${me.pid}`, ...backs.map((pid) => `mob.hostsapp.w.b.${pid}`)];
     const bads: unknown[] = [
       'not json',
       '',
@@ -273,6 +281,12 @@ describe('one mob over three hosts through NATS', () => {
       // Well-formed heartbeats forged for a's own name and for an older b.
       { v: 1, h: 'a', i: 'dup', t: 1, m: { back: [1] }, w: [[1, 'back']], k: {}, e: {} },
       { v: 1, h: 'b', i: 'old', t: 1, m: { back: [2] }, w: [[2, 'back']], k: { a: 'x' }, e: { a: 'y' } },
+      // Batches for a worker: forged tags, senders never introduced, frames of every shape.
+      { h: 'b', p: backs[0], g: 'guess', f: [[6, me.pid, 0, '"forged"'], { k: 7, i: 0, e: null, y: 1 }] },
+      { h: 'a', p: me.pid, g: 'guess', f: [[5, 'back', 1, 'where', '[]']] },
+      { h: 'zz', p: 77, g: 'x', f: [[5, 'back', 1, '__proto__', '[]'], { k: 8, p: 1, c: 1, a: '[]' }] },
+      { h: '__proto__', p: 1, g: 'constructor', f: { length: 5 } },
+      { h: 'b', p: 'x', g: 1, f: [null] },
     ];
     for (let i = 0; i < 10_000; i++) {
       const bad = bads[i % bads.length];

@@ -1,0 +1,180 @@
+// Two workers of two hosts over an in-memory broker: the transport-free part of the direct
+// paths (mob-nats carries the same batches over a real nats-server in the integration tests).
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FLOW } from './flow.js';
+import { Kind, REMOTE_BASE, expandFrame, type Frame } from './protocol.js';
+import { Remotes, type RemoteWire } from './remote.js';
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+const until = async (ok: () => boolean, ms = 1000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+interface Side {
+  remotes: Remotes;
+  got: Frame[];
+  stopping: boolean;
+  published: { host: string; pid: number; body: string }[];
+}
+
+/** Worker `pid` of `host`; what it publishes goes to `deliver`. */
+function worker(host: string, pid: number, deliver: (host: string, pid: number, body: string) => void, maxPayload = 1024 * 1024): Side {
+  const side: Side = { remotes: null as never, got: [], stopping: false, published: [] };
+  const wire: RemoteWire = {
+    connected: true,
+    maxPayload,
+    publish(h, p, body) {
+      side.published.push({ host: h, pid: p, body });
+      queueMicrotask(() => deliver(h, p, body));
+      return true;
+    },
+    flush: () => Promise.resolve(),
+  };
+  side.remotes = new Remotes({ pid, host, flow: () => DEFAULT_FLOW, dispatch: (fr) => side.got.push(fr), stopping: () => side.stopping });
+  side.remotes.attach(wire);
+  return side;
+}
+
+/** Worker 101 of host a and worker 201 of host b, introduced to each other (a's alias of 201 is A_B; b's of 101 is B_A). */
+const A_B = REMOTE_BASE + 1;
+const B_A = REMOTE_BASE + 7;
+function pair(opts: { introduce?: boolean; maxPayload?: number } = {}): { a: Side; b: Side } {
+  const sides: Record<string, Side> = {};
+  const deliver = (host: string, pid: number, body: string): void => sides[`${host}/${pid}`]?.remotes.receive(body);
+  const a = (sides['a/101'] = worker('a', 101, deliver, opts.maxPayload));
+  const b = (sides['b/201'] = worker('b', 201, deliver, opts.maxPayload));
+  a.remotes.alias({ k: Kind.Alias, p: A_B, h: 'b', q: 201, r: 'back', o: 'tag-b-for-a', e: 'tag-a-for-b' });
+  if (opts.introduce !== false) b.remotes.alias({ k: Kind.Alias, p: B_A, h: 'a', q: 101, r: 'front', o: 'tag-a-for-b', e: 'tag-b-for-a' });
+  return { a, b };
+}
+
+const call = (i: number, a: unknown = [1]): Frame => ({ k: Kind.Call, r: 'back', i, m: 'add', a });
+
+describe('direct paths between workers of two hosts', () => {
+  it('a call goes to the other worker and its answer comes back; acks return the window', async () => {
+    const { a, b } = pair();
+    expect(a.remotes.send(A_B, call(1), 'call back.add()')).toBe(true);
+    await tick();
+    // The callee sees the caller as its own Kingpin's alias of it.
+    expect(b.got).toEqual([{ k: Kind.Call, r: 'back', i: 1, m: 'add', a: [1], p: B_A }]);
+    expect(b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 1, v: 2 }, undefined)).toBe(true);
+    await tick();
+    expect(a.got).toEqual([{ k: Kind.Return, p: 101, i: 1, v: 2 }]);
+    // One message each way: the callee's ack of the call rode with the answer.
+    expect(a.published).toHaveLength(1);
+    expect(b.published).toHaveLength(1);
+    expect(JSON.parse(b.published[0]!.body).f.map((f: unknown) => (expandFrame(f) as Frame).k)).toEqual([Kind.Return, Kind.Ack]);
+    // The caller's ack of the answer goes alone after a few ms.
+    await until(() => b.published.length === 1 && a.published.length === 2);
+  });
+
+  it('an answer is taken once, only from the worker the call went to; a wrong tag is dropped', async () => {
+    const { a, b } = pair();
+    a.remotes.send(A_B, call(5), 'c');
+    await tick();
+    // A forged batch: right sender, wrong tag.
+    a.remotes.receive(JSON.stringify({ h: 'b', p: 201, g: 'guess', f: [[Kind.Return, 101, 5, 99]] }));
+    // An answer to a call never made.
+    a.remotes.receive(JSON.stringify({ h: 'b', p: 201, g: 'tag-a-for-b', f: [[Kind.Return, 101, 6, 99]] }));
+    expect(a.got).toEqual([]);
+    b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 5, v: 1 }, undefined);
+    await tick();
+    // The same answer again (a replay) is dropped.
+    const replay = b.published.at(-1)!.body;
+    a.remotes.receive(replay);
+    expect(a.got.filter((f) => f.k === Kind.Return)).toHaveLength(1);
+  });
+
+  it('an answer to a call that came through the Kingpins is not taken (it goes back the same way)', () => {
+    const { b } = pair();
+    expect(b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 9, v: 1 }, undefined)).toBeUndefined();
+  });
+
+  it('a batch from a worker not introduced yet waits for its Alias frame', async () => {
+    const { a, b } = pair({ introduce: false });
+    a.remotes.send(A_B, call(1), 'c');
+    await tick();
+    expect(b.got).toEqual([]);
+    b.remotes.alias({ k: Kind.Alias, p: B_A, h: 'a', q: 101, o: 'tag-a-for-b', e: 'tag-b-for-a' });
+    expect(b.got).toHaveLength(1);
+    expect(b.got[0]).toMatchObject({ k: Kind.Call, i: 1, p: B_A });
+  });
+
+  it('a stopping worker turns calls away unrun (y: 1): the caller sends them elsewhere', async () => {
+    const { a, b } = pair();
+    b.stopping = true;
+    a.remotes.send(A_B, call(3), 'c');
+    await tick();
+    await tick();
+    expect(b.got).toEqual([]);
+    expect(a.got).toHaveLength(1);
+    expect(a.got[0]).toMatchObject({ k: Kind.Fail, i: 3, y: 1, e: { name: 'ShutdownError' } });
+  });
+
+  it('when the Kingpin says the worker is gone, its pending calls fail with WorkerExitedError naming the host and why', () => {
+    const { a } = pair();
+    a.remotes.send(A_B, call(1), 'c');
+    a.remotes.send(A_B, call(2), 'c');
+    a.remotes.down({ k: Kind.Down, p: A_B, r: 'back', c: null, s: null, h: 'b', w: 'host lost: no heartbeat for 3000 ms' });
+    expect(a.got.map((f) => [f.k, (f as { i: number }).i])).toEqual([
+      [Kind.Fail, 1],
+      [Kind.Fail, 2],
+    ]);
+    expect(a.got[0]).toMatchObject({ e: { name: 'WorkerExitedError', props: { host: 'b', reason: 'host lost: no heartbeat for 3000 ms', pid: 201, role: 'back' } } });
+    expect((a.got[0] as { y?: number }).y).toBeUndefined();
+    // Gone: frames for it go through the Kingpin now.
+    expect(a.remotes.send(A_B, call(3), 'c')).toBeUndefined();
+  });
+
+  it('a worker that retired: calls pending there never ran and go elsewhere (y: 1)', () => {
+    const { a } = pair();
+    a.remotes.send(A_B, call(1), 'c');
+    a.remotes.down({ k: Kind.Down, p: A_B, r: 'back', c: 0, s: null, h: 'b', y: 1 });
+    expect(a.got[0]).toMatchObject({ k: Kind.Fail, i: 1, y: 1, e: { name: 'ShutdownError' } });
+  });
+
+  it('the window bounds what is in flight to one worker: beyond it a call is refused at its call', () => {
+    const { a } = pair();
+    // No answers, no acks: b is not delivered to.
+    const sides = worker('a', 101, () => {});
+    sides.remotes.alias({ k: Kind.Alias, p: A_B, h: 'b', q: 201, o: 'x', e: 'y' });
+    let refused: Error | undefined;
+    for (let i = 0; i <= DEFAULT_FLOW.max.count; i++) {
+      try {
+        sides.remotes.send(A_B, call(i), 'call back.add()');
+      } catch (err) {
+        refused = err as Error;
+      }
+    }
+    expect(refused?.name).toBe('QueueFullError');
+    expect(refused?.message).toContain('flow.max');
+    expect(a.got).toEqual([]);
+  });
+
+  it('a frame larger than the broker takes fails its call with PayloadError', async () => {
+    const { a } = pair({ maxPayload: 1000 });
+    a.remotes.send(A_B, call(1, JSON.stringify('x'.repeat(5000))), 'c');
+    await tick();
+    expect(a.got).toHaveLength(1);
+    expect(a.got[0]).toMatchObject({ k: Kind.Fail, i: 1, e: { name: 'PayloadError' } });
+    expect(a.published).toHaveLength(0);
+  });
+
+  it('hostile bytes on a worker subject are dropped without a throw, and nothing reaches an inherited property', async () => {
+    const { a, b } = pair();
+    const junk = ['', 'null', '[]', '{', '{"h":1}', '{"__proto__":{"x":1}}', '{"h":"a","p":101,"g":"tag-b-for-a","f":{"length":3}}'];
+    junk.push(JSON.stringify({ h: 'a', p: 101, g: 'tag-b-for-a', f: [null, 7, 'x', { k: 'toString' }, { k: Kind.Call, i: -1 }, { k: Kind.Ack, n: -5, b: 1 }, [Kind.Call, {}, 'x']] }));
+    junk.push(JSON.stringify({ h: 'constructor', p: 1, g: '', f: [] }), JSON.stringify({ h: 'a', p: 2 ** 40, g: '', f: [] }));
+    for (let i = 0; i < 1000; i++) junk.push(JSON.stringify({ h: `h${i}`, p: i + 1, g: 'x', f: [[Kind.Call, 'back', i, 'add', []]] }));
+    for (const j of junk) expect(() => b.remotes.receive(j)).not.toThrow();
+    expect(b.got).toEqual([]);
+    // Calls still work.
+    a.remotes.send(A_B, call(1), 'c');
+    await tick();
+    expect(b.got).toHaveLength(1);
+  });
+});

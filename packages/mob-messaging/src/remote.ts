@@ -1,0 +1,393 @@
+/**
+ * Direct paths from a worker to workers of other hosts (a mob over several hosts: mob-nats
+ * brings the broker connection; this file is transport-free).
+ *
+ * The Kingpins keep the membership: a Kingpin introduces each worker of another host to its
+ * own workers with an Alias frame (our alias pid, its host and pid there, and the two tags of
+ * the pair of hosts). A worker then sends its calls to a chosen worker of another host, and
+ * answers, callback invocations and frees to one, straight over the broker: two hops instead
+ * of four through the Kingpins. Everything else (messages, and every frame while this
+ * worker has no broker connection) goes through the Kingpin as before.
+ *
+ * The same rules as a link hold: a window per peer with acknowledgements from the other
+ * worker (they ride along with the frames going back, or leave alone within 5 ms); only the
+ * answer to a call of ours that went to that peer is accepted, once; a retiring worker turns
+ * calls away (y: 1) and the caller sends them elsewhere; when the Kingpin says the peer is
+ * gone (its host lost, or it exited), the calls pending there fail with WorkerExitedError
+ * (naming the host and why), or go elsewhere if it had retired.
+ */
+import { debuglog } from 'node:util';
+import { PayloadError, ShutdownError, WorkerExitedError, serializeError } from './errors.js';
+import { Owed, Window, type FlowLimits } from './flow.js';
+import { Kind, compactFrame, expandFrame, frameBytes, isFrame, type AliasFrame, type DownFrame, type Frame } from './protocol.js';
+
+const debug = debuglog('mob');
+
+/** ms acknowledgements wait for frames to ride with before they go alone. */
+const ACK_DELAY_MS = 5;
+/** A batch to one peer leaves early once its frames pass this many bytes. */
+const FLUSH_BYTES = 64 * 1024;
+/** Batches from workers not introduced yet wait for their Alias frame: this many, this long. */
+const EARLY_MAX = 256;
+const EARLY_MS = 3_000;
+/** Calls one worker of another host may have us serve at once (its window bounds it far lower). */
+const MAX_SERVING = 100_000;
+/** Workers of other hosts one worker knows at once. */
+const MAX_PEERS = 16_384;
+
+/**
+ * The broker, as a worker's direct paths use it (mob-nats implements it): one subject per
+ * worker, `mob.<app>.w.<host>.<pid>`.
+ *
+ * @example
+ * const wire: RemoteWire = {
+ *   connected: true,
+ *   maxPayload: nc.info.max_payload,
+ *   publish: (host, pid, body) => (nc.publish(subject(host, pid), body), true),
+ *   flush: () => nc.flush(),
+ * };
+ */
+export interface RemoteWire {
+  /** false while the broker is away: frames go through the Kingpin meanwhile */
+  readonly connected: boolean;
+  /** the broker's largest message, in bytes */
+  readonly maxPayload: number;
+  /** publishes one batch to worker `pid` of `host`; false when it could not */
+  publish(host: string, pid: number, body: string): boolean;
+  /** resolves once what was published has left */
+  flush(): Promise<void>;
+}
+
+/** What the direct paths need of their worker. */
+export interface RemoteSide {
+  readonly pid: number;
+  readonly host: string;
+  flow(): FlowLimits;
+  /** handle a frame that came over the broker (its sender stamped) as a routed one */
+  dispatch(frame: Frame): void;
+  /** true once this worker is stopping: calls that come directly are turned away */
+  stopping(): boolean;
+}
+
+/** A worker of another host, as this worker knows it. */
+class Peer {
+  /** frames queued for it this turn, in their wire form, and their bytes */
+  frames: unknown[] = [];
+  bytes = 0;
+  scheduled = false;
+  ackTimer: NodeJS.Timeout | null = null;
+  /** what we sent it and it has not acknowledged */
+  readonly window: Window;
+  /** what it sent us and we have not acknowledged */
+  readonly owed: Owed;
+  /** ids of our calls that went to it directly and are not answered */
+  readonly inflight = new Set<number>();
+  /** ids of its calls that came directly and that we have not answered: their answers go back directly */
+  readonly serving = new Set<number>();
+  /** it retires (turns calls away, then exits): calls pending when it goes never ran there */
+  retiring = false;
+
+  constructor(
+    readonly alias: number,
+    readonly host: string,
+    readonly rpid: number,
+    public role: string,
+    readonly out: string,
+    readonly tag: string,
+    flow: FlowLimits,
+  ) {
+    this.window = new Window(flow, `the path to worker ${rpid} of host "${host}"`);
+    this.owed = new Owed(flow);
+  }
+}
+
+/**
+ * A worker's direct paths to the workers of other hosts.
+ *
+ * @example
+ * const remotes = new Remotes(side);
+ * remotes.alias(aliasFrame);          // from the Kingpin
+ * remotes.attach(wire);               // once the broker connection is up
+ * remotes.send(alias, callFrame, 'call back.add()'); // undefined: not taken, send it routed
+ */
+export class Remotes {
+  readonly #side: RemoteSide;
+  readonly #byAlias = new Map<number, Peer>();
+  readonly #byAddr = new Map<string, Peer>();
+  readonly #early = new Map<string, { since: number; bodies: unknown[][] }>();
+  #earlyCount = 0;
+  #wire: RemoteWire | null = null;
+  /** frames sent directly so far */
+  sent = 0;
+
+  constructor(side: RemoteSide) {
+    this.#side = side;
+  }
+
+  /** The broker connection is up: frames for other hosts' workers may go directly. */
+  attach(wire: RemoteWire): void {
+    this.#wire = wire;
+  }
+
+  /** Workers of other hosts this worker knows. */
+  get size(): number {
+    return this.#byAlias.size;
+  }
+
+  /** An Alias frame from the Kingpin: a worker of another host, and how to reach it. */
+  alias(fr: AliasFrame): void {
+    const { p, h, q, o, e } = fr;
+    if (!isPid(p) || !isPid(q) || typeof h !== 'string' || h === '' || h.length > 64 || typeof o !== 'string' || typeof e !== 'string') return;
+    if (this.#byAlias.has(p) || this.#byAlias.size >= MAX_PEERS) return;
+    const addr = `${h}/${q}`;
+    const peer = new Peer(p, h, q, typeof fr.r === 'string' ? fr.r : '', o, e, this.#side.flow());
+    this.#byAlias.set(p, peer);
+    this.#byAddr.set(addr, peer);
+    const early = this.#early.get(addr);
+    if (!early) return;
+    this.#early.delete(addr);
+    this.#earlyCount -= early.bodies.length;
+    for (const body of early.bodies) this.#batch(peer, body);
+  }
+
+  /**
+   * Sends a frame to the worker of another host whose alias is `pid`, directly. Returns
+   * undefined when not taken (no broker connection, or not a worker this one knows): send it
+   * through the Kingpin. Else false above the path's high-water mark; throws QueueFullError
+   * beyond its bound for a refusable frame (`where` given).
+   */
+  send(pid: number, frame: Frame, where: string | undefined, bytes = frameBytes(frame)): boolean | undefined {
+    const wire = this.#wire;
+    if (!wire?.connected) return undefined;
+    const peer = this.#byAlias.get(pid);
+    if (!peer) return undefined;
+    // An answer goes back the way its call came: one that came through the Kingpins goes back through them.
+    if (frame.k === Kind.Return && !peer.serving.delete(frame.i)) return undefined;
+    const below = peer.window.take(bytes, where !== undefined, where ?? '');
+    if (frame.k === Kind.Call) peer.inflight.add(frame.i);
+    this.#push(peer, compactFrame(frame), bytes);
+    this.sent++;
+    return below;
+  }
+
+  /** Worker `pid` (an alias) retires: it turns calls away, then exits. */
+  retiring(pid: number): void {
+    const peer = this.#byAlias.get(pid);
+    if (peer) peer.retiring = true;
+  }
+
+  /** The Kingpin's Down for an alias: its pending calls fail (or go elsewhere if it retired). */
+  down(fr: DownFrame): void {
+    const peer = this.#byAlias.get(fr.p);
+    if (!peer) return;
+    this.#byAlias.delete(fr.p);
+    const addr = `${peer.host}/${peer.rpid}`;
+    if (this.#byAddr.get(addr) === peer) this.#byAddr.delete(addr);
+    if (peer.ackTimer) clearTimeout(peer.ackTimer);
+    peer.frames = [];
+    peer.window.disable();
+    if (peer.inflight.size === 0) return;
+    const role = typeof fr.r === 'string' && fr.r ? fr.r : peer.role;
+    const retired = fr.y === 1 || peer.retiring;
+    const reason = typeof fr.w === 'string' ? fr.w : undefined;
+    const e = retired
+      ? serializeError(new ShutdownError(`worker ${peer.rpid} of role "${role}" on host "${peer.host}" retired; the call goes to another worker`))
+      : serializeError(
+          new WorkerExitedError(role, peer.rpid, typeof fr.c === 'number' ? fr.c : null, typeof fr.s === 'string' ? fr.s : null, 'the call', {
+            host: peer.host,
+            ...(reason ? { reason } : {}),
+          }),
+        );
+    const ids = [...peer.inflight];
+    peer.inflight.clear();
+    for (const i of ids) this.#side.dispatch(retired ? { k: Kind.Fail, i, e, y: 1 } : { k: Kind.Fail, i, e });
+  }
+
+  /** Resolves once what is queued has been published and has left (before this worker exits). */
+  async flush(): Promise<void> {
+    for (const peer of this.#byAlias.values()) this.#flush(peer);
+    await this.#wire?.flush().catch(() => {});
+  }
+
+  /** One message on this worker's subject (any bytes: checked field by field). */
+  receive(text: string): void {
+    let b: { h?: unknown; p?: unknown; g?: unknown; f?: unknown };
+    try {
+      b = JSON.parse(text) as typeof b;
+    } catch {
+      debug('remote: a message that is not JSON dropped');
+      return;
+    }
+    if (typeof b !== 'object' || b === null || typeof b.h !== 'string' || b.h.length > 64 || !isPid(b.p) || typeof b.g !== 'string' || !Array.isArray(b.f)) return;
+    const addr = `${b.h}/${b.p}`;
+    const peer = this.#byAddr.get(addr);
+    if (!peer) return this.#park(addr, b.g, b.f);
+    if (b.g !== peer.tag) {
+      debug('remote: a batch from %s with a stale or wrong tag dropped', addr);
+      return;
+    }
+    this.#batch(peer, b.f);
+  }
+
+  // ---- sending ------------------------------------------------------------------------
+
+  #push(peer: Peer, wire: unknown, bytes: number): void {
+    peer.frames.push(wire);
+    peer.bytes += bytes;
+    if (peer.bytes >= FLUSH_BYTES) this.#flush(peer);
+    else if (!peer.scheduled) {
+      peer.scheduled = true;
+      process.nextTick(() => this.#flush(peer));
+    }
+  }
+
+  /** Publishes what is queued for `peer`, with the acknowledgement we owe it. */
+  #flush(peer: Peer): void {
+    peer.scheduled = false;
+    const ack = peer.owed.take();
+    if (ack) peer.frames.push(ack);
+    if (peer.ackTimer) {
+      clearTimeout(peer.ackTimer);
+      peer.ackTimer = null;
+    }
+    const frames = peer.frames;
+    if (frames.length === 0) return;
+    peer.frames = [];
+    peer.bytes = 0;
+    const wire = this.#wire;
+    if (!wire || this.#byAlias.get(peer.alias) !== peer) return;
+    const head = `{"h":${JSON.stringify(this.#side.host)},"p":${this.#side.pid},"g":${JSON.stringify(peer.out)},"f":`;
+    const body = `${head}${JSON.stringify(frames)}}`;
+    const max = wire.maxPayload;
+    if (body.length <= max / 3 || Buffer.byteLength(body) <= max) {
+      if (!wire.publish(peer.host, peer.rpid, body)) debug('remote: %d frame(s) to %s/%d not published', frames.length, peer.host, peer.rpid);
+      return;
+    }
+    // Too big for the broker: frame by frame; a frame too big alone is refused.
+    for (const f of frames) {
+      const one = `${head}${JSON.stringify([f])}}`;
+      if (Buffer.byteLength(one) <= max) wire.publish(peer.host, peer.rpid, one);
+      else this.#tooBig(peer, f, Buffer.byteLength(one), max);
+    }
+  }
+
+  /** A frame larger than the broker's max_payload: a call fails at its caller (here). */
+  #tooBig(peer: Peer, raw: unknown, size: number, max: number): void {
+    const fr = expandFrame(raw);
+    if (!isFrame(fr)) return;
+    peer.window.credit(1, frameBytes(fr));
+    debug('remote: a frame of %d bytes is larger than max_payload (%d): not sent', size, max);
+    if (fr.k !== Kind.Call || !peer.inflight.delete(fr.i)) return;
+    const err = new PayloadError(
+      `call to host "${peer.host}": a frame of ${size} bytes is larger than the NATS server's max_payload (${max} bytes); send less per call, or raise max_payload on the server`,
+    );
+    this.#side.dispatch({ k: Kind.Fail, i: fr.i, e: serializeError(err) });
+  }
+
+  // ---- receiving ----------------------------------------------------------------------
+
+  /** A batch from a worker the Kingpin has not introduced yet: it waits (bounded) for its Alias. */
+  #park(addr: string, _tag: string, frames: unknown[]): void {
+    const now = Date.now();
+    for (const [key, e] of this.#early) {
+      if (now - e.since <= EARLY_MS) break;
+      this.#early.delete(key);
+      this.#earlyCount -= e.bodies.length;
+    }
+    if (this.#earlyCount >= EARLY_MAX) {
+      debug('remote: a batch from %s (not introduced) dropped', addr);
+      return;
+    }
+    let e = this.#early.get(addr);
+    if (!e) this.#early.set(addr, (e = { since: now, bodies: [] }));
+    e.bodies.push(frames);
+    this.#earlyCount++;
+  }
+
+  #batch(peer: Peer, frames: unknown[]): void {
+    let due = false;
+    for (let j = 0; j < frames.length; j++) {
+      const fr = expandFrame(frames[j]);
+      if (!isFrame(fr)) {
+        due = peer.owed.add(1, 0) || due;
+        continue;
+      }
+      if (fr.k === Kind.Ack) {
+        if (Number.isInteger(fr.n) && fr.n > 0 && Number.isInteger(fr.b) && fr.b >= 0) peer.window.credit(fr.n, fr.b);
+        continue;
+      }
+      due = peer.owed.add(1, frameBytes(fr)) || due;
+      try {
+        this.#frame(peer, fr);
+      } catch (err) {
+        // An app listener threw: that is the app's uncaught error, not a frame problem.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
+    if (peer.owed.n === 0) return;
+    if (due) this.#push(peer, peer.owed.take(), 0);
+    else if (!peer.ackTimer && !peer.scheduled) {
+      // Alone, the ack waits a little for an answer or the next call to ride with.
+      peer.ackTimer = setTimeout(() => {
+        peer.ackTimer = null;
+        if (this.#byAlias.get(peer.alias) === peer) this.#flush(peer);
+      }, ACK_DELAY_MS);
+      peer.ackTimer.unref();
+    }
+  }
+
+  #frame(peer: Peer, fr: Frame): void {
+    const side = this.#side;
+    switch (fr.k) {
+      case Kind.Call:
+        if (!isId(fr.i) || typeof fr.r !== 'string' || typeof fr.m !== 'string') return;
+        // The caller, in this host's pids: answers and invocations go back to it.
+        fr.p = peer.alias;
+        if (fr.t !== undefined) delete fr.t;
+        // (An id already being served, or past any window's bound: not a caller of mob's.)
+        if (peer.serving.has(fr.i) || peer.serving.size >= MAX_SERVING) return;
+        if (side.stopping()) {
+          // Retiring: this call never runs here; the caller sends it elsewhere.
+          const e = serializeError(new ShutdownError(`worker ${side.pid} on host "${side.host}" is stopping; the call goes to another worker`));
+          this.#push(peer, { k: Kind.Fail, i: fr.i, e, y: 1 }, 0);
+          return;
+        }
+        peer.serving.add(fr.i);
+        side.dispatch(fr);
+        return;
+      case Kind.Return:
+      case Kind.Fail:
+        // Only an answer to a call of ours that went to this worker, once (a worker fails a
+        // call only to turn it away): late and forged answers are dropped.
+        if (!isId(fr.i) || (fr.k === Kind.Fail && fr.y !== 1) || !peer.inflight.delete(fr.i)) return;
+        if (fr.k === Kind.Fail) {
+          peer.retiring = true;
+          const e = typeof fr.e === 'object' && fr.e !== null ? fr.e : serializeError(new ShutdownError(`worker ${peer.rpid} on host "${peer.host}" turned the call away`));
+          side.dispatch({ k: Kind.Fail, i: fr.i, e, y: 1 });
+          return;
+        }
+        fr.p = side.pid;
+        if (fr.w !== undefined) fr.w = peer.alias;
+        side.dispatch(fr);
+        return;
+      case Kind.Invoke:
+      case Kind.Free:
+        fr.p = side.pid;
+        fr.w = peer.alias;
+        side.dispatch(fr);
+        return;
+      default:
+        debug('remote: a frame of kind %s from %s/%d ignored', String(fr.k).slice(0, 16), peer.host, peer.rpid);
+    }
+  }
+}
+
+function isPid(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x > 0 && x < 2 ** 31;
+}
+
+function isId(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < 2 ** 31;
+}

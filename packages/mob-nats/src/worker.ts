@@ -1,0 +1,73 @@
+import { debuglog } from 'node:util';
+import { connectRemote, type RemoteFrame, type RemoteWire } from 'mob-messaging';
+import { client } from './client.js';
+import { resolveOptions } from './options.js';
+import { subjects } from './bridge.js';
+
+const debug = debuglog('mob');
+
+let started = false;
+
+/**
+ * Connects this worker to the NATS server the Kingpin told it about (mob's worker entry
+ * calls it on the Kingpin's Remote frame): the worker subscribes to its own subject,
+ * `mob.<app>.w.<host>.<pid>`, and its calls to other hosts' workers, and its answers and
+ * callback invocations to them, go directly instead of through the two Kingpins. Until it is
+ * connected, and while the server is away, they go through the Kingpin.
+ *
+ * @example
+ * const { direct } = require('mob-nats');
+ * transport().handle(Kind.Remote, (frame) => direct(frame));
+ */
+export function direct(fr: RemoteFrame): void {
+  // Once per worker (a Kingpin may send the frame twice around its start).
+  if (started) return;
+  if (typeof fr.a !== 'string' || typeof fr.h !== 'string' || (typeof fr.o !== 'string' && (typeof fr.o !== 'object' || fr.o === null))) return;
+  let options: ReturnType<typeof resolveOptions>;
+  try {
+    options = resolveOptions(fr.o as string | Record<string, unknown>, 'the Kingpin\'s nats option');
+  } catch (err) {
+    debug('remote: no direct path (%s)', (err as Error).message);
+    return;
+  }
+  started = true;
+  const subject = subjects(fr.a);
+  const host = fr.h;
+  let connected = false;
+  const { connect } = client();
+  connect({ name: `mob ${fr.a} ${fr.h} ${process.pid}`, noEcho: true, ...options.connect }).then(
+    (nc) => {
+      const wire: RemoteWire = {
+        get connected() {
+          return connected && !nc.isClosed();
+        },
+        maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+        publish(host, pid, body) {
+          try {
+            nc.publish(subject.worker(host, pid), body);
+            return true;
+          } catch (err) {
+            debug('remote: not published to %s/%d: %s', host, pid, (err as Error).message);
+            return false;
+          }
+        },
+        flush: () => nc.flush(),
+      };
+      let receive: (text: string) => void = () => {};
+      nc.subscribe(subject.worker(host, process.pid), { callback: (_err, msg) => receive(msg.string()) });
+      connected = true;
+      // Once the server has the subscription, the other hosts may send here.
+      void nc.flush().then(
+        () => (receive = connectRemote(wire)),
+        (err: Error) => debug('remote: not subscribed (%s); calls go through the Kingpin', err.message),
+      );
+      void (async () => {
+        for await (const s of nc.status()) {
+          if (s.type === 'disconnect') connected = false;
+          else if (s.type === 'reconnect') connected = true;
+        }
+      })().catch(() => {});
+    },
+    (err: Error) => debug('remote: cannot connect to NATS at %s (%s); calls go through the Kingpin', options.where, err.message),
+  );
+}
