@@ -229,25 +229,40 @@ describe('one mob over three hosts through NATS', () => {
     expect(hostsOf(after)).toEqual({ b: 10, c: 10 });
   });
 
-  it('the nats-server killed: local calls go on; restarted, cross-host calls work again within 10 s', async () => {
+  it('the nats-server killed: local calls go on, calls to a role with no local worker are held and reject at their timeout; restarted, cross-host calls work again within 10 s', async () => {
     const nats = await startNats();
     const dir = home();
     const a = await host(nats, 'a', { front: 1, back: 1 }, dir);
     await host(nats, 'b', { back: 1 }, dir);
+    // c has a front and no back worker: its calls to back all cross hosts.
+    const c = await host(nats, 'c', { front: 1 }, dir);
     await formed(a, ['a', 'b'], 2);
+    await formed(c, ['a', 'b'], 2);
 
     // (Counted from here: a loaded machine may have seen b leave and rejoin while forming.)
-    const leftBefore = (a.app.stderr().match(/host "b" left/g) ?? []).length;
+    const left = (h: Host, other: string): number => (h.app.stderr().match(new RegExp(`host "${other}" left`, 'g')) ?? []).length;
+    const before = { ab: left(a, 'b'), ca: left(c, 'a'), cb: left(c, 'b') };
     await nats.kill();
     // prefer-local: a's own back serves while the broker is away.
     const local = await ask(a.port, '/call?n=20&timeout=2000');
     expect(hostsOf(local)).toEqual({ a: 20 });
-    await a.app.waitForText(/host "b" left/, leftBefore + 1, 6000);
+    await a.app.waitForText(/host "b" left/, before.ab + 1, 6000);
     expect(hostsOf(await ask(a.port, '/call?n=10&locality=any&timeout=2000'))).toEqual({ a: 10 });
+    // c has lost both others: its calls are held (no worker of back anywhere it can reach) and
+    // reject at their timeout.
+    await c.app.waitForText(/host "a" left/, before.ca + 1, 6000);
+    await c.app.waitForText(/host "b" left/, before.cb + 1, 6000);
+    const t1 = Date.now();
+    const held = await ask(c.port, '/call?n=5&timeout=1000');
+    const waited = Date.now() - t1;
+    expect(held.map((r: any) => r.name)).toEqual(Array(5).fill('TimeoutError'));
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(5000);
 
     const t0 = Date.now();
     await startNats(nats.port);
     await formed(a, ['a', 'b'], 2, 10_000);
+    await formed(c, ['a', 'b'], 2, 10_000);
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
