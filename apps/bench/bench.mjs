@@ -227,7 +227,7 @@ async function profile(machine) {
     { title: 'mob (routed)', s: scenario('mob-routed') },
     ...(PROFILE_CASE === 'pipe' ? [{ title: 'batched relay', s: scenario('relay-batched') }] : []),
     { title: 'unbatched relay', s: scenario('relay') },
-    ...(PROFILE_CASE === 'pipe' ? [{ title: 'mob over NATS', s: scenario('nats-mob') }] : []),
+    ...(PROFILE_CASE === 'pipe' ? [{ title: 'mob over NATS', s: scenario('nats-mob') }, { title: 'mob over NATS, prefer-local', s: scenario('nats-local') }] : []),
   ].filter((t) => !ONLY.length || ONLY.includes(t.s.id));
   const pipelineMs = QUICK ? 1000 : 6000;
   const what = PROFILE_CASE === 'pipe' ? 'add(1,2)' : 'addPad(1,2, 10 KB)';
