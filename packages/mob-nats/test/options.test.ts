@@ -13,6 +13,15 @@ describe('resolveOptions', () => {
     expect(resolveOptions({}).where).toBe('nats://127.0.0.1:4222');
   });
 
+  it('workers connect too unless direct is false; they get the option as given, without the timings of mob', () => {
+    expect(resolveOptions('nats://h:4222')).toMatchObject({ direct: true, given: 'nats://h:4222' });
+    const r = resolveOptions({ servers: ['nats://h:4222'], token: 't', heartbeat: 200, lostAfter: 600, direct: false });
+    expect(r.direct).toBe(false);
+    expect(r.given).toEqual({ servers: ['nats://h:4222'], token: 't' });
+    expect(r.connect).not.toHaveProperty('direct');
+    expect(() => resolveOptions({ direct: 'yes' as never })).toThrow(/direct must be true or false/);
+  });
+
   it('says what is wrong with a bad option', () => {
     expect(() => resolveOptions(42 as never)).toThrow(/use a server URL/);
     expect(() => resolveOptions({ servers: [] })).toThrow(/servers must be a URL/);
@@ -32,6 +41,7 @@ describe('subjects', () => {
     expect(subjects('shop')).toMatchObject({ heartbeats: 'mob.shop.hb' });
     expect(subjects('shop').host('b')).toBe('mob.shop.h.b');
     expect(subjects('my.shop').host('web-1.example.com')).toBe('mob.my~shop.h.web-1~example~com');
+    expect(subjects('my.shop').worker('web-1.example.com', 4242)).toBe('mob.my~shop.w.web-1~example~com.4242');
     expect(HOSTS_VERSION).toBe(1);
   });
 });
