@@ -53,7 +53,9 @@ function home(): string {
 
 function ask(port: number, path: string, timeout = 20_000): Promise<any> {
   return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path, timeout }, (res) => {
+    // A new connection per request: a kept-alive socket that the server closes (after its 5 s
+    // keep-alive timeout) just as the next request goes out fails that request with 'socket hang up'.
+    const req = get({ host: '127.0.0.1', port, path, timeout, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
         if (res.statusCode !== 200) return reject(new Error(`${path}: HTTP ${res.statusCode}: ${body}`));
