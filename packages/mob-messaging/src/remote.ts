@@ -30,6 +30,24 @@ const FLUSH_BYTES = 64 * 1024;
 /** Batches from workers not introduced yet wait for their Alias frame: this many, this long. */
 const EARLY_MAX = 256;
 const EARLY_MS = 3_000;
+/**
+ * A peer that has not been heard from (no ack, no answer, nothing) for this long while frames
+ * to it wait for its ack is passed by: frames for it go through the Kingpins for RETRY_MS, then
+ * the direct path is tried again. (Its host may be frozen or cut off: the Kingpins tell, and
+ * fail what is pending there, within their own bound.)
+ */
+const STALL_MS = 2_000;
+const RETRY_MS = 5_000;
+
+/** A coarse clock (ms), ticking 4 times a second while some worker has direct paths. */
+let clock = Date.now();
+let ticking = false;
+function startClock(): void {
+  if (ticking) return;
+  ticking = true;
+  setInterval(() => (clock = Date.now()), 250).unref();
+}
+
 /** Calls one worker of another host may have us serve at once (its window bounds it far lower). */
 const MAX_SERVING = 100_000;
 /** Workers of other hosts one worker knows at once. */
@@ -86,6 +104,10 @@ class Peer {
   readonly serving = new Set<number>();
   /** it retires (turns calls away, then exits): calls pending when it goes never ran there */
   retiring = false;
+  /** (coarse clock) when we last heard from it, when our frames began to wait for its ack, and until when it is passed by */
+  heard = clock;
+  waiting = 0;
+  passedUntil = 0;
 
   constructor(
     readonly alias: number,
@@ -127,6 +149,7 @@ export class Remotes {
   /** The broker connection is up: frames for other hosts' workers may go directly. */
   attach(wire: RemoteWire): void {
     this.#wire = wire;
+    startClock();
   }
 
   /** Workers of other hosts this worker knows. */
@@ -162,12 +185,29 @@ export class Remotes {
     const peer = this.#byAlias.get(pid);
     if (!peer) return undefined;
     // An answer goes back the way its call came: one that came through the Kingpins goes back through them.
-    if (frame.k === Kind.Return && !peer.serving.delete(frame.i)) return undefined;
+    if (frame.k === Kind.Return) {
+      if (!peer.serving.delete(frame.i)) return undefined;
+    } else if (!this.#usable(peer)) return undefined;
+    if (peer.window.count === 0) peer.waiting = clock;
     const below = peer.window.take(bytes, where !== undefined, where ?? '');
     if (frame.k === Kind.Call) peer.inflight.add(frame.i);
     this.#push(peer, compactFrame(frame), bytes);
     this.sent++;
     return below;
+  }
+
+  /** False while `peer` is passed by: it has not answered or acknowledged anything for STALL_MS. */
+  #usable(peer: Peer): boolean {
+    if (peer.passedUntil !== 0) {
+      if (clock < peer.passedUntil) return false;
+      peer.passedUntil = 0;
+      peer.heard = clock;
+      peer.window.credit(Infinity, Infinity);
+    }
+    if (peer.window.count === 0 || clock - Math.max(peer.heard, peer.waiting) <= STALL_MS) return true;
+    debug('remote: worker %d of host "%s" silent for %d ms: frames for it go through the Kingpins for a while', peer.rpid, peer.host, clock - peer.heard);
+    peer.passedUntil = clock + RETRY_MS;
+    return false;
   }
 
   /** Worker `pid` (an alias) retires: it turns calls away, then exits. */
@@ -305,6 +345,7 @@ export class Remotes {
   }
 
   #batch(peer: Peer, frames: unknown[]): void {
+    peer.heard = clock;
     let due = false;
     for (let j = 0; j < frames.length; j++) {
       const fr = expandFrame(frames[j]);
