@@ -17,8 +17,9 @@ const mob = require('mob');
 const HOST = process.env.MOB_HOST;
 const kingpin = mob
   .start('bench-nats', {
-    // NATS_DIRECT=0 (nats-kingpins): every frame between the hosts goes through their Kingpins.
-    nats: process.env.NATS_DIRECT === '0' ? { servers: process.env.MOB_NATS, direct: false } : process.env.MOB_NATS,
+    // Direct paths (each worker its own connection); NATS_DIRECT=0 (nats-kingpins): the
+    // default, every frame between the hosts through their Kingpins.
+    nats: { servers: process.env.MOB_NATS, direct: process.env.NATS_DIRECT !== '0' },
     host: HOST,
     log: (line) => process.stderr.write(`[host ${HOST}] ${line}\n`),
   })

@@ -145,15 +145,9 @@ describe('one mob over three hosts through NATS', () => {
     expect(backOf('a').workers).toHaveLength(0);
     expect(typeof backOf('b').workers[0].rss).toBe('number');
 
-    // Each worker holds its own broker connection: once the other hosts' workers are subscribed,
-    // the front's calls go to them directly, not through the Kingpins.
-    let flow = await ask(a.port, '/flow');
-    for (const until = Date.now() + 5000; flow.remote.workers < 4 && Date.now() < until; flow = await ask(a.port, '/flow')) await delay(50);
-    expect(flow.remote.workers).toBe(4);
     const calls = await ask(a.port, '/call?n=40');
     const spread = hostsOf(calls);
     expect(spread).toEqual({ b: 20, c: 20 });
-    expect((await ask(a.port, '/flow')).remote.sent - flow.remote.sent).toBeGreaterThanOrEqual(40);
     expect(new Set(calls.map((c: any) => c.value.pid)).size).toBe(4);
 
     const failed = await ask(a.port, '/fail');
