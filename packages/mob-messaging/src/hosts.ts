@@ -78,7 +78,6 @@ export interface RemoteHost {
 /** What a HostState needs of its router. */
 export interface RouterSide {
   alias(host: HostState, rpid: number): Peer | undefined;
-  retiring(peer: Peer): void;
   direct(peer: Peer): void;
   members(host: HostState, role: string, pids: readonly number[]): void;
   gone(peer: Peer, why: string | null): void;
@@ -152,19 +151,22 @@ export class HostState implements RemoteHost {
   }
 
   retired(pids: readonly number[]): void {
-    if (this.#gone || !Array.isArray(pids)) return;
-    for (const rpid of pids) {
-      const peer = this.aliases.get(rpid);
-      if (peer) this.router.retiring(peer);
-    }
+    for (const peer of this.#known(pids)) peer.retiring = true;
   }
 
   direct(pids: readonly number[]): void {
-    if (this.#gone || !Array.isArray(pids)) return;
+    for (const peer of this.#known(pids)) this.router.direct(peer);
+  }
+
+  /** Our aliases of those of `pids` we know (none once the host is gone). */
+  #known(pids: readonly number[]): Peer[] {
+    if (this.#gone || !Array.isArray(pids)) return [];
+    const out: Peer[] = [];
     for (const rpid of pids) {
       const peer = this.aliases.get(rpid);
-      if (peer) this.router.direct(peer);
+      if (peer) out.push(peer);
     }
+    return out;
   }
 
   live(workers: readonly (readonly [number, string])[]): void {

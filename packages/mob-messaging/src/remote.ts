@@ -358,14 +358,8 @@ export class Remotes {
         continue;
       }
       due = peer.owed.add(1, frameBytes(fr)) || due;
-      try {
-        this.#frame(peer, fr);
-      } catch (err) {
-        // An app listener threw: that is the app's uncaught error, not a frame problem.
-        process.nextTick(() => {
-          throw err;
-        });
-      }
+      // (The worker's dispatch hands what an app listener throws to the app's uncaught errors.)
+      this.#frame(peer, fr);
     }
     if (peer.owed.n === 0) return;
     if (due) this.#push(peer, peer.owed.take(), 0);

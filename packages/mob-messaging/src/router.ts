@@ -345,9 +345,13 @@ export class Router extends EventEmitter<RouterEvents> {
    * several hosts tells the others, whose calls pending on them never ran and go elsewhere.
    */
   retired(): number[] {
+    this.#pruneRetired();
+    return [...this.#retired.keys()];
+  }
+
+  #pruneRetired(): void {
     const since = Date.now() - RETIRED_MS;
     for (const [pid, at] of this.#retired) if (at < since) this.#retired.delete(pid);
-    return [...this.#retired.keys()];
   }
 
   /** This host's workers that other hosts' workers may send to directly (subscribed to the broker). */
@@ -377,15 +381,11 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#hosts.get(name)?.lost('replaced');
     const h = new HostState(name, link, {
       alias: (host, rpid) => this.#alias(host, rpid),
-      retiring: (peer) => {
-        peer.retiring = true;
-      },
       direct: (peer) => {
         if (peer.direct || !peer.host?.link.tags) return;
         // Our workers may now reach it directly: they learn who it is.
         peer.direct = true;
-        const fr = aliasFrame(peer);
-        for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead' && !p.host) p.outbox.push(fr);
+        this.#toWorkers(aliasFrame(peer));
       },
       members: (host, role, pids) => this.#remoteMembers(host, role, pids),
       gone: (peer, why) => this.#aliasGone(peer, why),
@@ -426,7 +426,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#unroute(peer, true);
     peer.state = 'stopping';
     if (this.#hosts.size > 0 || this.#retired.size > 0) {
-      this.retired();
+      this.#pruneRetired();
       if (this.#retired.size < MAX_ALIASES) this.#retired.set(pid, Date.now());
     }
   }
@@ -599,8 +599,13 @@ export class Router extends EventEmitter<RouterEvents> {
     if (typeof retiring === 'number') fr.g = [retiring];
     else if (retiring?.length) fr.g = retiring;
     if (to) return void to.outbox.push(fr);
-    for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead') p.outbox.push(fr);
+    this.#toWorkers(fr);
     this.emit('members', role.name);
+  }
+
+  /** A frame to every live worker of this host that said hello (aliases never do). */
+  #toWorkers(fr: Frame): void {
+    for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead') p.outbox.push(fr);
   }
 
   #hello(peer: Peer, role: unknown, version: unknown): void {

@@ -269,7 +269,6 @@ function remotes(s: State): Remotes {
 
 /** One frame, from the Kingpin or over a link, to its handler. */
 function dispatch(s: State, fr: Frame, handle: unknown): void {
-  if (fr.k === Kind.Down && s.remotes && typeof fr.p === 'number' && fr.p >= REMOTE_BASE) s.remotes.down(fr);
   if (s.links || s.remotes) {
     if ((fr.k === Kind.Return || fr.k === Kind.Fail) && s.callAt.size > 0) {
       const at = s.callAt.get(fr.i);
@@ -278,7 +277,8 @@ function dispatch(s: State, fr: Frame, handle: unknown): void {
         s.callAt.delete(fr.i);
       }
     } else if (fr.k === Kind.Down && typeof fr.p === 'number') {
-      s.links?.down(fr.p, typeof fr.c === 'number' ? fr.c : null, typeof fr.s === 'string' ? fr.s : null);
+      if (fr.p >= REMOTE_BASE) s.remotes?.down(fr);
+      else s.links?.down(fr.p, typeof fr.c === 'number' ? fr.c : null, typeof fr.s === 'string' ? fr.s : null);
       forget(s, fr.p);
       s.pendingAt.delete(fr.p);
     }

@@ -142,7 +142,6 @@ export class Bridge {
       if (this.#options.direct) {
         const remote = { k: Kind.Remote, o: this.#options.given, a: this.#kingpin.name, h: this.host } as const;
         router.on('hello', (w) => router.post(w.pid, remote));
-        for (const w of router.workers()) router.post(w.pid, remote);
       }
       this.#kingpin.on('exit', () => this.#beatSoon());
       this.#beatSoon();

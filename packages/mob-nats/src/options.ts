@@ -100,7 +100,7 @@ export function resolveOptions(nats: string | NatsOptions, where = 'start(name, 
       connect.authenticator = nats.credsAuthenticator(creds);
     } else throw new ConfigError(`${where}: nkey must be an NKey seed string and credentials a file path`);
   }
-  const plain = { ...rest, ...(servers !== undefined ? { servers } : {}), ...(nkey !== undefined ? { nkey } : {}), ...(credentials !== undefined ? { credentials } : {}) };
+  const { heartbeat: _h, lostAfter: _l, direct: _d, ...plain } = given;
   return { connect, heartbeat, lostAfter, direct, given: typeof nats === 'string' ? nats : plain, where: (list ?? ['nats://127.0.0.1:4222']).map(redact).join(',') };
 }
 

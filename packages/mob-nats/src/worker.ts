@@ -20,7 +20,7 @@ let started = false;
  * transport().handle(Kind.Remote, (frame) => direct(frame));
  */
 export function direct(fr: RemoteFrame): void {
-  // Once per worker (a Kingpin may send the frame twice around its start).
+  // One connection per worker, whatever comes.
   if (started) return;
   if (typeof fr.a !== 'string' || typeof fr.h !== 'string' || (typeof fr.o !== 'string' && (typeof fr.o !== 'object' || fr.o === null))) return;
   let options: ReturnType<typeof resolveOptions>;
