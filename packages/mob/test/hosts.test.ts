@@ -36,9 +36,9 @@ interface Host {
   port: number;
 }
 
-async function host(nats: NatsServer, name: string, roles: { front?: number; back?: number }, home: string): Promise<Host> {
+async function host(nats: NatsServer, name: string, roles: { front?: number; back?: number; direct?: boolean }, home: string): Promise<Host> {
   const app = startApp(MAIN, {
-    env: { MOB_NATS: nats.url, MOB_HOST: name, MOB_HOME: home, FRONT: String(roles.front ?? 0), BACK: String(roles.back ?? 0) },
+    env: { MOB_NATS: nats.url, MOB_HOST: name, MOB_HOME: home, FRONT: String(roles.front ?? 0), BACK: String(roles.back ?? 0), DIRECT: roles.direct ? '1' : '0' },
   });
   let port = 0;
   if (roles.front) port = (await app.waitFor((l) => typeof l.port === 'number', `front of host ${name}`)).port;
@@ -98,12 +98,12 @@ function tree(h: Host): number[] {
 }
 
 /** nats-server, and hosts a (front), b and c (2 back workers each), formed. */
-async function threeHosts(): Promise<{ a: Host; b: Host; c: Host; dir: string }> {
+async function threeHosts(direct = false): Promise<{ a: Host; b: Host; c: Host; dir: string }> {
   const nats = await startNats();
   const dir = home();
-  const a = await host(nats, 'a', { front: 1 }, dir);
-  const b = await host(nats, 'b', { back: 2 }, dir);
-  const c = await host(nats, 'c', { back: 2 }, dir);
+  const a = await host(nats, 'a', { front: 1, direct }, dir);
+  const b = await host(nats, 'b', { back: 2, direct }, dir);
+  const c = await host(nats, 'c', { back: 2, direct }, dir);
   await formed(a, ['b', 'c'], 4);
   return { a, b, c, dir };
 }
@@ -389,6 +389,21 @@ describe('one mob over three hosts through NATS', () => {
     }
     expect(peak).toBeGreaterThan(10 * MiB);
     expect(peak).toBeLessThan(200 * MiB);
+  });
+  it('direct paths (nats: { direct: true }): calls, errors and callbacks go worker to worker over NATS, spread over b and c', async () => {
+    const { a } = await threeHosts(true);
+    // Each worker holds its own broker connection: once the other hosts' workers are subscribed,
+    // the front's calls go to them directly, not through the Kingpins.
+    let flow = await ask(a.port, '/flow');
+    for (const until = Date.now() + 10_000; flow.remote.workers < 4 && Date.now() < until; flow = await ask(a.port, '/flow')) await delay(50);
+    expect(flow.remote.workers).toBe(4);
+    const calls = await ask(a.port, '/call?n=40');
+    expect(hostsOf(calls)).toEqual({ b: 20, c: 20 });
+    expect(new Set(calls.map((c: any) => c.value.pid)).size).toBe(4);
+    expect((await ask(a.port, '/flow')).remote.sent - flow.remote.sent).toBeGreaterThanOrEqual(40);
+    const failed = await ask(a.port, '/fail');
+    expect(failed).toMatchObject({ ok: false, name: 'RangeError', code: 'E_NOPE', message: 'no such thing' });
+    expect(await ask(a.port, '/callback')).toMatchObject({ got: 42, n: 3, ticks: [1, 2, 3] });
   });
 });
 
