@@ -7,12 +7,15 @@ import { Owed, Window, type FlowLimits } from './flow.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import {
   Kind,
+  MARKER,
   REMOTE_BASE,
   Target,
   expandFrame,
   frameBytes,
   isFrame,
   isMobMessage,
+  stringifyFrames,
+  type Envelope,
   type Frame,
   type FrameOf,
 } from './protocol.js';
@@ -88,7 +91,8 @@ class Link {
 function lineChannel(socket: Socket): IpcChannel {
   return {
     send(message, _handle, _options, callback) {
-      return socket.write(JSON.stringify(message) + '\n', callback && ((err) => callback(err ?? null)));
+      const m = message as Envelope;
+      return socket.write(`{"${MARKER}":${m[MARKER]},"f":${stringifyFrames(m.f)}}\n`, callback && ((err) => callback(err ?? null)));
     },
     get connected() {
       return !socket.destroyed;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Kind, compactFrame, expandFrame, isFrame, type Frame } from './protocol.js';
+import { Kind, Target, compactFrame, expandFrame, frameBytes, isFrame, stringifyFrames, type Frame } from './protocol.js';
+import { decodePayload } from './payload.js';
 
 /** What the channel does to a frame: JSON out and back in, then expanded. */
 const wire = (fr: Frame): unknown => expandFrame(JSON.parse(JSON.stringify(compactFrame(fr))));
@@ -38,5 +39,39 @@ describe('compactFrame / expandFrame', () => {
     expect(expandFrame([Kind.Call])).toEqual({ k: Kind.Call, r: undefined, i: undefined, m: undefined, a: undefined });
     expect(expandFrame([Kind.Return, 'x', {}])).toEqual({ k: Kind.Return, p: 'x', i: {} });
     expect(Object.getPrototypeOf(expandFrame([Kind.Call, '__proto__']))).toBe(Object.prototype);
+  });
+});
+
+describe('stringifyFrames (links and the broker)', () => {
+  const big = { items: Array.from({ length: 60 }, (_, i) => ({ id: i, name: `item "${i}"`, ok: true })) };
+  const text = JSON.stringify(big);
+
+  it('is JSON.stringify when no payload is a large JSON text', () => {
+    const frames = [compactFrame({ k: Kind.Call, r: 'back', i: 1, m: 'add', a: [1, 2] }), compactFrame({ k: Kind.Return, p: 4, i: 1, v: '"x"' }), { k: Kind.Ack, n: 2, b: 80 }];
+    expect(stringifyFrames(frames)).toBe(JSON.stringify(frames));
+    // a long JSON string (not an object or array) stays a string
+    const str = compactFrame({ k: Kind.Return, p: 4, i: 2, v: JSON.stringify('y'.repeat(2000)) });
+    expect(stringifyFrames([str])).toBe(JSON.stringify([str]));
+  });
+
+  it.each<[string, Frame, 'a' | 'd' | 'v']>([
+    ['a compact call', { k: Kind.Call, r: 'back', i: 7, m: 'addPad', a: `[1,2,${text}]` }, 'a'],
+    ['a call in object form', { k: Kind.Call, r: 'back', i: 7, m: 'addPad', a: `[${text}]`, f: [1, 3, 0], t: 42 }, 'a'],
+    ['a compact answer', { k: Kind.Return, p: 41, i: 7, v: text }, 'v'],
+    ['a callback invocation', { k: Kind.Invoke, p: 41, c: 3, a: `[${text}]` }, 'a'],
+    ['a message', { k: Kind.Message, t: Target.Pid, p: 41, d: text }, 'd'],
+  ])('embeds a large payload of %s: parsed once, the same value, the same bytes at both ends', (_what, fr, key) => {
+    const line = stringifyFrames([compactFrame(fr), { k: Kind.Ack, n: 1, b: 40 }]);
+    // embedded, not escaped
+    expect(line).toContain(text);
+    const [got, ack] = (JSON.parse(line) as unknown[]).map(expandFrame) as Record<string, unknown>[];
+    expect(decodePayload(got![key], 'json')).toEqual(JSON.parse((fr as unknown as Record<string, string>)[key]!));
+    expect(frameBytes(got as unknown as Frame)).toBe(frameBytes(fr));
+    expect(got).toMatchObject({ ...fr, [key]: expect.anything() });
+    expect(ack).toEqual({ k: Kind.Ack, n: 1, b: 40 });
+  });
+
+  it('counts a forged z as an ordinary value payload, never as NaN or a huge number', () => {
+    for (const z of [-1, 1.5, 2 ** 40, '9', null]) expect(frameBytes({ k: Kind.Return, p: 1, i: 1, v: [1], z } as unknown as Frame)).toBe(32 + 64);
   });
 });

@@ -456,9 +456,74 @@ export const FRAME_OVERHEAD = 32;
  * frameBytes({ k: Kind.Message, t: 'any', r: 'back', d: '"hi"' }); // 36
  */
 export function frameBytes(fr: Frame): number {
-  const f = fr as { a?: unknown; d?: unknown; v?: unknown };
+  const f = fr as { a?: unknown; d?: unknown; v?: unknown; z?: unknown };
   const x = f.a !== undefined ? f.a : f.d !== undefined ? f.d : f.v;
-  return FRAME_OVERHEAD + (typeof x === 'string' ? x.length : x === undefined ? 0 : 64);
+  if (typeof x === 'string') return FRAME_OVERHEAD + x.length;
+  if (x === undefined) return FRAME_OVERHEAD;
+  // A payload that came embedded in a line (see stringifyFrames): its sender counted `z` chars.
+  const z = f.z;
+  return FRAME_OVERHEAD + (typeof z === 'number' && z >= 0 && z < 2 ** 31 && Number.isInteger(z) ? z : 64);
+}
+
+/** JSON payloads at least this long go embedded in a line instead of as a JSON string of JSON. */
+const RAW_MIN = 512;
+
+/** The payload key of a frame in object form, when it is a JSON text worth embedding. */
+function rawKey(fr: Record<string, unknown>): 'a' | 'd' | 'v' | undefined {
+  const key = fr.a !== undefined ? 'a' : fr.d !== undefined ? 'd' : fr.v !== undefined ? 'v' : undefined;
+  return key !== undefined && embeddable(fr[key]) ? key : undefined;
+}
+
+/** A JSON text of an object or array (what encodePayload makes), long enough to embed. */
+function embeddable(x: unknown): x is string {
+  if (typeof x !== 'string' || x.length < RAW_MIN) return false;
+  const c = x.charCodeAt(0);
+  return (c === 0x7b || c === 0x5b) && (x.charCodeAt(x.length - 1) === 0x7d || x.charCodeAt(x.length - 1) === 0x5d);
+}
+
+/**
+ * The JSON text of a batch of wire frames (compactFrame's output) for a line-based path (a
+ * link, the broker). A large object or array payload, which travels as the JSON text
+ * encodePayload made, is embedded as it is instead of as a JSON string of that text: the
+ * sender skips escaping it and the receiver parses it once, with the line, and finds the
+ * value where the string would be (decodePayload passes values through). Such a frame goes in
+ * object form with `z`, the length of the text, so that both ends count it the same bytes
+ * (frameBytes). Only for payloads this process encoded: the text is spliced in as it is.
+ *
+ * @example
+ * stringifyFrames([[Kind.Return, 41, 7, 3]]); // '[[6,41,7,3]]'
+ */
+export function stringifyFrames(frames: readonly unknown[]): string {
+  let any = false;
+  for (let j = 0; j < frames.length && !any; j++) any = rawAt(frames[j]) !== undefined;
+  if (!any) return JSON.stringify(frames);
+  let out = '[';
+  for (let j = 0; j < frames.length; j++) {
+    if (j > 0) out += ',';
+    const w = frames[j];
+    const key = rawAt(w);
+    if (key === undefined) {
+      out += JSON.stringify(w) ?? 'null';
+      continue;
+    }
+    const fr = (Array.isArray(w) ? expandFrame(w) : w) as Record<string, unknown>;
+    const raw = fr[key] as string;
+    const rest: Record<string, unknown> = { ...fr, z: raw.length };
+    delete rest[key];
+    const head = JSON.stringify(rest);
+    out += `${head.slice(0, -1)},"${key}":${raw}}`;
+  }
+  return out + ']';
+}
+
+/** Where a wire frame's embeddable payload is, if it has one. */
+function rawAt(w: unknown): 'a' | 'd' | 'v' | undefined {
+  if (Array.isArray(w)) {
+    if (w[0] === Kind.Call) return embeddable(w[4]) ? 'a' : undefined;
+    if (w[0] === Kind.Return) return embeddable(w[3]) ? 'v' : undefined;
+    return undefined;
+  }
+  return typeof w === 'object' && w !== null ? rawKey(w as Record<string, unknown>) : undefined;
 }
 
 /**

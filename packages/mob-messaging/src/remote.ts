@@ -19,7 +19,7 @@
 import { debuglog } from 'node:util';
 import { PayloadError, ShutdownError, WorkerExitedError, serializeError } from './errors.js';
 import { Owed, Window, type FlowLimits } from './flow.js';
-import { Kind, compactFrame, expandFrame, frameBytes, isFrame, type AliasFrame, type DownFrame, type Frame } from './protocol.js';
+import { Kind, compactFrame, expandFrame, frameBytes, isFrame, stringifyFrames, type AliasFrame, type DownFrame, type Frame } from './protocol.js';
 
 const debug = debuglog('mob');
 
@@ -297,7 +297,7 @@ export class Remotes {
     const wire = this.#wire;
     if (!wire || this.#byAlias.get(peer.alias) !== peer) return;
     const head = `{"h":${JSON.stringify(this.#side.host)},"p":${this.#side.pid},"g":${JSON.stringify(peer.out)},"f":`;
-    const body = `${head}${JSON.stringify(frames)}}`;
+    const body = `${head}${stringifyFrames(frames)}}`;
     const max = wire.maxPayload;
     if (body.length <= max / 3 || Buffer.byteLength(body) <= max) {
       if (!wire.publish(peer.host, peer.rpid, body)) debug('remote: %d frame(s) to %s/%d not published', frames.length, peer.host, peer.rpid);
@@ -305,7 +305,7 @@ export class Remotes {
     }
     // Too big for the broker: frame by frame; a frame too big alone is refused.
     for (const f of frames) {
-      const one = `${head}${JSON.stringify([f])}}`;
+      const one = `${head}${stringifyFrames([f])}}`;
       if (Buffer.byteLength(one) <= max) wire.publish(peer.host, peer.rpid, one);
       else this.#tooBig(peer, f, Buffer.byteLength(one), max);
     }

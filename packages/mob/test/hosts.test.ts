@@ -401,6 +401,9 @@ describe('one mob over three hosts through NATS', () => {
     expect(hostsOf(calls)).toEqual({ b: 20, c: 20 });
     expect(new Set(calls.map((c: any) => c.value.pid)).size).toBe(4);
     expect((await ask(a.port, '/flow')).remote.sent - flow.remote.sent).toBeGreaterThanOrEqual(40);
+    const big = await ask(a.port, '/big?n=20');
+    expect(big.same).toBe(true);
+    expect(big.hosts.filter((h: string) => h === 'b')).toHaveLength(10);
     const failed = await ask(a.port, '/fail');
     expect(failed).toMatchObject({ ok: false, name: 'RangeError', code: 'E_NOPE', message: 'no such thing' });
     expect(await ask(a.port, '/callback')).toMatchObject({ got: 42, n: 3, ticks: [1, 2, 3] });

@@ -57,6 +57,18 @@ describe('direct links', () => {
     await app.stop();
   });
 
+  it('large JSON arguments and answers cross a link intact, and its window gets back every byte it took', async () => {
+    const app = app2('big');
+    const { big } = await app.waitFor((l) => l.big, 'the report', 30_000);
+    expect(big.same).toBe(true);
+    expect(big.bytes).toBeGreaterThan(10_000);
+    // 2,000 calls of > 10 KB each: 20 MB through a window bounded at 16 MiB, none refused
+    expect(big.errors).toEqual([]);
+    expect(big.sizes).toBe(2000 * big.bytes);
+    expect(big.stats.links).toBe(1);
+    await app.stop();
+  });
+
   it("a callee's exit rejects its linked calls with WorkerExitedError naming the exit code, within a second", async () => {
     const app = app2('exit');
     const { exited } = await app.waitFor((l) => l.exited, 'the exit report');
