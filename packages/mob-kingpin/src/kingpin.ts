@@ -99,7 +99,7 @@ export interface KingpinOptions {
    */
   stats?: boolean;
   /**
-   * Node flags of the workers, after the Kingpin's own. Default: `--min-semi-space-size=16`,
+   * Node flags of the workers, after the Kingpin's own. Default: `--min-semi-space-size=8`,
    * and on Node 22 and later `--max-semi-space-size=16`, unless the Kingpin's flags or
    * NODE_OPTIONS set a semi-space size. The floor keeps a worker with many calls in flight
    * from promoting them all after an idle spell (2 to 3 times the CPU per call); the ceiling
@@ -1025,18 +1025,15 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
 }
 
 /** The young generation's bounds of a worker, in MiB per semi-space (see workerExecArgv). */
-const MIN_SEMI_SPACE_MB = 16;
+const MIN_SEMI_SPACE_MB = 8;
 const MAX_SEMI_SPACE_MB = 16;
 
 /**
  * The workers' Node flags: the Kingpin's, then mob's young-generation sizes unless the
  * Kingpin's flags (or NODE_OPTIONS) set them, or the app's own `execArgv`.
- * - `--min-semi-space-size=16`: V8 shrinks an idle process's semi-spaces to 1 MiB; when a burst
+ * - `--min-semi-space-size=8`: V8 shrinks an idle process's semi-spaces to 1 MiB; when a burst
  *   of calls then keeps a thousand in flight, they outlive the small young generation, are
  *   promoted, and the worker spends a third of its time in GC (2 to 3 times the CPU per call).
- *   8 MiB was not enough for a caller that went from one call at a time to a thousand in
- *   flight (the bench's prefer-local case: 2 runs of 3 in that mode); 16 is Node 20's maximum.
- *   Pages an idle worker never touches cost no memory.
  * - `--max-semi-space-size=16` on Node 22 and later, where V8 grows a busy process's young
  *   generation to 128 MiB (16 is Node 20's default).
  */
