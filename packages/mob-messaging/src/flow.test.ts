@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, QueueFullError } from './errors.js';
 import { DEFAULT_FLOW, Window, flowFromWire, flowLimits, flowToWire } from './flow.js';
+import { Kind } from './protocol.js';
 
 const small = { highWater: { count: 2, bytes: 100 }, max: { count: 4, bytes: 1000 } };
 
@@ -62,6 +63,15 @@ describe('Window', () => {
     await p;
     for (let i = 0; i < 100; i++) expect(w.take(10_000, true, 'x')).toBe(true);
     expect(w.over).toBe(false);
+  });
+
+  it('ack() credits a well-formed ack and nothing for a malformed one', () => {
+    const w = new Window(small, 'the test path');
+    for (let i = 0; i < 3; i++) w.take(40, false, '');
+    for (const bad of [{ n: 0, b: 40 }, { n: 1.5, b: 40 }, { n: 1, b: -1 }, { n: '1', b: 40 }, { n: 1 }]) w.ack({ k: Kind.Ack, ...bad } as never);
+    expect([w.count, w.bytes]).toEqual([3, 120]);
+    w.ack({ k: Kind.Ack, n: 2, b: 80 });
+    expect([w.count, w.bytes]).toEqual([1, 40]);
   });
 });
 

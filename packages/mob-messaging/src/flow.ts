@@ -158,6 +158,11 @@ export class Window {
     if (this.#waiters.length && !this.over) this.#wake();
   }
 
+  /** An ack from the other end (any bytes: checked field by field; a malformed one credits nothing). */
+  ack(fr: AckFrame): void {
+    if (Number.isInteger(fr.n) && fr.n > 0 && Number.isInteger(fr.b) && fr.b >= 0) this.credit(fr.n, fr.b);
+  }
+
   /** The other end does not acknowledge: no bound applies. */
   disable(): void {
     this.enabled = false;

@@ -446,7 +446,7 @@ export class Links {
         continue;
       }
       if (fr.k === Kind.Ack) {
-        if (Number.isInteger(fr.n) && fr.n > 0 && Number.isInteger(fr.b) && fr.b >= 0) l.window.credit(fr.n, fr.b);
+        l.window.ack(fr);
         continue;
       }
       due = l.owed.add(1, frameBytes(fr)) || due;

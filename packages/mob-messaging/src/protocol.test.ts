@@ -71,6 +71,20 @@ describe('stringifyFrames (links and the broker)', () => {
     expect(ack).toEqual({ k: Kind.Ack, n: 1, b: 40 });
   });
 
+  it('writes the frames before the first embedded payload as JSON.stringify does, and judges those after it', () => {
+    const small = compactFrame({ k: Kind.Return, p: 4, i: 1, v: 3 });
+    const bigCall = compactFrame({ k: Kind.Call, r: 'back', i: 2, m: 'addPad', a: `[${text}]` });
+    const frames = [{ k: Kind.Ack, n: 1, b: 40 }, small, bigCall, small, compactFrame({ k: Kind.Return, p: 4, i: 3, v: text })];
+    const line = stringifyFrames(frames);
+    expect(line.startsWith(JSON.stringify(frames.slice(0, 2)).slice(0, -1) + ',')).toBe(true);
+    const got = (JSON.parse(line) as unknown[]).map(expandFrame) as Record<string, unknown>[];
+    expect(got.map((f) => f.k)).toEqual([Kind.Ack, Kind.Return, Kind.Call, Kind.Return, Kind.Return]);
+    expect(got[2]!.a).toEqual([big]);
+    expect(got[3]).toEqual({ k: Kind.Return, p: 4, i: 1, v: 3 });
+    expect(got[4]!.v).toEqual(big);
+    expect(frames.map((f) => frameBytes(expandFrame(f) as Frame))).toEqual(got.map((f) => frameBytes(f as unknown as Frame)));
+  });
+
   it('counts a forged z as an ordinary value payload, never as NaN or a huge number', () => {
     for (const z of [-1, 1.5, 2 ** 40, '9', null]) expect(frameBytes({ k: Kind.Return, p: 1, i: 1, v: [1], z } as unknown as Frame)).toBe(32 + 64);
   });

@@ -457,7 +457,8 @@ export const FRAME_OVERHEAD = 32;
  */
 export function frameBytes(fr: Frame): number {
   const f = fr as { a?: unknown; d?: unknown; v?: unknown; z?: unknown };
-  const x = f.a !== undefined ? f.a : f.d !== undefined ? f.d : f.v;
+  const key = payloadKey(f);
+  const x = key === undefined ? undefined : f[key];
   if (typeof x === 'string') return FRAME_OVERHEAD + x.length;
   if (x === undefined) return FRAME_OVERHEAD;
   // A payload that came embedded in a line (see stringifyFrames): its sender counted `z` chars.
@@ -468,17 +469,17 @@ export function frameBytes(fr: Frame): number {
 /** JSON payloads at least this long go embedded in a line instead of as a JSON string of JSON. */
 const RAW_MIN = 512;
 
-/** The payload key of a frame in object form, when it is a JSON text worth embedding. */
-function rawKey(fr: Record<string, unknown>): 'a' | 'd' | 'v' | undefined {
-  const key = fr.a !== undefined ? 'a' : fr.d !== undefined ? 'd' : fr.v !== undefined ? 'v' : undefined;
-  return key !== undefined && embeddable(fr[key]) ? key : undefined;
+/** Where a frame in object form carries its payload: a call's or invocation's `a`, a message's `d`, an answer's `v`. */
+function payloadKey(f: { a?: unknown; d?: unknown; v?: unknown }): 'a' | 'd' | 'v' | undefined {
+  return f.a !== undefined ? 'a' : f.d !== undefined ? 'd' : f.v !== undefined ? 'v' : undefined;
 }
 
 /** A JSON text of an object or array (what encodePayload makes), long enough to embed. */
 function embeddable(x: unknown): x is string {
   if (typeof x !== 'string' || x.length < RAW_MIN) return false;
-  const c = x.charCodeAt(0);
-  return (c === 0x7b || c === 0x5b) && (x.charCodeAt(x.length - 1) === 0x7d || x.charCodeAt(x.length - 1) === 0x5d);
+  const first = x.charCodeAt(0);
+  const last = x.charCodeAt(x.length - 1);
+  return (first === 0x7b || first === 0x5b) && (last === 0x7d || last === 0x5d);
 }
 
 /**
@@ -494,14 +495,18 @@ function embeddable(x: unknown): x is string {
  * stringifyFrames([[Kind.Return, 41, 7, 3]]); // '[[6,41,7,3]]'
  */
 export function stringifyFrames(frames: readonly unknown[]): string {
-  let any = false;
-  for (let j = 0; j < frames.length && !any; j++) any = rawAt(frames[j]) !== undefined;
-  if (!any) return JSON.stringify(frames);
-  let out = '[';
-  for (let j = 0; j < frames.length; j++) {
-    if (j > 0) out += ',';
+  // Each frame is judged once: those before the first embeddable payload go as JSON.stringify writes them.
+  let first = 0;
+  let key: 'a' | 'd' | 'v' | undefined;
+  while (first < frames.length && (key = rawAt(frames[first])) === undefined) first++;
+  if (key === undefined) return JSON.stringify(frames);
+  let out = first === 0 ? '[' : `${JSON.stringify(frames.slice(0, first)).slice(0, -1)},`;
+  for (let j = first; j < frames.length; j++) {
+    if (j > first) {
+      out += ',';
+      key = rawAt(frames[j]);
+    }
     const w = frames[j];
-    const key = rawAt(w);
     if (key === undefined) {
       out += JSON.stringify(w) ?? 'null';
       continue;
@@ -523,7 +528,9 @@ function rawAt(w: unknown): 'a' | 'd' | 'v' | undefined {
     if (w[0] === Kind.Return) return embeddable(w[3]) ? 'v' : undefined;
     return undefined;
   }
-  return typeof w === 'object' && w !== null ? rawKey(w as Record<string, unknown>) : undefined;
+  if (typeof w !== 'object' || w === null) return undefined;
+  const key = payloadKey(w);
+  return key !== undefined && embeddable((w as Record<string, unknown>)[key]) ? key : undefined;
 }
 
 /**

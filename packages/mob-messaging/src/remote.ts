@@ -354,7 +354,7 @@ export class Remotes {
         continue;
       }
       if (fr.k === Kind.Ack) {
-        if (Number.isInteger(fr.n) && fr.n > 0 && Number.isInteger(fr.b) && fr.b >= 0) peer.window.credit(fr.n, fr.b);
+        peer.window.ack(fr);
         continue;
       }
       due = peer.owed.add(1, frameBytes(fr)) || due;

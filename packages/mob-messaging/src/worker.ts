@@ -187,9 +187,7 @@ function init(): State {
     const limits = flowFromWire(fr.fc);
     if (limits) window.limits = limits;
   });
-  handlers.set(Kind.Ack, (fr: FrameOf<typeof Kind.Ack>) => {
-    if (Number.isInteger(fr.n) && fr.n > 0 && Number.isInteger(fr.b) && fr.b >= 0) window.credit(fr.n, fr.b);
-  });
+  handlers.set(Kind.Ack, (fr: FrameOf<typeof Kind.Ack>) => window.ack(fr));
   handlers.set(Kind.Members, (fr: FrameOf<typeof Kind.Members>) => {
     if (typeof fr.r !== 'string' || !Array.isArray(fr.p) || !Array.isArray(fr.q)) return;
     const ready = fr.p.filter((p) => Number.isInteger(p) && p > 0).map((pid) => candidate(s, pid));
