@@ -40,6 +40,9 @@ async function host(nats: NatsServer, name: string, roles: { front?: number; bac
   const app = startApp(MAIN, {
     env: { MOB_NATS: nats.url, MOB_HOST: name, MOB_HOME: home, FRONT: String(roles.front ?? 0), BACK: String(roles.back ?? 0), DIRECT: roles.direct ? '1' : '0' },
   });
+  // Booting a host (its Kingpin, its workers, their modules) under the suite's load can take
+  // seconds: what the tests time is the mob, once each host's workers have loaded.
+  if (roles.back) await app.waitForText(/"backLoaded":\d+/, roles.back, 30_000);
   let port = 0;
   if (roles.front) port = (await app.waitFor((l) => typeof l.port === 'number', `front of host ${name}`)).port;
   return { app, name, port };
@@ -102,8 +105,7 @@ async function threeHosts(direct = false): Promise<{ a: Host; b: Host; c: Host; 
   const nats = await startNats();
   const dir = home();
   const a = await host(nats, 'a', { front: 1, direct }, dir);
-  const b = await host(nats, 'b', { back: 2, direct }, dir);
-  const c = await host(nats, 'c', { back: 2, direct }, dir);
+  const [b, c] = await Promise.all([host(nats, 'b', { back: 2, direct }, dir), host(nats, 'c', { back: 2, direct }, dir)]);
   await formed(a, ['b', 'c'], 4);
   return { a, b, c, dir };
 }
