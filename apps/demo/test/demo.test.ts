@@ -1,7 +1,8 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, waitFor } from '../../../packages/mob-messaging/test/harness.js';
+import { delay, startApp, stopAll, waitFor } from '../../../packages/mob-messaging/test/harness.js';
 
 const demo = join(__dirname, '..');
 afterAll(stopAll);
@@ -17,6 +18,26 @@ function get(): Promise<string> {
   });
 }
 
+/**
+ * The example's servers print "running" as they call listen(), before the port is open (a
+ * clean-clone CI run on Node 24 once got ECONNREFUSED there): wait, bounded, until a bare
+ * connection (no request, so no call to a back worker) is accepted.
+ */
+async function listening(timeout = 5_000): Promise<void> {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(1337, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      }).on('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() >= until) throw new Error(`nothing listens on 127.0.0.1:1337 within ${timeout} ms`);
+    await delay(20);
+  }
+}
+
 const barPids = (text: string): number[] => [...text.matchAll(/Bar! My pid is (\d+)/g)].map((m) => Number(m[1]));
 
 describe("the README's example (apps/demo)", () => {
@@ -24,6 +45,7 @@ describe("the README's example (apps/demo)", () => {
     const app = startApp(join(demo, 'main.js'), { cwd: demo });
     await app.waitForText(/Server \d+ running at http:\/\/127\.0\.0\.1:1337\//, 2);
     await app.waitForText(/Background worker \d+ running\./, 4);
+    await listening();
     const backs = [...app.stdout().matchAll(/Background worker (\d+) running/g)].map((m) => Number(m[1]));
     expect(app.descendants()).toHaveLength(6);
     for (let i = 0; i < 40; i++) expect(await get()).toBe('Hello World\n');
