@@ -36,7 +36,9 @@ describe('Output', () => {
     const out = new Output(() => {});
     const src = new PassThrough();
     let calls = 0;
-    const slow = new Writable({ highWaterMark: 1, write(_c, _e, cb) { calls++; setTimeout(cb, 5); } });
+    // The test decides when the write completes (a timer could fire first on a loaded machine).
+    let done: (() => void) | undefined;
+    const slow = new Writable({ highWaterMark: 1, write(_c, _e, cb) { calls++; done = () => cb(); } });
     // The relay writes to the Kingpin's stdout; point it at a slow stream for this test.
     const real = Object.getOwnPropertyDescriptor(process, 'stdout')!;
     Object.defineProperty(process, 'stdout', { value: slow, configurable: true });
@@ -45,7 +47,11 @@ describe('Output', () => {
       src.write('x\n');
       await new Promise((r) => setImmediate(r));
       expect(src.isPaused()).toBe(true);
-      await new Promise((r) => slow.once('drain', r));
+      await new Promise((r) => setImmediate(r));
+      expect(src.isPaused()).toBe(true); // still: the write has not completed
+      const drained = new Promise((r) => slow.once('drain', r));
+      done!();
+      await drained;
       await new Promise((r) => setImmediate(r));
       expect(src.isPaused()).toBe(false);
       expect(calls).toBe(1);
