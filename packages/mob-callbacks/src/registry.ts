@@ -1,5 +1,5 @@
 import { debuglog } from 'node:util';
-import { ConfigError, Kind, PayloadError, type FrameOf, type Transport } from 'mob-messaging';
+import { ConfigError, IdMap, IdSet, Kind, PayloadError, type FrameOf, type Transport } from 'mob-messaging';
 
 const debug = debuglog('mob');
 
@@ -74,9 +74,10 @@ export function createCallbacks(transport: Transport): Callbacks {
  */
 export class Callbacks {
   readonly #transport: Transport;
-  readonly #entries = new Map<number, Entry>();
-  readonly #byCall = new Map<number, Set<number>>();
-  readonly #byHolder = new Map<number, Set<number>>();
+  // IdMap, not Map: ids keep increasing (see IdMap). A call carries one or two callbacks.
+  readonly #entries = new IdMap<Entry>();
+  readonly #byCall = new IdMap<number[]>();
+  readonly #byHolder = new Map<number, IdSet>();
   #next = 1;
   // A stub collected in the holding process frees its callback in the owner.
   readonly #collected = new FinalizationRegistry<{ owner: number; id: number; spent: { done: boolean } }>((held) => {
@@ -159,7 +160,7 @@ export class Callbacks {
     const ids = this.#byHolder.get(pid);
     if (!ids) return;
     this.#byHolder.delete(pid);
-    for (const id of ids) this.#entries.delete(id);
+    for (const id of ids.values()) this.#entries.delete(id);
   }
 
   /**
@@ -170,7 +171,7 @@ export class Callbacks {
    */
   release(fn: (...args: any[]) => unknown): number {
     let n = 0;
-    for (const [id, entry] of this.#entries) {
+    for (const [id, entry] of this.#entries.entries()) {
       if (entry.fn === fn) {
         this.#drop(id);
         n++;
@@ -188,8 +189,8 @@ export class Callbacks {
     if ('call' in tie) {
       entry.call = tie.call;
       let set = this.#byCall.get(tie.call);
-      if (!set) this.#byCall.set(tie.call, (set = new Set()));
-      set.add(id);
+      if (!set) this.#byCall.set(tie.call, (set = []));
+      set.push(id);
     } else this.#hold(id, entry, tie.holder);
     return id;
   }
@@ -197,7 +198,7 @@ export class Callbacks {
   #hold(id: number, entry: Entry, holder: number): void {
     entry.holder = holder;
     let set = this.#byHolder.get(holder);
-    if (!set) this.#byHolder.set(holder, (set = new Set()));
+    if (!set) this.#byHolder.set(holder, (set = new IdSet()));
     set.add(id);
   }
 
@@ -207,8 +208,9 @@ export class Callbacks {
     this.#entries.delete(id);
     if (entry.call !== undefined) {
       const set = this.#byCall.get(entry.call);
-      set?.delete(id);
-      if (set?.size === 0) this.#byCall.delete(entry.call);
+      const at = set ? set.indexOf(id) : -1;
+      if (at >= 0) set!.splice(at, 1);
+      if (set?.length === 0) this.#byCall.delete(entry.call);
     }
     if (entry.holder !== undefined) {
       const set = this.#byHolder.get(entry.holder);

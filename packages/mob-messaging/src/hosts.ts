@@ -12,6 +12,7 @@
  * refused it), exactly as a frame between two workers of this host. So what travels between
  * hosts is bounded by the senders' windows, and a slow remote role slows its callers.
  */
+import { IdMap } from './idmap.js';
 import { Kind, type Frame } from './protocol.js';
 import type { Origin } from './outbox.js';
 import type { Peer, PeerOutbox } from './router.js';
@@ -126,7 +127,7 @@ export class HostState implements RemoteHost {
   /** our aliases of its workers, by their pids there */
   readonly aliases = new Map<number, Peer>();
   /** calls we sent there and that are not answered: caller pid * 2^31 + call id → the alias */
-  readonly calls = new Map<number, Peer>();
+  readonly calls = new IdMap<Peer>();
   readonly #unacked = new Map<number, Unacked>();
   readonly #owing = new Set<Peer>();
   #gone = false;

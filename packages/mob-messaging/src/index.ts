@@ -50,6 +50,7 @@ export {
   restoreError,
 } from './errors.js';
 export { assertPayload, encodePayload, decodePayload, type Serialization } from './payload.js';
+export { IdMap, IdSet } from './idmap.js';
 export { Outbox, DEFAULT_BATCH, type BatchLimits, type IpcChannel, type Origin, type OutboxOptions } from './outbox.js';
 export { Window, DEFAULT_FLOW, flowLimits, type FlowLimits, type Bound } from './flow.js';
 export { ExportStats, type ReportPart } from './report.js';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ShutdownError, WorkerExitedError, serializeError } from './errors.js';
 import { Owed, Window, type FlowLimits } from './flow.js';
+import { IdSet } from './idmap.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import {
   Kind,
@@ -65,7 +66,7 @@ class Link {
   /** what we sent the peer over the link (or buffered) and it has not acknowledged */
   readonly window: Window;
   /** ids of our calls that went over the link and are not answered */
-  readonly inflight = new Set<number>();
+  readonly inflight = new IdSet();
   /** the peer's routed frames to us are all in: its link frames may be handled */
   markSeen = false;
   /** the peer is retiring: calls still pending when its link closes never ran there */
@@ -410,7 +411,7 @@ export class Links {
       ? serializeError(new ShutdownError(`worker ${l.pid} of role "${l.role}" retired; the call goes to another worker`))
       : serializeError(new WorkerExitedError(l.role, l.pid, code, signal));
     const y = l.retiring ? { y: 1 } : {};
-    const ids = [...l.inflight];
+    const ids = l.inflight.values();
     l.inflight.clear();
     for (const i of ids) this.#host.dispatch({ k: Kind.Fail, i, e, ...y });
   }

@@ -19,6 +19,7 @@
 import { debuglog } from 'node:util';
 import { PayloadError, ShutdownError, WorkerExitedError, serializeError } from './errors.js';
 import { Owed, Window, type FlowLimits } from './flow.js';
+import { IdSet } from './idmap.js';
 import { Kind, compactFrame, expandFrame, frameBytes, isFrame, stringifyFrames, type AliasFrame, type DownFrame, type Frame } from './protocol.js';
 
 const debug = debuglog('mob');
@@ -99,9 +100,9 @@ class Peer {
   /** what it sent us and we have not acknowledged */
   readonly owed: Owed;
   /** ids of our calls that went to it directly and are not answered */
-  readonly inflight = new Set<number>();
+  readonly inflight = new IdSet();
   /** ids of its calls that came directly and that we have not answered: their answers go back directly */
-  readonly serving = new Set<number>();
+  readonly serving = new IdSet();
   /** it retires (turns calls away, then exits): calls pending when it goes never ran there */
   retiring = false;
   /** (coarse clock) when we last heard from it, when our frames began to wait for its ack, and until when it is passed by */
@@ -238,7 +239,7 @@ export class Remotes {
             ...(reason ? { reason } : {}),
           }),
         );
-    const ids = [...peer.inflight];
+    const ids = peer.inflight.values();
     peer.inflight.clear();
     for (const i of ids) this.#side.dispatch(retired ? { k: Kind.Fail, i, e, y: 1 } : { k: Kind.Fail, i, e });
   }

@@ -4,6 +4,7 @@ import { debuglog } from 'node:util';
 import { strategies } from './balance.js';
 import { ConfigError, NoSuchRoleError, ShutdownError, WorkerExitedError, heldQueueFull, serializeError } from './errors.js';
 import { DEFAULT_FLOW, Owed, flowLimits, flowToWire, type FlowLimits } from './flow.js';
+import { IdSet } from './idmap.js';
 import { DEFAULT_BATCH, Outbox, type BatchLimits, type Origin } from './outbox.js';
 import { HostState, type HostLink, type RemoteHost } from './hosts.js';
 import {
@@ -171,13 +172,13 @@ const SPAN = 2 ** 31;
 
 /** The calls routed to one worker and not answered yet, by caller pid then call id. */
 class Inflight {
-  readonly #byCaller = new Map<number, Set<number>>();
+  readonly #byCaller = new Map<number, IdSet>();
   /** how many */
   size = 0;
 
   add(caller: number, id: number): void {
     let ids = this.#byCaller.get(caller);
-    if (!ids) this.#byCaller.set(caller, (ids = new Set()));
+    if (!ids) this.#byCaller.set(caller, (ids = new IdSet()));
     const before = ids.size;
     ids.add(id);
     this.size += ids.size - before;
@@ -193,7 +194,7 @@ class Inflight {
   /** every (caller, id), then empty */
   drain(): [caller: number, id: number][] {
     const out: [number, number][] = [];
-    for (const [caller, ids] of this.#byCaller) for (const id of ids) out.push([caller, id]);
+    for (const [caller, ids] of this.#byCaller) for (const id of ids.values()) out.push([caller, id]);
     this.#byCaller.clear();
     this.size = 0;
     return out;

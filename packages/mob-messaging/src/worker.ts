@@ -6,6 +6,7 @@ import { drainServers, trackServers } from './drain.js';
 import { ConfigError, NoSuchRoleError, PayloadError, WrongProcessError, heldQueueFull } from './errors.js';
 import { strategies } from './balance.js';
 import { DEFAULT_FLOW, Window, flowFromWire, type Bound } from './flow.js';
+import { IdMap } from './idmap.js';
 import { DEFAULT_MAX_LINKS, Links, type LinkHost } from './link.js';
 import { Reporter, type ReportPart } from './report.js';
 import { Remotes, type RemoteWire } from './remote.js';
@@ -100,7 +101,7 @@ interface State {
   remotes: Remotes | null;
   /** per worker, our calls pending there (least-pending); per call id, the counter it is in */
   readonly pendingAt: Map<number, { size: number }>;
-  readonly callAt: Map<number, { size: number }>;
+  readonly callAt: IdMap<{ size: number }>;
   readonly reporter: Reporter;
   ready: boolean;
   stopping: boolean;
@@ -155,7 +156,7 @@ function init(): State {
     links: linkDir ? new Links(linkHost, linkDir, Number(process.env.MOB_LINKS_MAX) || DEFAULT_MAX_LINKS) : null,
     remotes: null,
     pendingAt: new Map(),
-    callAt: new Map(),
+    callAt: new IdMap(),
     reporter: new Reporter(() => s.links?.size ?? 0),
     ready: false,
     stopping: false,

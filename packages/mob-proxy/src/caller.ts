@@ -1,6 +1,7 @@
 import { debuglog } from 'node:util';
 import {
   ConfigError,
+  IdMap,
   Kind,
   NoSuchRoleError,
   PayloadError,
@@ -105,7 +106,7 @@ export class Caller {
   readonly #transport: Transport;
   readonly #callbacks: Callbacks;
   readonly #roles: () => ReadonlySet<string> | null;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new IdMap<Pending>();
   /** the quota of calls made with call() rather than through a proxy */
   readonly #direct: Quota = { n: 0, b: 0, maxN: DEFAULT_PENDING.count, maxB: DEFAULT_PENDING.bytes, refusals: null };
   #idle: (() => void)[] = [];

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { IdMap, IdSet } from './idmap.js';
+
+describe('IdMap', () => {
+  it('behaves as a Map under random sets and deletes, through growing and shrinking', () => {
+    const m = new IdMap<number>();
+    const ref = new Map<number, number>();
+    let seed = 7;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    // Keys in a narrow band (collisions, runs that wrap) and far apart (pid * 2^31 + id).
+    const key = () => (rand(3) === 0 ? rand(5) * 2 ** 31 + rand(64) : rand(3000));
+    // Plain comparisons in the loop (expect() is slow): the first mismatch is reported.
+    let mismatch = '';
+    for (let n = 0; n < 60_000 && !mismatch; n++) {
+      const k = key();
+      const op = rand(10);
+      if (op < 5) {
+        m.set(k, n);
+        ref.set(k, n);
+      } else if (op < 9) {
+        if (m.delete(k) !== ref.delete(k)) mismatch = `delete(${k}) at step ${n}`;
+      } else if (m.get(k) !== ref.get(k)) mismatch = `get(${k}) at step ${n}`;
+      if (m.size !== ref.size) mismatch = `size at step ${n}`;
+      if (n % 5_000 === 0) {
+        if (JSON.stringify(m.entries()) !== JSON.stringify([...ref].sort((a, b) => a[0] - b[0]))) mismatch = `entries at step ${n}`;
+        for (const [k2, v] of ref) if (m.get(k2) !== v) mismatch = `get(${k2}) after step ${n}`;
+      }
+    }
+    expect(mismatch).toBe('');
+    // Empty it in key order, then once more: it shrinks back and keeps working.
+    for (const k of m.keys()) expect(m.delete(k)).toBe(true);
+    expect(m.size).toBe(0);
+    m.set(5, 1);
+    expect(m.get(5)).toBe(1);
+  });
+
+  it('holds a pipeline of sequential ids, 1000 in flight, and frees each slot at once', () => {
+    const m = new IdMap<object>();
+    let lost = 0;
+    for (let id = 0; id < 100_000; id++) {
+      m.set(id, { id });
+      if (id >= 1000 && !m.delete(id - 1000)) lost++;
+    }
+    expect(lost).toBe(0);
+    expect(m.size).toBe(1000);
+    expect(m.keys()[0]).toBe(99_000);
+    expect(m.values().length).toBe(1000);
+  });
+
+  it('finds no forged key (negative, NaN, fractional, huge) and refuses to store one', () => {
+    const m = new IdMap<string>();
+    m.set(0, 'a');
+    for (const k of [-1, NaN, 0.5, Infinity, 2 ** 60, -0.5]) {
+      expect(m.has(k)).toBe(false);
+      expect(m.delete(k)).toBe(false);
+    }
+    expect(m.size).toBe(1);
+    expect(() => m.set(-1, 'x')).toThrow(RangeError);
+    expect(() => m.set(NaN, 'x')).toThrow(RangeError);
+    m.clear();
+    expect(m.size).toBe(0);
+    expect(m.get(0)).toBe(undefined);
+  });
+});
+
+describe('IdSet', () => {
+  it('adds, deletes once, and lists ids in order', () => {
+    const s = new IdSet();
+    s.add(3).add(1).add(2).add(3);
+    expect(s.size).toBe(3);
+    expect(s.values()).toEqual([1, 2, 3]);
+    expect(s.delete(2)).toBe(true);
+    expect(s.delete(2)).toBe(false);
+    expect(s.has(1)).toBe(true);
+    s.clear();
+    expect(s.size).toBe(0);
+  });
+});
