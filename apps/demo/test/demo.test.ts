@@ -23,7 +23,7 @@ function get(): Promise<string> {
  * clean-clone CI run on Node 24 once got ECONNREFUSED there): wait, bounded, until a bare
  * connection (no request, so no call to a back worker) is accepted.
  */
-async function listening(timeout = 5_000): Promise<void> {
+async function listening(timeout = 10_000): Promise<void> {
   const until = Date.now() + timeout;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
@@ -62,7 +62,7 @@ describe("the README's example (apps/demo)", () => {
     const before = barPids(app.stdout()).length;
     for (let i = 0; i < 8; i++) expect(await get()).toBe('Hello World\n');
     // each Bar! line comes from a back worker, after the front answered: wait for them
-    await waitFor(() => barPids(app.stdout()).length >= before + 8);
+    await waitFor(() => barPids(app.stdout()).length >= before + 8, { timeout: 15_000 });
     const after = barPids(app.stdout()).slice(before);
     expect(after).toHaveLength(8);
     expect(after).not.toContain(backs[0]);

@@ -1,18 +1,15 @@
 // Two workers of two hosts over an in-memory broker: the transport-free part of the direct
 // paths (mob-nats carries the same batches over a real nats-server in the integration tests).
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FLOW } from './flow.js';
 import { Kind, REMOTE_BASE, expandFrame, type Frame } from './protocol.js';
 import { Remotes, type RemoteWire } from './remote.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-const until = async (ok: () => boolean, ms = 1000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 interface Side {
   remotes: Remotes;
@@ -56,6 +53,10 @@ const call = (i: number, a: unknown = [1]): Frame => ({ k: Kind.Call, r: 'back',
 
 describe('direct paths between workers of two hosts', () => {
   it('a call goes to the other worker and its answer comes back; acks return the window', async () => {
+    // A lone ack waits a few ms (a timer) for a frame to ride with. The test decides when that
+    // timer fires: on a loaded machine a real one could fire between two turns of this test
+    // (a turn awaited from setImmediate's phase runs after the next turn's timers).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { a, b } = pair();
     expect(a.remotes.send(A_B, call(1), 'call back.add()')).toBe(true);
     await tick();
@@ -68,8 +69,12 @@ describe('direct paths between workers of two hosts', () => {
     expect(a.published).toHaveLength(1);
     expect(b.published).toHaveLength(1);
     expect(JSON.parse(b.published[0]!.body).f.map((f: unknown) => (expandFrame(f) as Frame).k)).toEqual([Kind.Return, Kind.Ack]);
-    // The caller's ack of the answer goes alone after a few ms.
-    await until(() => b.published.length === 1 && a.published.length === 2);
+    // The caller's ack of the answer goes alone after a few ms, not before.
+    expect(a.published).toHaveLength(1);
+    vi.advanceTimersByTime(100);
+    expect(a.published).toHaveLength(2);
+    expect(JSON.parse(a.published[1]!.body).f.map((f: unknown) => (expandFrame(f) as Frame).k)).toEqual([Kind.Ack]);
+    expect(b.published).toHaveLength(1);
   });
 
   it('an answer is taken once, only from the worker the call went to; a wrong tag is dropped', async () => {

