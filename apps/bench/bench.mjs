@@ -211,6 +211,10 @@ async function runAll() {
           meta[s.id].push({ round: run + 1, attempts: attempt + 1, othersCores: others });
           if (busy) contended.push(`${tag} (others used ${others.toFixed(2)} cores)`);
           log(`  ${tag}: ok (${(ms / 1000).toFixed(1)} s${note})${busy && !QUICK ? ' CONTENDED, kept' : ''}`);
+          if (process.env.MOB_BENCH_VERBOSE === '1') {
+            const pipe = result.cases.pipe;
+            if (pipe?.cpu?.byName) log(`    pipe ${Math.round(pipe.callsPerSec)}/s, ${pipe.cpu.writesPer1k?.toFixed(1)} writes per 1k calls; CPU s per 100k calls: ${Object.entries(pipe.cpu.byName).map(([n, sec]) => `${n} ${((sec * 1e5) / pipe.n).toFixed(2)}`).join(', ')}`);
+          }
         }
         break;
       }
@@ -241,7 +245,7 @@ async function profile(machine) {
         env: {
           ...t.s.env,
           BENCH_PROFILE_WORKERS: '1',
-          BENCH_CONFIG: JSON.stringify(configFor(t.s, 0, { cases: [PROFILE_CASE], pipelineMs })),
+          BENCH_CONFIG: JSON.stringify(configFor(t.s, 0, { cases: process.env.MOB_BENCH_PROFILE_LAT === '1' ? ['lat', PROFILE_CASE] : [PROFILE_CASE], pipelineMs })),
         },
         nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`],
         timeoutMs: base.timeoutMs,

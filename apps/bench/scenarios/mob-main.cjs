@@ -16,12 +16,13 @@ const LINKS = process.env.MOB_LINKS !== '0';
 const kingpin = mob
   .start('bench', {
     log: (line) => process.stderr.write(`${line}\n`),
+    ...(process.env.BENCH_WORKER_ARGS !== undefined ? { execArgv: process.env.BENCH_WORKER_ARGS.split(' ').filter(Boolean) } : {}),
     ...(LINKS ? {} : { links: false }),
     // MOB_BENCH_STATS=0: the workers time no call and report no figures (metrics off).
     ...(process.env.MOB_BENCH_STATS === '0' ? { stats: false } : {}),
   })
   .base(module)
-  .role('back', './mob-back.cjs', { workers: 2 })
+  .role('back', './mob-back.cjs', { workers: Number(process.env.BENCH_BACK_WORKERS ?? 2) })
   .role('driver', './mob-driver.cjs', { workers: 1 });
 
 // CPU of every process (this Kingpin and its 3 workers) around each timed pipelined phase.

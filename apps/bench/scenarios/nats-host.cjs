@@ -21,6 +21,7 @@ const kingpin = mob
     // default, every frame between the hosts through their Kingpins.
     nats: { servers: process.env.MOB_NATS, direct: process.env.NATS_DIRECT !== '0' },
     host: HOST,
+    ...(process.env.BENCH_WORKER_ARGS !== undefined ? { execArgv: process.env.BENCH_WORKER_ARGS.split(' ').filter(Boolean) } : {}),
     log: (line) => process.stderr.write(`[host ${HOST}] ${line}\n`),
   })
   .base(module)

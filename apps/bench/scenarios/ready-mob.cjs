@@ -10,7 +10,7 @@ const mob = require('mob');
 
 const cfg = lib.config();
 const WORKERS = 8;
-const kingpin = mob.start('benchready').base(module).role('idle', './idle-worker.cjs', { workers: WORKERS });
+const kingpin = mob.start('benchready', process.env.BENCH_WORKER_ARGS !== undefined ? { execArgv: process.env.BENCH_WORKER_ARGS.split(' ').filter(Boolean) } : {}).base(module).role('idle', './idle-worker.cjs', { workers: WORKERS });
 
 kingpin.ready().then(async () => {
   const ms = performance.now() - t0;

@@ -99,12 +99,9 @@ export interface KingpinOptions {
    */
   stats?: boolean;
   /**
-   * Node flags of the workers, after the Kingpin's own. Default: `--min-semi-space-size=8`,
-   * and on Node 22 and later `--max-semi-space-size=16`, unless the Kingpin's flags or
-   * NODE_OPTIONS set a semi-space size. The floor keeps a worker with many calls in flight
-   * from promoting them all after an idle spell (2 to 3 times the CPU per call); the ceiling
-   * is Node 20's size (V8 22+ grows a busy process's young generation to 128 MiB). `[]`
-   * leaves V8's own.
+   * Node flags of the workers, after the Kingpin's own (default: none, V8's own sizes). A
+   * flag costs each worker a few ms of start-up. A role that keeps thousands of calls in
+   * flight may set a young generation, e.g. `['--min-semi-space-size=16']`.
    */
   execArgv?: string[];
 }
@@ -1024,26 +1021,9 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 }
 
-/** The young generation's bounds of a worker, in MiB per semi-space (see workerExecArgv). */
-const MIN_SEMI_SPACE_MB = 8;
-const MAX_SEMI_SPACE_MB = 16;
-
-/**
- * The workers' Node flags: the Kingpin's, then mob's young-generation sizes unless the
- * Kingpin's flags (or NODE_OPTIONS) set them, or the app's own `execArgv`.
- * - `--min-semi-space-size=8`: V8 shrinks an idle process's semi-spaces to 1 MiB; when a burst
- *   of calls then keeps a thousand in flight, they outlive the small young generation, are
- *   promoted, and the worker spends a third of its time in GC (2 to 3 times the CPU per call).
- * - `--max-semi-space-size=16` on Node 22 and later, where V8 grows a busy process's young
- *   generation to 128 MiB (16 is Node 20's default).
- */
+/** The workers' Node flags: the Kingpin's, then the app's own `execArgv`. */
 function workerExecArgv(base: string[], extra: string[] | undefined): string[] {
-  if (extra) return [...base, ...extra];
-  const given = [...base, process.env.NODE_OPTIONS ?? ''];
-  if (given.some((a) => a.includes('-semi-space-size'))) return base;
-  const out = [...base, `--min-semi-space-size=${MIN_SEMI_SPACE_MB}`];
-  if (Number(process.versions.node.split('.')[0]) >= 22) out.push(`--max-semi-space-size=${MAX_SEMI_SPACE_MB}`);
-  return out;
+  return extra ? [...base, ...extra] : base;
 }
 
 function counts(options: RoleOptions, where: string): { min: number; max: number } {
