@@ -213,6 +213,8 @@ async function runAll() {
           log(`  ${tag}: ok (${(ms / 1000).toFixed(1)} s${note})${busy && !QUICK ? ' CONTENDED, kept' : ''}`);
           if (process.env.MOB_BENCH_VERBOSE === '1') {
             const pipe = result.cases.pipe;
+            const lat = result.cases.lat;
+            if (lat?.cpu) log(`    lat p50 ${lat.p50.toFixed(1)} µs; CPU µs per call: ${Object.entries(lat.cpu.byName ?? { ...lat.cpu.byPid, primary: lat.cpu.primarySec }).map(([n, sec]) => `${n} ${((sec * 1e6) / lat.n).toFixed(1)}`).join(', ')}`);
             if (pipe?.cpu?.byName) log(`    pipe ${Math.round(pipe.callsPerSec)}/s, ${pipe.cpu.writesPer1k?.toFixed(1)} writes per 1k calls; CPU s per 100k calls: ${Object.entries(pipe.cpu.byName).map(([n, sec]) => `${n} ${((sec * 1e5) / pipe.n).toFixed(2)}`).join(', ')}`);
           }
         }

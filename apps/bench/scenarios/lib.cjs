@@ -45,10 +45,11 @@ function percentile(sorted, p) {
  * One call at a time: `warmupMs` of unrecorded calls, then calls for `durationMs` (at most
  * `maxSamples`), each timed alone. Returns p50/p99 in microseconds and the count of wrong results.
  */
-async function latency(call, expected, { warmupMs, durationMs, maxSamples = 50_000 }) {
+async function latency(call, expected, { warmupMs, durationMs, maxSamples = 50_000, onWarm }) {
   let wrong = 0;
   const warmEnd = now() + warmupMs;
   while (now() < warmEnd) if ((await call()) !== expected) wrong++;
+  if (onWarm) await onWarm();
   const samples = [];
   const end = now() + durationMs;
   while (samples.length < maxSamples && (samples.length < 20 || now() < end)) {
@@ -115,7 +116,14 @@ async function runCases(cfg, cases, probe = null) {
   for (const c of cases) {
     if (!cfg.cases.includes(c.name)) continue;
     if (c.kind === 'latency') {
-      out[c.name] = await latency(c.call, c.expected, { warmupMs: cfg.warmupMs, durationMs: cfg.latencyMs });
+      // MOB_BENCH_VERBOSE: the CPU of every process over the timed phase too (after its warm-up).
+      const meter = probe && process.env.MOB_BENCH_VERBOSE === '1';
+      const r = await latency(c.call, c.expected, { warmupMs: cfg.warmupMs, durationMs: cfg.latencyMs, onWarm: meter ? () => probe.ask('start') : undefined });
+      if (meter) {
+        r.cpu = await probe.ask('stop');
+        r.cpu.usPerCall = (r.cpu.allSec * 1e6) / r.n;
+      }
+      out[c.name] = r;
     } else {
       const warmWrong = await warmPipelined(c.call, c.expected, { window: c.window, warmupMs: cfg.warmupMs });
       // The warm-up has drained: nothing is in flight while the snapshots are taken.
