@@ -161,6 +161,13 @@ function configFor(s, run, extra = {}) {
 const CONTENDED_CORES = 0.25;
 const MAX_RETRIES = 2;
 
+/** CPU seconds by pid, keyed by the role each pid had (`back 1234`). */
+function named(byPid, pids = {}) {
+  const role = {};
+  for (const [n, list] of Object.entries(pids)) for (const pid of [].concat(list)) role[pid] = n;
+  return Object.fromEntries(Object.entries(byPid).map(([pid, sec]) => [`${role[pid] ?? '?'} ${pid}`, sec]));
+}
+
 async function runAll() {
   const runs = Object.fromEntries(SELECTED.map((s) => [s.id, []]));
   const meta = Object.fromEntries(SELECTED.map((s) => [s.id, []]));
@@ -214,8 +221,8 @@ async function runAll() {
           if (process.env.MOB_BENCH_VERBOSE === '1') {
             const pipe = result.cases.pipe;
             const lat = result.cases.lat;
-            if (lat?.cpu) log(`    lat p50 ${lat.p50.toFixed(1)} µs; CPU µs per call: ${Object.entries(lat.cpu.byName ?? { ...lat.cpu.byPid, primary: lat.cpu.primarySec }).map(([n, sec]) => `${n} ${((sec * 1e6) / lat.n).toFixed(1)}`).join(', ')}`);
-            if (pipe?.cpu?.byName) log(`    pipe ${Math.round(pipe.callsPerSec)}/s, ${pipe.cpu.writesPer1k?.toFixed(1)} writes per 1k calls; CPU s per 100k calls: ${Object.entries(pipe.cpu.byName).map(([n, sec]) => `${n} ${((sec * 1e5) / pipe.n).toFixed(2)}`).join(', ')}`);
+            if (lat?.cpu) log(`    lat p50 ${lat.p50.toFixed(1)} µs; CPU µs per call: ${Object.entries(lat.cpu.byName ?? named(lat.cpu.byPid, result.pids)).map(([n, sec]) => `${n} ${((sec * 1e6) / lat.n).toFixed(1)}`).join(', ')}`);
+            if (pipe?.cpu) log(`    pipe ${Math.round(pipe.callsPerSec)}/s, ${pipe.cpu.writesPer1k?.toFixed(1)} writes per 1k calls; CPU s per 100k calls: ${Object.entries(pipe.cpu.byName ?? named(pipe.cpu.byPid, result.pids)).map(([n, sec]) => `${n} ${((sec * 1e5) / pipe.n).toFixed(2)}`).join(', ')}`);
           }
         }
         break;
