@@ -92,7 +92,7 @@ describe('the control socket and the mob command', () => {
     expect(() => statSync(join(dir, 'opapp.sock'))).toThrow();
   });
 
-  it('counts restarts of a SIGKILLed worker, keeps its last lines, and scales within bounds', async () => {
+  it('counts restarts of a SIGKILLed worker within 3 s, keeps its last lines, and scales within bounds', async () => {
     const { env } = await startOp();
     const [before] = await status(env);
     const victim = before.roles[0].workers[0].pid;
@@ -101,8 +101,7 @@ describe('the control socket and the mob command', () => {
     let back: any;
     for (;;) {
       back = (await status(env))[0].roles[0];
-      // (a bound for a loaded machine: the Kingpin counts the restart as it sees the exit)
-      if (back.restarts === 1 || Date.now() - t0 > 10_000) break;
+      if (back.restarts === 1 || Date.now() - t0 > 3000) break;
     }
     expect(back.restarts).toBe(1);
     expect(back.lastCrash).toMatchObject({ pid: victim, signal: 'SIGKILL', code: null });
@@ -220,11 +219,11 @@ describe('the control socket and the mob command', () => {
       expect(stale).toBe(true);
       expect(rss(last)).toBeGreaterThan(10 * 1024 * 1024);
       // Once it is stale, nobody waits for it: a scrape takes what the others need (at most
-      // the 250 ms it waits for fresh figures; the bound leaves a loaded machine its delays).
+      // the 250 ms it waits for fresh figures).
       const t0 = Date.now();
       const r = await fetchText(metricsUrl);
       expect(r.status).toBe(200);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(Date.now() - t0).toBeLessThan(1000);
       const w = (await status(env))[0].roles[0].workers.find((x: any) => x.pid === frozen);
       expect(w.reportAge).toBeGreaterThan(3);
     } finally {
