@@ -22,7 +22,7 @@ const kingpin = mob
     ...(process.env.MOB_BENCH_STATS === '0' ? { stats: false } : {}),
   })
   .base(module)
-  .role('back', './mob-back.cjs', { workers: Number(process.env.BENCH_BACK_WORKERS ?? 2) })
+  .role('back', './mob-back.cjs', { workers: 2 })
   .role('driver', './mob-driver.cjs', { workers: 1 });
 
 // CPU of every process (this Kingpin and its 3 workers) around each timed pipelined phase.

@@ -23,17 +23,15 @@
  * pending.delete(7); // true
  */
 export class IdMap<V> {
-  #keys: Float64Array;
-  #values: (V | undefined)[];
-  #mask: number;
+  #keys!: Float64Array;
+  #values!: (V | undefined)[];
+  #mask!: number;
   #size = 0;
   /** slots that are not free: entries and tombstones */
   #used = 0;
 
   constructor() {
-    this.#keys = new Float64Array(MIN_CAPACITY).fill(FREE);
-    this.#values = new Array<V | undefined>(MIN_CAPACITY).fill(undefined);
-    this.#mask = MIN_CAPACITY - 1;
+    this.#alloc(MIN_CAPACITY);
   }
 
   /** Entries in the map. */
@@ -88,9 +86,7 @@ export class IdMap<V> {
 
   clear(): void {
     if (this.#used === 0) return;
-    this.#keys = new Float64Array(MIN_CAPACITY).fill(FREE);
-    this.#values = new Array<V | undefined>(MIN_CAPACITY).fill(undefined);
-    this.#mask = MIN_CAPACITY - 1;
+    this.#alloc(MIN_CAPACITY);
     this.#size = 0;
     this.#used = 0;
   }
@@ -137,9 +133,10 @@ export class IdMap<V> {
     let capacity = keys.length;
     if (this.#size * 4 > capacity) capacity *= 2;
     else if (this.#size * 16 < capacity && capacity > MIN_CAPACITY) capacity /= 2;
-    const nk = new Float64Array(capacity).fill(FREE);
-    const nv = new Array<V | undefined>(capacity).fill(undefined);
-    const mask = capacity - 1;
+    this.#alloc(capacity);
+    const nk = this.#keys;
+    const nv = this.#values;
+    const mask = this.#mask;
     for (let j = 0; j < keys.length; j++) {
       const k = keys[j]!;
       if (k < 0) continue;
@@ -148,10 +145,14 @@ export class IdMap<V> {
       nk[i] = k;
       nv[i] = values[j];
     }
-    this.#keys = nk;
-    this.#values = nv;
-    this.#mask = mask;
     this.#used = this.#size;
+  }
+
+  /** Empty arrays of `capacity` slots (a power of 2). */
+  #alloc(capacity: number): void {
+    this.#keys = new Float64Array(capacity).fill(FREE);
+    this.#values = new Array<V | undefined>(capacity).fill(undefined);
+    this.#mask = capacity - 1;
   }
 }
 
