@@ -17,9 +17,9 @@ const mob = require('mob');
 const HOST = process.env.MOB_HOST;
 const kingpin = mob
   .start('bench-nats', {
-    // Direct paths (each worker its own connection); NATS_DIRECT=0 (nats-kingpins): the
-    // default, every frame between the hosts through their Kingpins.
-    nats: { servers: process.env.MOB_NATS, direct: process.env.NATS_DIRECT !== '0' },
+    // mob-nats's default, direct paths (each worker its own connection); NATS_DIRECT=0
+    // (nats-kingpins): direct: false, every frame between the hosts through their Kingpins.
+    nats: process.env.NATS_DIRECT === '0' ? { servers: process.env.MOB_NATS, direct: false } : process.env.MOB_NATS,
     host: HOST,
     ...(process.env.BENCH_WORKER_ARGS !== undefined ? { execArgv: process.env.BENCH_WORKER_ARGS.split(' ').filter(Boolean) } : {}),
     log: (line) => process.stderr.write(`[host ${HOST}] ${line}\n`),

@@ -20,6 +20,11 @@ const MAX_WORKERS = 4096;
 const FLUSH_BYTES = 64 * 1024;
 /** ms acknowledgements wait for frames to ride with before they go alone. */
 const ACK_DELAY_MS = 5;
+/**
+ * Heartbeats (of ours) a host's known Kingpin must have missed before a newer Kingpin of the
+ * same name counts as its restart.
+ */
+const RESTART_SILENCE = 2;
 const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** One subject token of a name (names match [A-Za-z0-9_.-]: a dot would split the token). */
@@ -262,7 +267,10 @@ export class Bridge {
     // A real heartbeat says when its Kingpin started; a restarted Kingpin started later.
     if (typeof hb.t !== 'number' || !Number.isFinite(hb.t)) return;
     if (e && e.inc !== hb.i) {
-      if (hb.t <= e.t0) return;
+      // A restarted Kingpin started later, and the one it replaces has stopped beating. One
+      // that started later while the known one still beats is a second Kingpin with a taken
+      // name: it is ignored (it sees the clash itself and leaves the mob).
+      if (hb.t <= e.t0 || Date.now() - e.lastSeen < this.#options.heartbeat * RESTART_SILENCE) return;
       this.#forget(e, 'its Kingpin restarted');
       e = undefined;
     }

@@ -13,9 +13,10 @@ describe('resolveOptions', () => {
     expect(resolveOptions({}).where).toBe('nats://127.0.0.1:4222');
   });
 
-  it('workers connect too with direct: true (default false); they get the option as given, without the timings of mob', () => {
-    expect(resolveOptions('nats://h:4222')).toMatchObject({ direct: false, given: 'nats://h:4222' });
+  it('workers connect too with direct: true (the default); direct: false keeps every frame on the path through the Kingpins; they get the option as given, without the timings of mob', () => {
+    expect(resolveOptions('nats://h:4222')).toMatchObject({ direct: true, given: 'nats://h:4222' });
     const r = resolveOptions({ servers: ['nats://h:4222'], token: 't', heartbeat: 200, lostAfter: 600, direct: true });
+    expect(resolveOptions({ servers: 'nats://h:4222', direct: false }).direct).toBe(false);
     expect(r.direct).toBe(true);
     expect(r.given).toEqual({ servers: ['nats://h:4222'], token: 't' });
     expect(r.connect).not.toHaveProperty('direct');

@@ -38,7 +38,7 @@ interface Host {
 
 async function host(nats: NatsServer, name: string, roles: { front?: number; back?: number; direct?: boolean }, home: string): Promise<Host> {
   const app = startApp(MAIN, {
-    env: { MOB_NATS: nats.url, MOB_HOST: name, MOB_HOME: home, FRONT: String(roles.front ?? 0), BACK: String(roles.back ?? 0), DIRECT: roles.direct ? '1' : '0' },
+    env: { MOB_NATS: nats.url, MOB_HOST: name, MOB_HOME: home, FRONT: String(roles.front ?? 0), BACK: String(roles.back ?? 0), DIRECT: roles.direct === false ? '0' : '1' },
   });
   // Booting a host (its Kingpin, its workers, their modules) under the suite's load can take
   // seconds: what the tests time is the mob, once each host's workers have loaded.
@@ -112,8 +112,8 @@ function tree(h: Host): number[] {
   return [h.app.pid, ...h.app.descendants()];
 }
 
-/** nats-server, and hosts a (front), b and c (2 back workers each), formed. */
-async function threeHosts(direct = false): Promise<{ a: Host; b: Host; c: Host; dir: string }> {
+/** nats-server, and hosts a (front), b and c (2 back workers each), formed; `direct: false` with false. */
+async function threeHosts(direct = true): Promise<{ a: Host; b: Host; c: Host; dir: string }> {
   const nats = await startNats();
   const dir = home();
   const a = await host(nats, 'a', { front: 1, direct }, dir);
@@ -336,14 +336,24 @@ describe('one mob over three hosts through NATS', () => {
     expect(hostsOf(after)).toEqual({ b: 20 });
 
     // A second Kingpin calling itself "b": the later one leaves the mob and says why; b stays.
+    // a never takes the newcomer for b restarted: calls to b go on all the while.
+    const left = (): number => a.app.stderr().match(/host "b" left/g)?.length ?? 0;
+    const leftBefore = left();
     const dup = await host(nats, 'b', { back: 1 }, home());
-    await dup.app.waitForText(/host name "b" is taken by another Kingpin of "hostsapp".*leaves the mob/);
-    await delay(1500);
-    // (A generous call timeout: a took the second "b" for b restarted, and b rejoins a only
-    // once that one has left; on a loaded machine that may still be under way, and the calls
-    // are held until it is done.)
-    const still = await ask(a.port, '/call?n=20&timeout=15000');
+    const clash = dup.app.waitForText(/host name "b" is taken by another Kingpin of "hostsapp".*leaves the mob/);
+    let gone = false;
+    void clash.then(() => (gone = true), () => (gone = true));
+    const during: any[] = [];
+    while (!gone) during.push(...(await ask(a.port, '/call?n=10&timeout=2000')));
+    await clash;
+    expect(during.length).toBeGreaterThan(0);
+    expect(hostsOf(during)).toEqual({ b: during.length });
+    // served by b's own workers, never by the newcomer's
+    const bPids = new Set(after.map((x: any) => x.value.pid));
+    expect(during.filter((x: any) => !bPids.has(x.value.pid))).toEqual([]);
+    const still = await ask(a.port, '/call?n=20');
     expect(hostsOf(still)).toEqual({ b: 20 });
+    expect(left()).toBe(leftBefore);
     expect(new Set(still.map((x: any) => x.value.pid))).toEqual(new Set(after.map((x: any) => x.value.pid)));
     for (const pid of before) expect(isAlive(pid)).toBe(true);
     expect(a.app.stderr()).not.toMatch(/TypeError|uncaught/i);
@@ -417,8 +427,8 @@ describe('one mob over three hosts through NATS', () => {
     expect(peak).toBeGreaterThan(10 * MiB);
     expect(peak).toBeLessThan(200 * MiB);
   });
-  it('direct paths (nats: { direct: true }): calls, errors and callbacks go worker to worker over NATS, spread over b and c', async () => {
-    const { a } = await threeHosts(true);
+  it('by default, calls and large arguments go worker to worker over NATS (direct paths)', async () => {
+    const { a } = await threeHosts();
     // Each worker holds its own broker connection: once the other hosts' workers are subscribed,
     // the front's calls go to them directly, not through the Kingpins.
     let flow = await ask(a.port, '/flow');
@@ -428,6 +438,18 @@ describe('one mob over three hosts through NATS', () => {
     expect(hostsOf(calls)).toEqual({ b: 20, c: 20 });
     expect(new Set(calls.map((c: any) => c.value.pid)).size).toBe(4);
     expect((await ask(a.port, '/flow')).remote.sent - flow.remote.sent).toBeGreaterThanOrEqual(40);
+    const big = await ask(a.port, '/big?n=20');
+    expect(big.same).toBe(true);
+    expect(big.hosts.filter((h: string) => h === 'b')).toHaveLength(10);
+  });
+
+  it('nats: { direct: false }: every frame between hosts goes through the Kingpins; calls, errors, callbacks and large arguments work', async () => {
+    const { a } = await threeHosts(false);
+    const calls = await ask(a.port, '/call?n=40');
+    expect(hostsOf(calls)).toEqual({ b: 20, c: 20 });
+    expect(new Set(calls.map((c: any) => c.value.pid)).size).toBe(4);
+    const flow = await ask(a.port, '/flow');
+    expect(flow.remote).toMatchObject({ workers: 0, sent: 0 });
     const big = await ask(a.port, '/big?n=20');
     expect(big.same).toBe(true);
     expect(big.hosts.filter((h: string) => h === 'b')).toHaveLength(10);
