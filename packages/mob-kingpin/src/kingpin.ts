@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -19,6 +19,7 @@ import {
 } from 'mob-messaging';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { RoleFailedError } from './errors.js';
+import { makeLinkDir } from './linkdir.js';
 import { Output, type LogLine } from './output.js';
 import { StatsBook, type ExportTotals, type WorkerStats } from './stats.js';
 import { baseDir, defaultBase, describe, resolveRole, type BaseLike } from './paths.js';
@@ -680,9 +681,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     });
     if (this.#options.links !== false && this.#options.serialization !== 'advanced') {
       try {
-        const dir = mkdtempSync(join(tmpdir(), 'mob-links-'));
-        chmodSync(dir, 0o700);
-        this.#linkDir = dir;
+        this.#linkDir = makeLinkDir();
         process.once('exit', () => this.#removeLinkDir());
       } catch (err) {
         this.#log(`mob: no direct links (${(err as Error).message}); every call goes through the Kingpin`);
