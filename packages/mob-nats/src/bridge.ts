@@ -111,6 +111,8 @@ export class Bridge {
   #ackTimer: NodeJS.Timeout | null = null;
   #beating = false;
   #closed = false;
+  /** this host's connection to the server is down (reconnecting) */
+  #away = false;
   #maxPayload = 1024 * 1024;
 
   constructor(kingpin: Kingpin, options: Resolved, log: (line: string) => void) {
@@ -191,8 +193,11 @@ export class Bridge {
     nc.subscribe(this.#subjects.host(this.host), { callback: (_err, msg) => this.#onFrames(msg) });
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect') this.#log(`mob: lost the NATS server (${this.#options.where}); local roles go on, reconnecting`);
-        else if (s.type === 'reconnect') {
+        if (s.type === 'disconnect') {
+          this.#away = true;
+          this.#log(`mob: lost the NATS server (${this.#options.where}); local roles go on, reconnecting`);
+        } else if (s.type === 'reconnect') {
+          this.#away = false;
           this.#log(`mob: NATS server back (${this.#options.where}); joining the other hosts again`);
           this.#beat();
         }
@@ -365,7 +370,10 @@ export class Bridge {
   #check(): void {
     const now = Date.now();
     for (const e of [...this.#hosts.values()]) {
-      if (now - e.lastSeen > this.#options.lostAfter) this.#forget(e, `host lost: no heartbeat for ${this.#options.lostAfter} ms`);
+      if (now - e.lastSeen <= this.#options.lostAfter) continue;
+      // Cut off from the server, this host hears nobody: say so, the other host may be fine.
+      const why = this.#away ? ' (this host has lost the NATS server)' : '';
+      this.#forget(e, `host lost: no heartbeat for ${this.#options.lostAfter} ms${why}`);
     }
   }
 

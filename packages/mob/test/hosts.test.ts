@@ -268,6 +268,8 @@ describe('one mob over three hosts through NATS', () => {
     // reject at their timeout.
     await c.app.waitForText(/host "a" left/, before.ca + 1, 15_000);
     await c.app.waitForText(/host "b" left/, before.cb + 1, 15_000);
+    // The log says why: this host lost the server (the other host may be fine).
+    expect(c.app.stderr()).toMatch(/host "a" left \(host lost: no heartbeat for 3000 ms \(this host has lost the NATS server\)\)/);
     const t1 = Date.now();
     const held = await ask(c.port, '/call?n=5&timeout=1000');
     const waited = Date.now() - t1;
