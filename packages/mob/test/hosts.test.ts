@@ -113,13 +113,13 @@ function tree(h: Host): number[] {
 }
 
 /** nats-server, and hosts a (front), b and c (2 back workers each), formed; `direct: false` with false. */
-async function threeHosts(direct = true): Promise<{ a: Host; b: Host; c: Host; dir: string }> {
+async function threeHosts(direct = true): Promise<{ a: Host; b: Host; c: Host; dir: string; nats: NatsServer }> {
   const nats = await startNats();
   const dir = home();
   const a = await host(nats, 'a', { front: 1, direct }, dir);
   const [b, c] = await Promise.all([host(nats, 'b', { back: 2, direct }, dir), host(nats, 'c', { back: 2, direct }, dir)]);
   await formed(a, ['b', 'c'], 4);
-  return { a, b, c, dir };
+  return { a, b, c, dir, nats };
 }
 
 /**
@@ -224,6 +224,25 @@ describe('one mob over three hosts through NATS', () => {
     }
     expect(hostsOf(r)).toEqual({ c: 200 });
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('a host SIGKILLed and started again under its name counts as restarted: calls reach its new workers', async () => {
+    const { a, b, dir, nats } = await threeHosts();
+    const old = new Set(tree(b));
+    const exited = b.app.exited;
+    for (const pid of old) process.kill(pid, 'SIGKILL');
+    await exited;
+    // The same name, the same MOB_HOME (its control socket was left behind): a new incarnation.
+    const again = await host(nats, 'b', { back: 2 }, dir);
+    // Taken for a restart once the old Kingpin has been silent for 2 heartbeats, or lost at 3 s.
+    await a.app.waitForText(/host "b" left \((its Kingpin restarted|host lost)/);
+    await formed(a, ['b', 'c'], 4);
+    const calls = await ask(a.port, '/call?n=40&locality=any');
+    const onB = calls.filter((x: any) => x.ok && x.value.host === 'b').map((x: any) => x.value.pid as number);
+    expect(onB.length).toBeGreaterThan(0);
+    const fresh = new Set(again.app.descendants());
+    expect(onB.filter((pid: number) => !fresh.has(pid) || old.has(pid))).toEqual([]);
+    expect(calls.filter((x: any) => !x.ok)).toEqual([]);
   });
 
   it('a host frozen with SIGSTOP: calls settle within 5 s, its late answers are dropped after SIGCONT, and it rejoins as new', async () => {
