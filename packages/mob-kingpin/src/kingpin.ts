@@ -19,7 +19,7 @@ import {
 } from 'mob-messaging';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { RoleFailedError } from './errors.js';
-import { makeLinkDir } from './linkdir.js';
+import { makeLinkDir, sweepLinkDirs } from './linkdir.js';
 import { Output, type LogLine } from './output.js';
 import { StatsBook, type ExportTotals, type WorkerStats } from './stats.js';
 import { baseDir, defaultBase, describe, resolveRole, type BaseLike } from './paths.js';
@@ -683,6 +683,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       try {
         this.#linkDir = makeLinkDir();
         process.once('exit', () => this.#removeLinkDir());
+        // Killed Kingpins' folders go once the workers are forked: off the path to the first fork.
+        setImmediate(() => sweepLinkDirs());
       } catch (err) {
         this.#log(`mob: no direct links (${(err as Error).message}); every call goes through the Kingpin`);
       }

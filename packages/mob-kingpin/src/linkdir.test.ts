@@ -53,7 +53,7 @@ describe('link folders', () => {
     expect(existsSync(foreign)).toBe(true);
   });
 
-  it('makeLinkDir sweeps, then makes a 0700 folder named after this process', () => {
+  it('makeLinkDir makes a 0700 folder named after this process, which sweeping leaves alone', () => {
     const base = mkdtempSync(join(tmpdir(), 'mob-linkdir-test-'));
     bases.push(base);
     const dir = makeLinkDir(base);

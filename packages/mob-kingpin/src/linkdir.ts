@@ -7,23 +7,22 @@ const NAME = /^mob-links-(\d+)-[A-Za-z0-9]+$/;
 
 /**
  * Makes the private folder (0700) where a Kingpin's workers put their link sockets, named
- * after the Kingpin's pid. First it removes the folders of Kingpins of this user that were
- * killed (SIGKILL leaves no time to clean up): a folder whose pid is not running, holding
- * nothing but sockets. Anything else is left alone.
+ * after the Kingpin's pid, so that a later Kingpin can tell it was left by a killed one (see
+ * sweepLinkDirs).
  *
  * @example
  * const dir = makeLinkDir(); // '/tmp/mob-links-4242-Xy12Ab'
  */
 export function makeLinkDir(base = tmpdir()): string {
-  sweepLinkDirs(base);
   const dir = mkdtempSync(join(base, `mob-links-${process.pid}-`));
   chmodSync(dir, 0o700);
   return dir;
 }
 
 /**
- * Removes the link folders of Kingpins (of this user) that are no longer running; returns
- * how many it removed.
+ * Removes the link folders of Kingpins (of this user) that were killed (SIGKILL leaves no
+ * time to clean up): a folder whose pid is not running, holding nothing but sockets.
+ * Anything else is left alone. Returns how many it removed.
  *
  * @example
  * sweepLinkDirs(tmpdir()); // 0

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,21 @@ describe('the Kingpin', () => {
     // The worker's environment is the Kingpin's, copied at fork after the title was written.
     expect(probe).toEqual({ value: 'kept, ünïcode ✓', path: process.env.PATH, title: 'myapp - env (mobster)' });
     await app.stop();
+  });
+
+  it('removes the link folder a SIGKILLed Kingpin left (its pid gone, nothing but sockets inside) once it has forked', async () => {
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    const stale = join(tmpdir(), `mob-links-${gone}-Stale1`);
+    mkdirSync(stale, { recursive: true });
+    try {
+      const app = kingpinApp([['back', './idle.cjs', { workers: 1 }]]);
+      await app.waitFor((l) => l.ev === 'full', 'full');
+      await waitFor(() => !existsSync(stale));
+      expect(existsSync(stale)).toBe(false);
+      await app.stop();
+    } finally {
+      rmSync(stale, { recursive: true, force: true });
+    }
   });
 
   it('revives a worker killed with SIGKILL and logs role, pid and signal', async () => {
