@@ -86,6 +86,11 @@ async function formed(front: Host, hosts: string[], workers: number, timeout = 1
   throw new Error(`the mob did not form within ${timeout} ms: the last calls reached ${[...seen].join(', ') || 'no worker'}, not ${workers} workers on ${hosts.join(', ')}`);
 }
 
+/** How many times host `h` has logged that host `other` left. */
+function left(h: Host, other: string): number {
+  return (h.app.stderr().match(new RegExp(`host "${other}" left`, 'g')) ?? []).length;
+}
+
 function hostsOf(results: any[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of results) {
@@ -274,7 +279,6 @@ describe('one mob over three hosts through NATS', () => {
     await formed(c, ['a', 'b'], 2);
 
     // (Counted from here: a loaded machine may have seen b leave and rejoin while forming.)
-    const left = (h: Host, other: string): number => (h.app.stderr().match(new RegExp(`host "${other}" left`, 'g')) ?? []).length;
     const before = { ab: left(a, 'b'), ca: left(c, 'a'), cb: left(c, 'b') };
     await nats.kill();
     // prefer-local: a's own back serves while the broker is away.
@@ -358,8 +362,7 @@ describe('one mob over three hosts through NATS', () => {
 
     // A second Kingpin calling itself "b": the later one leaves the mob and says why; b stays.
     // a never takes the newcomer for b restarted: calls to b go on all the while.
-    const left = (): number => a.app.stderr().match(/host "b" left/g)?.length ?? 0;
-    const leftBefore = left();
+    const leftBefore = left(a, 'b');
     const dup = await host(nats, 'b', { back: 1 }, home());
     const clash = dup.app.waitForText(/host name "b" is taken by another Kingpin of "hostsapp".*leaves the mob/);
     let gone = false;
@@ -374,7 +377,7 @@ describe('one mob over three hosts through NATS', () => {
     expect(during.filter((x: any) => !bPids.has(x.value.pid))).toEqual([]);
     const still = await ask(a.port, '/call?n=20');
     expect(hostsOf(still)).toEqual({ b: 20 });
-    expect(left()).toBe(leftBefore);
+    expect(left(a, 'b')).toBe(leftBefore);
     expect(new Set(still.map((x: any) => x.value.pid))).toEqual(new Set(after.map((x: any) => x.value.pid)));
     for (const pid of before) expect(isAlive(pid)).toBe(true);
     expect(a.app.stderr()).not.toMatch(/TypeError|uncaught/i);
