@@ -109,6 +109,17 @@ describe('direct paths between workers of two hosts', () => {
     expect(b.got[0]).toMatchObject({ k: Kind.Call, i: 1, p: B_A });
   });
 
+  it('a batch that waited for its Alias is taken only with the tag the Alias gives: forged or stale ones are dropped', async () => {
+    const { a, b } = pair({ introduce: false });
+    // Someone else on the server, posing as worker 101 of host a, before the Kingpin introduces it.
+    b.remotes.receive(JSON.stringify({ h: 'a', p: 101, g: 'guessed', f: [[Kind.Call, 'back', 7, 'add', '[1]']] }));
+    b.remotes.receive(JSON.stringify({ h: 'a', p: 101, g: 'x'.repeat(65), f: [[Kind.Call, 'back', 8, 'add', '[1]']] }));
+    a.remotes.send(A_B, call(1), 'c');
+    await tick();
+    b.remotes.alias({ k: Kind.Alias, p: B_A, h: 'a', q: 101, o: 'tag-a-for-b', e: 'tag-b-for-a' });
+    expect(b.got.map((f) => (f as { i?: number }).i)).toEqual([1]);
+  });
+
   it('a stopping worker turns calls away unrun (y: 1): the caller sends them elsewhere', async () => {
     const { a, b } = pair();
     b.stopping = true;

@@ -30,6 +30,7 @@ const ACK_DELAY_MS = 5;
 const FLUSH_BYTES = 64 * 1024;
 /** Batches from workers not introduced yet wait for their Alias frame: this many, this long. */
 const EARLY_MAX = 256;
+const EARLY_BYTES = 4 * 1024 * 1024;
 const EARLY_MS = 3_000;
 /**
  * A peer that has not been heard from (no ack, no answer, nothing) for this long while frames
@@ -137,8 +138,9 @@ export class Remotes {
   readonly #side: RemoteSide;
   readonly #byAlias = new Map<number, Peer>();
   readonly #byAddr = new Map<string, Peer>();
-  readonly #early = new Map<string, { since: number; bodies: unknown[][] }>();
+  readonly #early = new Map<string, { since: number; bytes: number; bodies: { tag: string; frames: unknown[] }[] }>();
   #earlyCount = 0;
+  #earlyBytes = 0;
   #wire: RemoteWire | null = null;
   /** frames sent directly so far */
   sent = 0;
@@ -171,7 +173,9 @@ export class Remotes {
     if (!early) return;
     this.#early.delete(addr);
     this.#earlyCount -= early.bodies.length;
-    for (const body of early.bodies) this.#batch(peer, body);
+    this.#earlyBytes -= early.bytes;
+    // Only what carried the tag the Kingpin gave with the Alias: no forged or stale batch.
+    for (const { tag, frames } of early.bodies) if (tag === peer.tag) this.#batch(peer, frames);
   }
 
   /**
@@ -259,10 +263,10 @@ export class Remotes {
       debug('remote: a message that is not JSON dropped');
       return;
     }
-    if (typeof b !== 'object' || b === null || typeof b.h !== 'string' || b.h.length > 64 || !isPid(b.p) || typeof b.g !== 'string' || !Array.isArray(b.f)) return;
+    if (typeof b !== 'object' || b === null || typeof b.h !== 'string' || b.h.length > 64 || !isPid(b.p) || typeof b.g !== 'string' || b.g.length > 64 || !Array.isArray(b.f)) return;
     const addr = `${b.h}/${b.p}`;
     const peer = this.#byAddr.get(addr);
-    if (!peer) return this.#park(addr, b.g, b.f);
+    if (!peer) return this.#park(addr, b.g, b.f, text.length);
     if (b.g !== peer.tag) {
       debug('remote: a batch from %s with a stale or wrong tag dropped', addr);
       return;
@@ -328,21 +332,24 @@ export class Remotes {
   // ---- receiving ----------------------------------------------------------------------
 
   /** A batch from a worker the Kingpin has not introduced yet: it waits (bounded) for its Alias. */
-  #park(addr: string, _tag: string, frames: unknown[]): void {
+  #park(addr: string, tag: string, frames: unknown[], bytes: number): void {
     const now = Date.now();
     for (const [key, e] of this.#early) {
       if (now - e.since <= EARLY_MS) break;
       this.#early.delete(key);
       this.#earlyCount -= e.bodies.length;
+      this.#earlyBytes -= e.bytes;
     }
-    if (this.#earlyCount >= EARLY_MAX) {
+    if (this.#earlyCount >= EARLY_MAX || this.#earlyBytes + bytes > EARLY_BYTES) {
       debug('remote: a batch from %s (not introduced) dropped', addr);
       return;
     }
     let e = this.#early.get(addr);
-    if (!e) this.#early.set(addr, (e = { since: now, bodies: [] }));
-    e.bodies.push(frames);
+    if (!e) this.#early.set(addr, (e = { since: now, bytes: 0, bodies: [] }));
+    e.bodies.push({ tag, frames });
+    e.bytes += bytes;
     this.#earlyCount++;
+    this.#earlyBytes += bytes;
   }
 
   #batch(peer: Peer, frames: unknown[]): void {

@@ -114,6 +114,8 @@ export class Bridge {
   /** this host's connection to the server is down (reconnecting) */
   #away = false;
   #maxPayload = 1024 * 1024;
+  /** when this Kingpin first reached the server (ms since epoch) */
+  #joinedAt = 0;
 
   constructor(kingpin: Kingpin, options: Resolved, log: (line: string) => void) {
     this.#kingpin = kingpin;
@@ -187,6 +189,7 @@ export class Bridge {
   #connected(nc: NatsConnection): void {
     if (this.#closed) return void nc.close().catch(() => {});
     this.#nc = nc;
+    this.#joinedAt = Date.now();
     this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     this.#log(`mob: host "${this.host}" of "${this.#kingpin.name}" joined NATS at ${this.#options.where}`);
     nc.subscribe(this.#subjects.heartbeats, { callback: (_err, msg) => this.#onHeartbeat(msg) });
@@ -256,7 +259,9 @@ export class Bridge {
     if (!isObject(hb) || typeof hb.h !== 'string' || !HOST.test(hb.h) || typeof hb.i !== 'string' || hb.i.length > 64) return;
     const name = hb.h;
     if (hb.v !== HOSTS_VERSION) {
-      this.#once(`v:${name}:${String(hb.v)}`, `mob: host "${name}" speaks mob-nats protocol ${JSON.stringify(hb.v)}, this host ${HOSTS_VERSION}: it is not joined (run one mob version on every host)`);
+      // What a heartbeat says is shown short: a forged one may carry megabytes.
+      const v = clip(JSON.stringify(hb.v) ?? String(hb.v));
+      this.#once(`v:${name}:${v}`, `mob: host "${name}" speaks mob-nats protocol ${v}, this host ${HOSTS_VERSION}: it is not joined (run one mob version on every host)`);
       return;
     }
     if (name === this.host) {
@@ -310,8 +315,14 @@ export class Bridge {
   }
 
   /**
-   * Another Kingpin of this app uses this host's name. The one that started later leaves the
-   * mob (it runs its roles alone) and says why; the first one stays.
+   * Another Kingpin of this app uses this host's name. The newcomer leaves the mob (it runs its
+   * roles alone) and says why; the one that was there first stays. Which one is new is decided
+   * by what this Kingpin saw, not by what a heartbeat claims (anyone who can publish on the
+   * server can forge one). A Kingpin joined with another host is the one the mob knows: the
+   * others ignore a second Kingpin of a name they know while it beats. One that heard the
+   * other only after its first `lostAfter` ms on the server was there first. Either keeps its
+   * name, whatever the other claims. Only a Kingpin that is alone and new compares start times
+   * with the other one (the later one leaves).
    */
   #duplicate(hb: Heartbeat): void {
     // Only a Kingpin that keeps beating counts (not a burst of forged heartbeats): 3 over 2 s.
@@ -324,9 +335,13 @@ export class Bridge {
     if (seen.n < 3 || now - seen.first < 2000) return;
     const theirs = hb.t;
     const mine = this.#kingpin.stats().startedAt;
-    const later = mine > theirs || (mine === theirs && this.#inc > String(hb.i));
+    const newcomer = seen.first - this.#joinedAt <= this.#options.lostAfter && ![...this.#hosts.values()].some((e) => e.remote);
+    const later = newcomer && (mine > theirs || (mine === theirs && this.#inc > String(hb.i)));
     if (!later) {
-      this.#once(`dup:${String(hb.i)}`, `mob: another Kingpin of "${this.#kingpin.name}" calls itself host "${this.host}"; it started later and leaves the mob`);
+      this.#once(
+        `dup:${String(hb.i)}`,
+        `mob: another Kingpin of "${this.#kingpin.name}" calls itself host "${this.host}"; this one ${newcomer ? 'started first' : 'was here first'} and keeps the name`,
+      );
       return;
     }
     this.#log(
@@ -506,6 +521,11 @@ export class Bridge {
     this.#logged.add(key);
     this.#log(line);
   }
+}
+
+/** At most 32 characters of `text`, for a log line. */
+function clip(text: string): string {
+  return text.length > 32 ? `${text.slice(0, 32)}…` : text;
 }
 
 function parse(msg: Msg): unknown {

@@ -357,6 +357,23 @@ describe('one mob over three hosts through NATS', () => {
     await nc.close();
 
     await a.app.waitForText(/host "future" speaks mob-nats protocol 99, this host 1/);
+
+    // Heartbeats forged for b's own name, kept up as a Kingpin's are, claiming an earlier start:
+    // b is joined with a, so it keeps its name. And a version of megabytes is logged short.
+    const forger = await connect({ servers: nats.url });
+    forger.publish(subjects[0]!, JSON.stringify({ v: 'x'.repeat(300_000), h: 'huge', i: 'h1', m: {}, w: [] }));
+    for (let i = 0; i < 4; i++) {
+      // as a Kingpin beats: 3 over 2 s make a Kingpin of the name, not a burst
+      if (i > 0) await delay(800);
+      forger.publish(subjects[0]!, JSON.stringify({ v: 1, h: 'b', i: 'imposter', t: 1, w: [], m: {} }));
+      await forger.flush();
+    }
+    await forger.close();
+    await b.app.waitForText(/another Kingpin of "hostsapp" calls itself host "b"; this one was here first and keeps the name/);
+    expect(b.app.stderr()).not.toMatch(/is taken by another Kingpin/);
+    await a.app.waitForText(/host "huge" speaks mob-nats protocol "x{31}…, this host 1/);
+    expect(Math.max(...a.app.stderr().split('\n').map((l) => l.length))).toBeLessThan(1000);
+
     const after = await ask(a.port, '/call?n=20&timeout=5000');
     expect(hostsOf(after)).toEqual({ b: 20 });
 
