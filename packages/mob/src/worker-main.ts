@@ -1,15 +1,7 @@
-// mob's worker entry: the Kingpin's worker, serving the role module's exports.
-import { runMobster } from 'mob-kingpin';
-import { Kind, transport } from 'mob-messaging';
-import { natsPkg, serve } from './rpc.js';
+// mob's worker entry: the Kingpin's worker, serving the role module's exports. The compile
+// cache comes first, so that mob's packages and the role's code, loaded after it, use it.
+import { enableCompileCache } from './compile-cache.js';
 
-// A mob over several hosts (mob-nats): the Kingpin tells each worker to connect to the
-// broker too, so its calls to other hosts' workers go directly.
-transport().handle(Kind.Remote, (frame) => {
-  try {
-    natsPkg().direct(frame);
-  } catch (err) {
-    process.stderr.write(`mob: worker ${process.pid} calls other hosts through its Kingpin (${(err as Error).message})\n`);
-  }
-});
-void runMobster({ serve });
+enableCompileCache();
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require('./worker-run.js');
