@@ -28,7 +28,7 @@ describe('format', () => {
       exports: {},
       lastCrash: { pid: 7, time: '2026-01-01T00:00:00.000Z', code: null, signal: 'SIGKILL', origin: null, error: null, lines: [{ time: 1, role: 'back', pid: 7, stream: 'stdout', line: 'last words' }] },
       workers: [
-        { pid: 8, state: 'ready', rss: 50 * 1024 * 1024, cpu: 2.5, calls: 10, uptime: 5000, restarts: 1, startedAt: 0, heapUsed: 0, elu: 0, errors: 0, callsPerSec: 1, p50: 0.25, p99: 3, inflight: 0, pending: 0, links: 0, reportAge: 0 },
+        { pid: 8, state: 'ready', rss: 50 * 1024 * 1024, cpu: 2.5, calls: 10, host: 'a', uptime: 5000, restarts: 1, startedAt: 0, heapUsed: 0, elu: 0, errors: 0, callsPerSec: 1, p50: 0.25, p99: 3, inflight: 0, pending: 0, links: 0, reportAge: 0 },
       ],
     });
     expect(text.split('\n')[0]).toBe('role back: 2/2 ready, restarts 1, 10 calls served, held 0');

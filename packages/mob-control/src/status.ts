@@ -6,7 +6,10 @@ import type { CrashInfo, KingpinStats, WorkerStats } from 'mob-kingpin';
  * (bytes), `cpu` (% of one core, 0 until there are two reports) and `calls` (served) are the
  * documented contract; the rest may grow.
  */
-export type WorkerStatus = Omit<WorkerStats, 'exports' | 'cpuSeconds'>;
+export type WorkerStatus = Omit<WorkerStats, 'exports' | 'cpuSeconds'> & {
+  /** the host the worker runs on (the app entry's `host`, repeated for scripts that flatten) */
+  host: string;
+};
 
 /** One role in `mob status --json`. `name`, `restarts` and `workers` are the contract. */
 export interface RoleStatus {
@@ -75,7 +78,7 @@ export function toStatus(stats: KingpinStats, socket: string): AppStatus {
       inflight: r.inflight,
       exports: Object.fromEntries(Object.entries(r.exports).map(([k, t]) => [k, { calls: t.calls, errors: t.errors }])),
       lastCrash: r.lastCrash,
-      workers: r.workers.map(({ exports: _exports, cpuSeconds: _cpu, ...w }) => w),
+      workers: r.workers.map(({ exports: _exports, cpuSeconds: _cpu, ...w }) => ({ ...w, host: stats.host })),
     })),
   };
 }

@@ -166,6 +166,9 @@ describe('one mob over three hosts through NATS', () => {
     expect(backOf('c').workers).toHaveLength(2);
     expect(backOf('a').workers).toHaveLength(0);
     expect(typeof backOf('b').workers[0].rss).toBe('number');
+    // each worker says its host too (an entry per host, other hosts' from their heartbeats)
+    expect(backOf('b').workers.map((w: any) => w.host)).toEqual(['b', 'b']);
+    expect(backOf('c').workers.map((w: any) => w.host)).toEqual(['c', 'c']);
 
     const calls = await ask(a.port, '/call?n=40');
     const spread = hostsOf(calls);
