@@ -23,6 +23,7 @@ import { makeLinkDir, sweepLinkDirs } from './linkdir.js';
 import { Output, type LogLine } from './output.js';
 import { StatsBook, type ExportTotals, type WorkerStats } from './stats.js';
 import { baseDir, defaultBase, describe, resolveRole, type BaseLike } from './paths.js';
+import { MAX_SEMI_SPACE_MB, capYoungGeneration, semiSpaceGiven } from './young.js';
 
 /** Options of one role. */
 export interface RoleOptions {
@@ -287,6 +288,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   readonly #log: (line: string) => void;
   readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
   readonly #book = new StatsBook();
+  /** the round of reports freshStats() waits for, while one is under way */
+  #freshening: Promise<void> | null = null;
   #others: () => KingpinStats[] = () => [];
   /** what stop() awaits once every worker is gone (see onStop) */
   readonly #onStop: (() => unknown)[] = [];
@@ -459,8 +462,16 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   async freshStats(timeoutMs = 250): Promise<KingpinStats> {
     const router = this.#router;
     if (router) {
-      const pids = router.workers().filter((w) => w.state === 'ready' || w.state === 'stopping').map((w) => w.pid);
-      await this.#book.fresh(pids, (pid) => router.post(pid, { k: Kind.Report }), timeoutMs);
+      // One round of reports at a time: callers that come meanwhile share it (a client that
+      // pipelines thousands of status requests costs the workers one report each).
+      this.#freshening ??= this.#book
+        .fresh(
+          router.workers().filter((w) => w.state === 'ready' || w.state === 'stopping').map((w) => w.pid),
+          (pid) => router.post(pid, { k: Kind.Report }),
+          timeoutMs,
+        )
+        .finally(() => (this.#freshening = null));
+      await this.#freshening;
     }
     return this.stats();
   }
@@ -672,6 +683,9 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 
   #bootNow(): void {
+    // The Kingpin relays and holds frames for every worker: its young generation stays at
+    // Node 20's size too (its workers get the flag; it cannot).
+    capYoungGeneration();
     cluster.setupPrimary({
       exec: this.#options.exec ?? MOBSTER_ENTRY,
       serialization: this.#options.serialization ?? 'json',
@@ -1024,9 +1038,6 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 }
 
-/** The young generation's ceiling of a worker on Node 22 and later, in MiB per semi-space. */
-const MAX_SEMI_SPACE_MB = 16;
-
 /**
  * The workers' Node flags: the Kingpin's, then the app's own `execArgv`, else on Node 22 and
  * later `--max-semi-space-size=16` unless the Kingpin's flags or NODE_OPTIONS set a
@@ -1036,9 +1047,7 @@ const MAX_SEMI_SPACE_MB = 16;
  */
 function workerExecArgv(base: string[], extra: string[] | undefined): string[] {
   if (extra) return [...base, ...extra];
-  if (Number(process.versions.node.split('.')[0]) < 22) return base;
-  const given = [...base, process.env.NODE_OPTIONS ?? ''];
-  if (given.some((a) => a.includes('-semi-space-size'))) return base;
+  if (Number(process.versions.node.split('.')[0]) < 22 || semiSpaceGiven(base)) return base;
   return [...base, `--max-semi-space-size=${MAX_SEMI_SPACE_MB}`];
 }
 
