@@ -143,6 +143,11 @@ async function claim(app: string, path: string): Promise<void> {
 
 /** Streaming requests (logs that follow, subscribe, progress of reload/scale/stop) one connection may hold. */
 const MAX_STREAMS = 8;
+/** status and metrics requests one connection may have unanswered at once. */
+const MAX_PENDING = 8;
+/** subscribe's interval, in ms: at least, at most. */
+const MIN_INTERVAL = 250;
+const MAX_INTERVAL = 60_000;
 
 /**
  * The Kingpin's events, listened to once per server and passed to every stream that wants
@@ -179,6 +184,7 @@ function createHub(kingpin: Kingpin): Hub {
 
 function serveClient(kingpin: Kingpin, hub: Hub, socket: Socket, path: string): void {
   const stops: (() => void)[] = [];
+  const pending = { n: 0 };
   socket.on('error', () => {});
   socket.on('close', () => {
     for (const stop of stops) stop();
@@ -194,7 +200,7 @@ function serveClient(kingpin: Kingpin, hub: Hub, socket: Socket, path: string): 
   readLines(
     socket,
     (line) => {
-      if (line.trim()) handle(kingpin, hub, line, send, stops, path);
+      if (line.trim()) handle(kingpin, hub, line, send, stops, pending, path);
     },
     MAX_REQUEST,
     () => {
@@ -215,7 +221,15 @@ function errorAnswer(id: number, err: unknown): ControlAnswer {
   return { v: CONTROL_VERSION, id, ok: false, error: { name: e.name, message: e.message, ...(typeof code === 'string' ? { code } : {}) } };
 }
 
-function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswer) => void, stops: (() => void)[], path: string): void {
+function handle(
+  kingpin: Kingpin,
+  hub: Hub,
+  line: string,
+  send: (a: ControlAnswer) => void,
+  stops: (() => void)[],
+  pending: { n: number },
+  path: string,
+): void {
   let req: ControlRequest;
   try {
     req = JSON.parse(line) as ControlRequest;
@@ -240,6 +254,10 @@ function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswe
     send(fail(id, 'E_MOB_CONTROL_BUSY', `at most ${MAX_STREAMS} streaming requests per connection; open another connection`));
     return;
   }
+  if ((req.op === 'status' || req.op === 'metrics') && pending.n >= MAX_PENDING) {
+    send(fail(id, 'E_MOB_CONTROL_BUSY', `at most ${MAX_PENDING} status or metrics requests unanswered per connection; wait for the answers`));
+    return;
+  }
   const ok = (result: unknown): void => send({ v: CONTROL_VERSION, id, ok: true, result });
   const event = (name: string, data: unknown): void => send({ v: CONTROL_VERSION, id, event: name, data });
   const role = typeof req.role === 'string' ? req.role : undefined;
@@ -252,17 +270,16 @@ function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswe
       ok({ app: kingpin.name, pid: process.pid, protocol: CONTROL_VERSION, roles: kingpin.roles(), socket: path });
       return;
     case 'status':
+    case 'metrics': {
+      pending.n++;
+      const op = req.op;
       kingpin
         .freshStats()
-        .then((stats) => ok(withOthers(toStatus(stats, path), kingpin.otherHosts())))
-        .catch((err: unknown) => send(errorAnswer(id, err)));
+        .then((stats) => ok(op === 'status' ? withOthers(toStatus(stats, path), kingpin.otherHosts()) : renderMetrics(stats)))
+        .catch((err: unknown) => send(errorAnswer(id, err)))
+        .finally(() => pending.n--);
       return;
-    case 'metrics':
-      kingpin
-        .freshStats()
-        .then((stats) => ok(renderMetrics(stats)))
-        .catch((err: unknown) => send(errorAnswer(id, err)));
-      return;
+    }
     case 'reload': {
       stops.push(progress(hub, role, event));
       kingpin.reload(role).then(
@@ -318,7 +335,7 @@ function handle(kingpin: Kingpin, hub: Hub, line: string, send: (a: ControlAnswe
       return;
     }
     case 'subscribe': {
-      const interval = Math.max(250, Number.isFinite(req.interval) ? (req.interval as number) : 1000);
+      const interval = Math.min(MAX_INTERVAL, Math.max(MIN_INTERVAL, Number.isFinite(req.interval) ? (req.interval as number) : 1000));
       stops.push(progress(hub, undefined, event));
       const onLog = (l: LogLine): void => event('log', l);
       hub.log.add(onLog);

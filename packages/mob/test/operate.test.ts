@@ -2,7 +2,7 @@
 // Prometheus metrics, on the README's app (front over HTTP, back.foo), each test with its
 // own MOB_HOME.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -262,6 +262,56 @@ describe('the control socket and the mob command', () => {
     expect(isAlive(app.pid)).toBe(true);
     const [one] = await status(env);
     expect(one.roles[0].workers.length).toBe(2);
+  });
+
+  it('thousands of pipelined status requests cost one round of reports, and a huge subscribe interval is capped', async () => {
+    const { app, env } = await startOp();
+    const path = join(env.MOB_HOME!, 'opapp.sock');
+    const rss = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${app.pid}/status`, 'utf8'))![1]) * 1024;
+    const before = rss();
+    const answers: any[] = [];
+    const sock = connect(path).on('error', () => {});
+    let partial = '';
+    sock.setEncoding('utf8').on('data', (c: string) => {
+      partial += c;
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        answers.push(JSON.parse(partial.slice(0, nl)));
+        partial = partial.slice(nl + 1);
+      }
+    });
+    const N = 20_000;
+    sock.write(Array.from({ length: N }, (_, i) => `{"v":1,"id":${i + 1},"op":"status"}\n`).join(''));
+    expect(await waitFor(() => answers.length === N, { timeout: 15_000 })).toBe(true);
+    const ok = answers.filter((a) => a.ok === true);
+    const busy = answers.filter((a) => a.error?.code === 'E_MOB_CONTROL_BUSY');
+    expect(ok.length + busy.length).toBe(N);
+    // 8 at a time per connection; the rest told to wait for the answers
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    expect(ok.length).toBeLessThan(500);
+    expect(ok[0].result.roles.length).toBe(2);
+    sock.destroy();
+    expect(rss() - before).toBeLessThan(60 * 1024 * 1024);
+
+    // subscribe: 1e12 ms would overflow Node's timers (1 ms instead): capped at 60 s, one status now.
+    const events: any[] = [];
+    const sub = connect(path).on('error', () => {});
+    let rest = '';
+    sub.setEncoding('utf8').on('data', (c: string) => {
+      rest += c;
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const m = JSON.parse(rest.slice(0, nl));
+        rest = rest.slice(nl + 1);
+        if (m.event === 'status') events.push(m);
+      }
+    });
+    sub.write('{"v":1,"id":1,"op":"subscribe","interval":1e12}\n');
+    expect(await waitFor(() => events.length >= 1)).toBe(true);
+    // a second one within a second would be the overflow's 1 ms timer
+    expect(await waitFor(() => events.length >= 2, { timeout: 1000 })).toBe(false);
+    sub.destroy();
+    expect(app.stderr()).not.toMatch(/TimeoutOverflowWarning/);
   });
 
   it('refuses a second app of the same name, and replaces a socket left by a killed Kingpin', async () => {
