@@ -77,6 +77,30 @@ describe('direct paths between workers of two hosts', () => {
     expect(b.published).toHaveLength(1);
   });
 
+  it('calls one at a time keep one ack timer per peer, not one per answer; a lone ack still leaves within 10 ms', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const made = vi.spyOn(globalThis, 'setTimeout');
+    const { a, b } = pair();
+    for (let i = 1; i <= 50; i++) {
+      a.remotes.send(A_B, call(i), 'call back.add()');
+      await tick();
+      b.remotes.send(B_A, { k: Kind.Return, p: B_A, i, v: 2 }, undefined);
+      await tick();
+    }
+    expect(a.got).toHaveLength(50);
+    // Each call carried the ack of the answer before it: one message per call, none alone.
+    expect(a.published).toHaveLength(50);
+    // (Before: a timer made, and cleared, for each answer.)
+    expect(made.mock.calls.length).toBeLessThanOrEqual(2);
+    // The last answer's ack: not yet, then alone within 10 ms.
+    vi.advanceTimersByTime(4);
+    expect(a.published).toHaveLength(50);
+    vi.advanceTimersByTime(6);
+    expect(a.published).toHaveLength(51);
+    expect(JSON.parse(a.published[50]!.body).f).toEqual([{ k: Kind.Ack, n: 1, b: expect.any(Number) }]);
+    made.mockRestore();
+  });
+
   it('an answer is taken once, only from the worker the call went to; a wrong tag is dropped', async () => {
     const { a, b } = pair();
     a.remotes.send(A_B, call(5), 'c');

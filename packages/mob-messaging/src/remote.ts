@@ -10,7 +10,7 @@
  * worker has no broker connection) goes through the Kingpin as before.
  *
  * The same rules as a link hold: a window per peer with acknowledgements from the other
- * worker (they ride along with the frames going back, or leave alone within 5 ms); only the
+ * worker (they ride along with the frames going back, or leave alone within 5 to 10 ms); only the
  * answer to a call of ours that went to that peer is accepted, once; a retiring worker turns
  * calls away (y: 1) and the caller sends them elsewhere; when the Kingpin says the peer is
  * gone (its host lost, or it exited), the calls pending there fail with WorkerExitedError
@@ -96,6 +96,9 @@ class Peer {
   bytes = 0;
   scheduled = false;
   ackTimer: NodeJS.Timeout | null = null;
+  /** acks taken (ridden along or sent) so far: the ack timer tells whether what is owed is new */
+  acksTaken = 0;
+  ackMark = 0;
   /** what we sent it and it has not acknowledged */
   readonly window: Window;
   /** what it sent us and we have not acknowledged */
@@ -290,10 +293,9 @@ export class Remotes {
   #flush(peer: Peer): void {
     peer.scheduled = false;
     const ack = peer.owed.take();
-    if (ack) peer.frames.push(ack);
-    if (peer.ackTimer) {
-      clearTimeout(peer.ackTimer);
-      peer.ackTimer = null;
+    if (ack) {
+      peer.frames.push(ack);
+      peer.acksTaken++;
     }
     const frames = peer.frames;
     if (frames.length === 0) return;
@@ -371,14 +373,23 @@ export class Remotes {
     }
     if (peer.owed.n === 0) return;
     if (due) this.#push(peer, peer.owed.take(), 0);
-    else if (!peer.ackTimer && !peer.scheduled) {
-      // Alone, the ack waits a little for an answer or the next call to ride with.
-      peer.ackTimer = setTimeout(() => {
-        peer.ackTimer = null;
-        if (this.#byAlias.get(peer.alias) === peer) this.#flush(peer);
-      }, ACK_DELAY_MS);
-      peer.ackTimer.unref();
-    }
+    else if (!peer.ackTimer) this.#ackLater(peer);
+  }
+
+  /**
+   * What is owed leaves within ACK_DELAY_MS to 2 x ACK_DELAY_MS, with the next frames to the
+   * peer or alone. One timer per peer, not one per batch: when it fires and an ack left
+   * meanwhile, what is owed now is newer, and the timer waits once more.
+   */
+  #ackLater(peer: Peer): void {
+    peer.ackMark = peer.acksTaken;
+    peer.ackTimer = setTimeout(() => {
+      peer.ackTimer = null;
+      if (peer.owed.n === 0 || this.#byAlias.get(peer.alias) !== peer) return;
+      if (peer.acksTaken !== peer.ackMark) this.#ackLater(peer);
+      else this.#flush(peer);
+    }, ACK_DELAY_MS);
+    peer.ackTimer.unref();
   }
 
   #frame(peer: Peer, fr: Frame): void {

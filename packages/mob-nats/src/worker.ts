@@ -7,6 +7,8 @@ import { subjects } from './bridge.js';
 const debug = debuglog('mob');
 
 let started = false;
+/** Subjects of one host's workers kept at once. */
+const MAX_SUBJECTS = 4096;
 
 /**
  * Connects this worker to the NATS server the Kingpin told it about (mob's worker entry
@@ -33,6 +35,18 @@ export function direct(fr: RemoteFrame): void {
   started = true;
   const subject = subjects(fr.a);
   const host = fr.h;
+  // Each peer's subject, made once (the peers a worker knows are bounded by mob-messaging).
+  const made = new Map<string, Map<number, string>>();
+  const subjectOf = (h: string, pid: number): string => {
+    let byPid = made.get(h);
+    if (!byPid) made.set(h, (byPid = new Map()));
+    let s = byPid.get(pid);
+    if (s === undefined) {
+      if (byPid.size >= MAX_SUBJECTS) byPid.clear();
+      byPid.set(pid, (s = subject.worker(h, pid)));
+    }
+    return s;
+  };
   let connected = false;
   const { connect } = client();
   connect({ name: `mob ${fr.a} ${fr.h} ${process.pid}`, noEcho: true, ...options.connect }).then(
@@ -44,7 +58,8 @@ export function direct(fr: RemoteFrame): void {
         maxPayload: nc.info?.max_payload ?? 1024 * 1024,
         publish(host, pid, body) {
           try {
-            nc.publish(subject.worker(host, pid), body);
+            // Bytes from Buffer's pool: no ArrayBuffer of its own per batch, as a string's encoding would make.
+            nc.publish(subjectOf(host, pid), Buffer.from(body));
             return true;
           } catch (err) {
             debug('remote: not published to %s/%d: %s', host, pid, (err as Error).message);
