@@ -95,6 +95,8 @@ class Peer {
   frames: unknown[] = [];
   bytes = 0;
   scheduled = false;
+  /** what every batch to it begins with (this worker, and the tag it knows us by) */
+  head = '';
   ackTimer: NodeJS.Timeout | null = null;
   /** acks taken (ridden along or sent) so far: the ack timer tells whether what is owed is new */
   acksTaken = 0;
@@ -141,6 +143,8 @@ export class Remotes {
   readonly #side: RemoteSide;
   readonly #byAlias = new Map<number, Peer>();
   readonly #byAddr = new Map<string, Peer>();
+  /** the peer the last batch came from (calls one at a time come from one): found without a key */
+  #last: Peer | null = null;
   readonly #early = new Map<string, { since: number; bytes: number; bodies: { tag: string; frames: unknown[] }[] }>();
   #earlyCount = 0;
   #earlyBytes = 0;
@@ -169,6 +173,7 @@ export class Remotes {
     if (!isPid(p) || !isPid(q) || typeof h !== 'string' || h === '' || h.length > 64 || typeof o !== 'string' || typeof e !== 'string') return;
     if (this.#byAlias.has(p) || this.#byAlias.size >= MAX_PEERS) return;
     const addr = `${h}/${q}`;
+    this.#last = null;
     const peer = new Peer(p, h, q, typeof fr.r === 'string' ? fr.r : '', o, e, this.#side.flow());
     this.#byAlias.set(p, peer);
     this.#byAddr.set(addr, peer);
@@ -228,6 +233,7 @@ export class Remotes {
   down(fr: DownFrame): void {
     const peer = this.#byAlias.get(fr.p);
     if (!peer) return;
+    this.#last = null;
     this.#byAlias.delete(fr.p);
     const addr = `${peer.host}/${peer.rpid}`;
     if (this.#byAddr.get(addr) === peer) this.#byAddr.delete(addr);
@@ -267,11 +273,15 @@ export class Remotes {
       return;
     }
     if (typeof b !== 'object' || b === null || typeof b.h !== 'string' || b.h.length > 64 || !isPid(b.p) || typeof b.g !== 'string' || b.g.length > 64 || !Array.isArray(b.f)) return;
-    const addr = `${b.h}/${b.p}`;
-    const peer = this.#byAddr.get(addr);
-    if (!peer) return this.#park(addr, b.g, b.f, text.length);
+    let peer = this.#last;
+    if (peer === null || peer.rpid !== b.p || peer.host !== b.h) {
+      const addr = `${b.h}/${b.p}`;
+      peer = this.#byAddr.get(addr) ?? null;
+      if (!peer) return this.#park(addr, b.g, b.f, text.length);
+      this.#last = peer;
+    }
     if (b.g !== peer.tag) {
-      debug('remote: a batch from %s with a stale or wrong tag dropped', addr);
+      debug('remote: a batch from %s/%d with a stale or wrong tag dropped', b.h, b.p);
       return;
     }
     this.#batch(peer, b.f);
@@ -285,9 +295,11 @@ export class Remotes {
     if (peer.bytes >= FLUSH_BYTES) this.#flush(peer);
     else if (!peer.scheduled) {
       peer.scheduled = true;
-      process.nextTick(() => this.#flush(peer));
+      process.nextTick(this.#flushLater, peer);
     }
   }
+
+  readonly #flushLater = (peer: Peer): void => this.#flush(peer);
 
   /** Publishes what is queued for `peer`, with the acknowledgement we owe it. */
   #flush(peer: Peer): void {
@@ -303,7 +315,7 @@ export class Remotes {
     peer.bytes = 0;
     const wire = this.#wire;
     if (!wire || this.#byAlias.get(peer.alias) !== peer) return;
-    const head = `{"h":${JSON.stringify(this.#side.host)},"p":${this.#side.pid},"g":${JSON.stringify(peer.out)},"f":`;
+    const head = (peer.head ||= `{"h":${JSON.stringify(this.#side.host)},"p":${this.#side.pid},"g":${JSON.stringify(peer.out)},"f":`);
     const body = `${head}${stringifyFrames(frames)}}`;
     const max = wire.maxPayload;
     if (body.length <= max / 3 || Buffer.byteLength(body) <= max) {
