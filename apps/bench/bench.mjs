@@ -42,25 +42,28 @@ const RPC_CASES = ['lat', 'pipe', 'lat10k', 'pipe10k'];
  * pipelined cases whose CPU of every process is measured (`processes` of them). `links`:
  * whether the driver must have had direct links open (true) or none (false). `servedBy`: the
  * host (or Moleculer node) that must have answered every call the driver made, and no other.
+ * The order puts each target's two sides next to each other (mob (links) between the raw IPC
+ * ping-pong and workerpool, metrics off two away, mob over NATS beside Moleculer): this machine changes speed over
+ * minutes, and neighbours run in the same minute.
  */
 const SCENARIOS = [
+  { id: 'unix', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'unix' }, cases: ['lat'] },
+  { id: 'ipc', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'ipc' }, cases: ['lat'] },
   { id: 'mob-links', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: true, installed: true },
-  { id: 'mob-routed', file: 'scenarios/mob-main.cjs', env: { MOB_LINKS: '0' }, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: false, installed: true },
+  { id: 'workerpool', file: 'scenarios/pools.cjs', env: { POOL: 'workerpool' }, cases: ['lat', 'pipe'] },
   { id: 'mob-nostats', file: 'scenarios/mob-main.cjs', env: { MOB_BENCH_STATS: '0' }, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: true, installed: true },
+  { id: 'mob-routed', file: 'scenarios/mob-main.cjs', env: { MOB_LINKS: '0' }, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: false, installed: true },
   { id: 'relay', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '0' }, cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4 },
   { id: 'relay-batched', file: 'scenarios/relay.cjs', env: { RELAY_BATCH: '1' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 4 },
-  { id: 'ipc', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'ipc' }, cases: ['lat'] },
-  { id: 'unix', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'unix' }, cases: ['lat'] },
-  { id: 'workerpool', file: 'scenarios/pools.cjs', env: { POOL: 'workerpool' }, cases: ['lat', 'pipe'] },
   { id: 'piscina', file: 'scenarios/pools.cjs', env: { POOL: 'piscina' }, cases: ['lat', 'pipe'] },
   { id: 'ready-mob', file: 'scenarios/ready-mob.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
   { id: 'ready-plain', file: 'scenarios/ready-plain.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
   { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'], links: true, installed: true },
   // Across two hosts through a nats-server on this machine (each host its own Kingpin process).
-  { id: 'nats-mob', file: 'scenarios/nats-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
-  { id: 'nats-kingpins', file: 'scenarios/nats-main.cjs', env: { NATS_DIRECT: '0' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
   { id: 'nats-local', file: 'scenarios/nats-main.cjs', env: { NATS_LOCAL: '1' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 6, links: true, servedBy: 'a', installed: true },
+  { id: 'nats-mob', file: 'scenarios/nats-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
   { id: 'moleculer', file: 'scenarios/moleculer-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 3, servedBy: 'callee' },
+  { id: 'nats-kingpins', file: 'scenarios/nats-main.cjs', env: { NATS_DIRECT: '0' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
 ];
 const scenario = (id) => SCENARIOS.find((s) => s.id === id);
 
