@@ -53,7 +53,7 @@ export { assertPayload, encodePayload, decodePayload, type Serialization } from 
 export { IdMap, IdSet } from './idmap.js';
 export { Outbox, DEFAULT_BATCH, type BatchLimits, type IpcChannel, type Origin, type OutboxOptions } from './outbox.js';
 export { Window, DEFAULT_FLOW, flowLimits, type FlowLimits, type Bound } from './flow.js';
-export { ExportStats, type ReportPart } from './report.js';
+export { ExportStats, SAMPLE_EVERY, type ReportPart } from './report.js';
 export { roundRobin, leastPending, strategies, type Strategy, type Candidate } from './balance.js';
 export {
   createRouter,

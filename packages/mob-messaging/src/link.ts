@@ -3,6 +3,7 @@ import { rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ShutdownError, WorkerExitedError, serializeError } from './errors.js';
+import { received } from './batches.js';
 import { Owed, Window, type FlowLimits } from './flow.js';
 import { IdSet } from './idmap.js';
 import { Outbox, type IpcChannel } from './outbox.js';
@@ -438,6 +439,7 @@ export class Links {
   }
 
   #handle(l: Link, frames: unknown[]): void {
+    received.batches++;
     const host = this.#host;
     let due = false;
     for (let i = 0; i < frames.length; i++) {

@@ -560,6 +560,11 @@ export interface Transport {
   encode(value: unknown, where: string, owned?: boolean): unknown;
   /** decode a payload from the wire */
   decode(payload: unknown): unknown;
+  /**
+   * Batches of frames received so far: frames handled while it stays the same came in one
+   * batch (pipelined calls, say). Absent where a transport does not count them.
+   */
+  readonly batch?: number;
 }
 
 /**

@@ -18,6 +18,7 @@
  */
 import { debuglog } from 'node:util';
 import { PayloadError, ShutdownError, WorkerExitedError, serializeError } from './errors.js';
+import { received } from './batches.js';
 import { Owed, Window, type FlowLimits } from './flow.js';
 import { IdSet } from './idmap.js';
 import { Kind, compactFrame, expandFrame, frameBytes, isFrame, stringifyFrames, type AliasFrame, type DownFrame, type Frame } from './protocol.js';
@@ -367,6 +368,7 @@ export class Remotes {
   }
 
   #batch(peer: Peer, frames: unknown[]): void {
+    received.batches++;
     peer.heard = clock;
     let due = false;
     for (let j = 0; j < frames.length; j++) {

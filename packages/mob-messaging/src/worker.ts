@@ -30,6 +30,7 @@ import {
   type TargetKind,
   type Transport,
 } from './protocol.js';
+import { received } from './batches.js';
 
 const debug = debuglog('mob');
 
@@ -169,6 +170,9 @@ function init(): State {
       },
       encode: (value, where, owned) => encodePayload(value, where, serialization, owned),
       decode: (payload) => decodePayload(payload, serialization),
+      get batch() {
+        return received.batches;
+      },
     },
   };
   handlers.set(Kind.Message, (fr: MessageFrame, handle?: unknown) => {
@@ -249,6 +253,7 @@ function init(): State {
 }
 
 function receive(s: State, frames: unknown[], handle: unknown): void {
+  received.batches++;
   for (let i = 0; i < frames.length; i++) {
     const fr = expandFrame(frames[i]);
     if (isFrame(fr)) dispatch(s, fr, i === 0 ? handle : undefined);

@@ -244,3 +244,63 @@ describe('Dispatcher, regressions', () => {
     expect(await state(dispatcher.idle())).toBe('resolved');
   });
 });
+
+describe('Dispatcher, timing of served calls', () => {
+  /** A server whose transport counts batches as a worker's does (`batch` is set by the test). */
+  function counted(exports: unknown): { net: MemoryNetwork; dispatcher: Dispatcher; batch: { n: number }; reads: { n: number } } {
+    const net = createMemoryNetwork();
+    const t = net.connect(SERVER, 'back');
+    const batch = { n: 0 };
+    Object.defineProperty(t, 'batch', { get: () => batch.n });
+    const reads = { n: 0 };
+    const clock = (): number => (reads.n++, performance.now());
+    const dispatcher = createDispatcher({ transport: t, callbacks: createCallbacks(t), module: { exports, esm: false, role: 'back' }, clock });
+    return { net, dispatcher, batch, reads };
+  }
+
+  it('calls of one export that came in one batch: the first and one in 8 are timed, every call is counted', async () => {
+    const { net, dispatcher, batch, reads } = counted({ add: (a: number, b: number) => a + b });
+    batch.n = 1;
+    for (let i = 1; i <= 100; i++) net.inject(SERVER, { k: Kind.Call, r: 'back', i, m: 'add', a: '[1,2]', p: CLIENT });
+    await net.settle();
+    // 13 timed (calls 1, 9, ..., 97), two clock reads each; without sampling 200 reads.
+    expect(reads.n).toBe(26);
+    const [calls, errors, , ...buckets] = dispatcher.figures().add!;
+    expect(calls).toBe(100);
+    expect(errors).toBe(0);
+    expect(buckets.reduce((x, y) => x + y, 0)).toBe(100);
+  });
+
+  it('calls that come alone, and calls of an export that answers with a promise, are each timed', async () => {
+    const { net, dispatcher, batch, reads } = counted({ add: (a: number, b: number) => a + b, later: (x: number) => Promise.resolve(x) });
+    for (let i = 1; i <= 10; i++) {
+      batch.n++;
+      net.inject(SERVER, { k: Kind.Call, r: 'back', i, m: 'add', a: '[1,2]', p: CLIENT });
+      await net.settle();
+    }
+    expect(reads.n).toBe(20);
+    reads.n = 0;
+    batch.n++;
+    for (let i = 11; i <= 30; i++) net.inject(SERVER, { k: Kind.Call, r: 'back', i, m: 'later', a: '[1]', p: CLIENT });
+    await net.settle();
+    expect(reads.n).toBe(40);
+    expect(dispatcher.figures().add![0]).toBe(10);
+    expect(dispatcher.figures().later![0]).toBe(20);
+  });
+
+  it('an untimed call that throws counts as an error, in the bucket of the last timed call', async () => {
+    let n = 0;
+    const { net, dispatcher, batch } = counted({
+      f: () => {
+        if (++n % 2 === 0) throw new Error('even');
+        return n;
+      },
+    });
+    batch.n = 1;
+    for (let i = 1; i <= 16; i++) net.inject(SERVER, { k: Kind.Call, r: 'back', i, m: 'f', a: '[]', p: CLIENT });
+    await net.settle();
+    const [calls, errors, , ...buckets] = dispatcher.figures().f!;
+    expect([calls, errors]).toEqual([16, 8]);
+    expect(buckets.reduce((x, y) => x + y, 0)).toBe(16);
+  });
+});

@@ -23,6 +23,8 @@ export interface DispatcherOptions {
   module: ServedModule;
   /** count calls, errors and durations per export (default true; see figures()) */
   figures?: boolean;
+  /** the clock calls are timed with, in ms (default performance.now) */
+  clock?: () => number;
 }
 
 /** What a module serves: its own function exports, and itself when it is a function. */
@@ -91,9 +93,11 @@ export class Dispatcher {
   /** per export served: calls, errors, durations (see figures) */
   readonly #stats = new Map<string, ExportStats>();
   readonly #timed: boolean;
+  readonly #clock: () => number;
 
-  constructor({ transport, callbacks, module, figures = true }: DispatcherOptions) {
+  constructor({ transport, callbacks, module, figures = true, clock = () => performance.now() }: DispatcherOptions) {
     this.#timed = figures;
+    this.#clock = clock;
     this.#transport = transport;
     this.#callbacks = callbacks;
     this.#table = exportTable(module);
@@ -152,20 +156,33 @@ export class Dispatcher {
     }
     let result: unknown;
     this.#running++;
-    const t0 = this.#timed ? performance.now() : 0;
+    // Timed: t0 >= 0. Calls of one export that came in one batch are sampled (ExportStats.sample).
+    let st: ExportStats | undefined;
+    let t0 = -1;
+    if (this.#timed) {
+      st = this.#stats.get(fr.m);
+      if (!st) this.#stats.set(fr.m, (st = new ExportStats()));
+      const batch = this.#transport.batch;
+      if (batch === undefined || st.sample(batch)) t0 = this.#clock();
+    }
     try {
       result = fn.apply(thisArg, args);
     } catch (err) {
-      this.#done(fr, t0, undefined, err ?? new Error(String(err)), true);
+      this.#done(fr, st, t0, undefined, err ?? new Error(String(err)), true);
       return;
     }
     if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
+      // Answers later: its calls are all timed from now on (this one from here, if it was not).
+      if (st) {
+        st.sync = false;
+        if (t0 < 0) t0 = this.#clock();
+      }
       // Promise.resolve: a thenable that settles twice is answered once.
       Promise.resolve(result as PromiseLike<unknown>).then(
-        (value) => this.#done(fr, t0, value, undefined, false),
-        (err: unknown) => this.#done(fr, t0, undefined, err ?? new Error(String(err)), true),
+        (value) => this.#done(fr, st, t0, value, undefined, false),
+        (err: unknown) => this.#done(fr, st, t0, undefined, err ?? new Error(String(err)), true),
       );
-    } else this.#done(fr, t0, result, undefined, false);
+    } else this.#done(fr, st, t0, result, undefined, false);
   }
 
   /** The callbacks of a call that never ran will not be called: their owner frees them. */
@@ -176,11 +193,10 @@ export class Dispatcher {
     if (ids.length) this.#transport.post({ k: Kind.Free, p: fr.p!, c: ids });
   }
 
-  #done(fr: FrameOf<typeof Kind.Call>, t0: number, value: unknown, err: unknown, hasErr: boolean): void {
-    if (this.#timed) {
-      let st = this.#stats.get(fr.m);
-      if (!st) this.#stats.set(fr.m, (st = new ExportStats()));
-      st.observe((performance.now() - t0) / 1000, hasErr);
+  #done(fr: FrameOf<typeof Kind.Call>, st: ExportStats | undefined, t0: number, value: unknown, err: unknown, hasErr: boolean): void {
+    if (st) {
+      if (t0 >= 0) st.observe((this.#clock() - t0) / 1000, hasErr);
+      else st.again(hasErr);
     }
     this.#reply(fr, value, hasErr ? err : undefined, hasErr);
     if (--this.#running === 0 && this.#idle.length) {
