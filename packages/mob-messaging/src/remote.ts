@@ -387,7 +387,8 @@ export class Remotes {
     }
     if (peer.owed.n === 0) return;
     if (due) this.#push(peer, peer.owed.take(), 0);
-    else if (!peer.ackTimer) this.#ackLater(peer);
+    // (A flush already scheduled takes what is owed with it.)
+    else if (!peer.ackTimer && !peer.scheduled) this.#ackLater(peer);
   }
 
   /**
