@@ -18,6 +18,16 @@ function get(): Promise<string> {
   });
 }
 
+/** Whether a bare connection to 127.0.0.1:1337 is accepted (no request: no call to a back worker). */
+function open(): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(1337, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    }).on('error', () => resolve(false));
+  });
+}
+
 /**
  * The example's servers print "running" as they call listen(), before the port is open (a
  * clean-clone CI run on Node 24 once got ECONNREFUSED there): wait, bounded, until a bare
@@ -26,13 +36,7 @@ function get(): Promise<string> {
 async function listening(timeout = 10_000): Promise<void> {
   const until = Date.now() + timeout;
   for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(1337, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      }).on('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await open()) return;
     if (Date.now() >= until) throw new Error(`nothing listens on 127.0.0.1:1337 within ${timeout} ms`);
     await delay(20);
   }
@@ -42,6 +46,9 @@ const barPids = (text: string): number[] => [...text.matchAll(/Bar! My pid is (\
 
 describe("the README's example (apps/demo)", () => {
   it('serves Hello World, calls back workers, survives a SIGKILL, stops on SIGTERM', async () => {
+    // The example listens on 1337, as the README says: another program there (another run of
+    // the example) would answer in its place. Say so rather than fail on a worker count.
+    expect(await open(), 'something else already listens on 127.0.0.1:1337: stop it first').toBe(false);
     const app = startApp(join(demo, 'main.js'), { cwd: demo });
     await app.waitForText(/Server \d+ running at http:\/\/127\.0\.0\.1:1337\//, 2);
     await app.waitForText(/Background worker \d+ running\./, 4);

@@ -453,7 +453,9 @@ describe('one mob over three hosts through NATS', () => {
       expect(calls.other).toEqual([]);
       expect(Object.keys(calls.rejected)).toEqual(['QueueFullError']);
       expect(calls.ok + calls.rejected.QueueFullError).toBe(calls.accepted);
-      expect(calls.ok).toBeGreaterThan(1000);
+      // Calls are served, not only refused (1 ms each: up to ~3,500 on a quiet machine; a
+      // loaded one, with other floods running, served 801, so the bound is low).
+      expect(calls.ok).toBeGreaterThan(200);
       // Messages: send() says false, the producer waits for drain(); every one arrives once.
       const msgs = await ask(a.port, '/flood?kind=msg&ms=3000', 60_000);
       expect(msgs.other).toEqual([]);
