@@ -25,6 +25,10 @@ const ACK_DELAY_MS = 5;
  * same name counts as its restart.
  */
 const RESTART_SILENCE = 2;
+/** heartbeats over which another host's must keep saying it lost this one before it is believed */
+const DOUBT_BEATS = 2;
+/** log lines about hosts of other protocol versions, at most (forged heartbeats may vary it) */
+const MAX_VERSION_LINES = 16;
 const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** One subject token of a name (names match [A-Za-z0-9_.-]: a dot would split the token). */
@@ -64,6 +68,11 @@ interface Entry {
   roles: Set<string>;
   /** its figures, from its last heartbeat */
   stats: KingpinStats | null;
+  /**
+   * since when its heartbeats give another token for us than the one we know (0: they agree).
+   * It lost us only if they keep saying so: one heartbeat may be forged.
+   */
+  doubt: number;
   /** frames to publish: [to, from, tracked, frame] flat */
   out: unknown[];
   outBytes: number;
@@ -102,6 +111,8 @@ export class Bridge {
   readonly #hosts = new Map<string, Entry>();
   readonly #dirty = new Set<Entry>();
   readonly #logged = new Set<string>();
+  /** how many hosts of another protocol version were logged */
+  #versions = 0;
   /** heartbeats of other Kingpins with this host's name, per incarnation */
   readonly #dups = new Map<string, { first: number; n: number }>();
   #router: Router | null = null;
@@ -261,7 +272,14 @@ export class Bridge {
     if (hb.v !== HOSTS_VERSION) {
       // What a heartbeat says is shown short: a forged one may carry megabytes.
       const v = clip(JSON.stringify(hb.v) ?? String(hb.v));
-      this.#once(`v:${name}:${v}`, `mob: host "${name}" speaks mob-nats protocol ${v}, this host ${HOSTS_VERSION}: it is not joined (run one mob version on every host)`);
+      // A line per host and version, for the first few (forged ones may come by thousands).
+      const key = `v:${name}:${v}`;
+      if (this.#logged.has(key) || this.#versions > MAX_VERSION_LINES) return;
+      if (++this.#versions > MAX_VERSION_LINES) {
+        this.#log(`mob: more hosts of other mob-nats protocol versions are heard; they are not logged further`);
+        return;
+      }
+      this.#once(key, `mob: host "${name}" speaks mob-nats protocol ${v}, this host ${HOSTS_VERSION}: it is not joined (run one mob version on every host)`);
       return;
     }
     if (name === this.host) {
@@ -293,10 +311,17 @@ export class Bridge {
     const theirs = ownString(hb.k, this.host);
     if (e.remote && theirs !== e.theirs) {
       // It lost us (and may have heard us again): what we had with it is gone on both sides.
+      // Only when its heartbeats say so for DOUBT_BEATS heartbeats, none of them saying
+      // otherwise: anyone who can publish on the server can send one heartbeat in its name.
+      // Until then, what they say is not taken.
+      const now = Date.now();
+      if (e.doubt === 0) e.doubt = now;
+      if (now - e.doubt < this.#options.heartbeat * DOUBT_BEATS) return;
       this.#forget(e, 'host lost (it had lost this host)');
       e = this.#entry(name, hb.i, hb.t);
       tell = true;
     }
+    e.doubt = 0;
     if (theirs !== undefined && e.theirs === undefined) tell = true;
     e.theirs = theirs;
     e.lastSeen = Date.now();
@@ -352,7 +377,7 @@ export class Bridge {
   }
 
   #entry(name: string, inc: string, t0: number): Entry {
-    const e: Entry = { name, inc, t0, token: randomBytes(6).toString('hex'), theirs: undefined, lastSeen: Date.now(), remote: null, roles: new Set(), stats: null, out: [], outBytes: 0 };
+    const e: Entry = { name, inc, t0, token: randomBytes(6).toString('hex'), theirs: undefined, doubt: 0, lastSeen: Date.now(), remote: null, roles: new Set(), stats: null, out: [], outBytes: 0 };
     this.#hosts.set(name, e);
     return e;
   }

@@ -376,6 +376,43 @@ describe('one mob over three hosts through NATS', () => {
     expect(b.app.stderr()).not.toMatch(/is taken by another Kingpin/);
     await a.app.waitForText(/host "huge" speaks mob-nats protocol "x{31}…, this host 1/);
     expect(Math.max(...a.app.stderr().split('\n').map((l) => l.length))).toBeLessThan(1000);
+    // Versions forged by the hundred do not flood the log: 16 lines, then one that says so.
+    const versions = await connect({ servers: nats.url });
+    for (let i = 0; i < 300; i++) versions.publish(subjects[0]!, JSON.stringify({ v: 1000 + i, h: `v${i}`, i: 'x', m: {}, w: [] }));
+    await versions.flush();
+    await versions.close();
+    await a.app.waitForText(/more hosts of other mob-nats protocol versions are heard; they are not logged further/);
+    expect(a.app.stderr().match(/speaks mob-nats protocol/g)).toHaveLength(16);
+
+    // b's own heartbeat, copied by a client that reads the server and sent again with its
+    // tokens emptied or changed, while a has calls pending on b (2 s each): a does not take b
+    // for a host that lost it (b's real heartbeats say otherwise), and no call fails.
+    const reader = await connect({ servers: nats.url });
+    const real = await new Promise<any>((resolve) => {
+      const sub = reader.subscribe(subjects[0]!, {
+        callback: (_err, msg) => {
+          const hb = JSON.parse(msg.string());
+          if (hb.h === 'b' && hb.b === undefined && hb.t !== undefined) {
+            sub.unsubscribe();
+            resolve(hb);
+          }
+        },
+      });
+    });
+    const pending = ask(a.port, '/call?n=20&ms=2000&timeout=8000');
+    await delay(200);
+    const leftBeforeForgery = left(a, 'b');
+    for (let i = 0; i < 6; i++) {
+      const tokens = i % 2 ? { k: {}, e: {} } : { k: { a: '000000000000' }, e: { a: '000000000000' } };
+      reader.publish(subjects[0]!, JSON.stringify({ ...real, ...tokens }));
+      await reader.flush();
+      await delay(250);
+    }
+    await reader.close();
+    const duringForgery = await pending;
+    expect(duringForgery.filter((r: any) => !r.ok)).toEqual([]);
+    expect(hostsOf(duringForgery)).toEqual({ b: 20 });
+    expect(left(a, 'b')).toBe(leftBeforeForgery);
 
     const after = await ask(a.port, '/call?n=20&timeout=5000');
     expect(hostsOf(after)).toEqual({ b: 20 });
