@@ -36,6 +36,8 @@ const HANDSHAKE_BYTES = 512;
 const HANDSHAKE_MS = 2_000;
 /** After a link closes, how long its pending calls wait for the Kingpin to tell the exit code. */
 const EXIT_WAIT_MS = 1_000;
+/** Calls of a peer's being served over one link, at most (a peer of mob's has far fewer: its window). */
+const MAX_SERVING = 100_000;
 
 /** What the link layer needs of its worker. */
 export interface LinkHost {
@@ -68,6 +70,12 @@ class Link {
   readonly window: Window;
   /** ids of our calls that went over the link and are not answered */
   readonly inflight = new IdSet();
+  /** ids of the peer's calls that came over the link and we have not answered: only their answers take it */
+  readonly serving = new IdSet();
+  /** we told the peer (it retires) that no more calls of ours come over the link */
+  endSent = false;
+  /** the peer told us (we retire) that no more calls of its come over the link */
+  endSeen = false;
   /** the peer's routed frames to us are all in: its link frames may be handled */
   markSeen = false;
   /** the peer is retiring: calls still pending when its link closes never ran there */
@@ -122,6 +130,10 @@ export class Links {
   readonly #max: number;
   #server: Server | null = null;
   #path = '';
+  /** this worker retires and its peers have stopped calling (or did not in time): calls are turned away */
+  #closing = false;
+  /** quiesce() waits: told when a peer's end mark comes or a link closes */
+  #quiet: (() => void) | null = null;
 
   constructor(host: LinkHost, dir: string, max = DEFAULT_MAX_LINKS) {
     this.#host = host;
@@ -167,6 +179,9 @@ export class Links {
       if (!l) return undefined;
     }
     if (l.state === 'closed') return undefined;
+    // An answer goes back the way its call came: a call that came routed (before the link
+    // opened) is answered routed, where the Kingpin counts it and its caller expects it.
+    if (frame.k === Kind.Return && !l.serving.delete(frame.i)) return undefined;
     const below = l.window.take(bytes, where !== undefined, where ?? '');
     if (frame.k === Kind.Call) l.inflight.add(frame.i);
     if (l.state === 'opening') l.buffer.push({ frame, bytes });
@@ -244,7 +259,49 @@ export class Links {
   /** Worker `pid` is retiring (reload, scale down, shutdown): it turns calls away, then exits. */
   retiring(pid: number): void {
     const l = this.#links.get(pid);
-    if (l) l.retiring = true;
+    if (!l) return;
+    l.retiring = true;
+    // It serves what we sent it until it has this mark (after all of it): then it may go.
+    if (l.endSent || l.state === 'closed') return;
+    l.endSent = true;
+    const mark: Frame = { k: Kind.LinkMark };
+    const bytes = frameBytes(mark);
+    l.window.take(bytes, false, '');
+    if (l.state === 'opening') l.buffer.push({ frame: mark, bytes });
+    else l.outbox!.push(mark, bytes);
+  }
+
+  /**
+   * This worker retires: resolves once every linked peer has said that no more of its calls
+   * come (it sends that mark after its last call, as soon as the Kingpin tells it that this
+   * worker retires), or its link closed, or after `ms`. Calls that come over links until then
+   * are served, as routed calls sent before the retirement are; after, they are turned away
+   * (their callers send them elsewhere).
+   *
+   * @example
+   * await links.quiesce(1000); // then drain running calls and exit
+   */
+  quiesce(ms: number): Promise<void> {
+    const waiting = (): boolean => {
+      for (const l of this.#links.values()) if (l.state !== 'closed' && !l.endSeen) return true;
+      return false;
+    };
+    if (!waiting()) {
+      this.#closing = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#quiet = null;
+        this.#closing = true;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#quiet = () => {
+        if (!waiting()) done();
+      };
+    });
   }
 
   /** Worker `pid` exited (the Kingpin's Down, with its exit code or signal): its link is gone for good. */
@@ -374,10 +431,12 @@ export class Links {
     l.timer = null;
     l.state = 'closed';
     l.inflight.clear();
+    this.#quiet?.();
     const buffered = l.buffer;
     l.buffer = [];
     l.window.disable();
     for (const { frame } of buffered) {
+      if (frame.k === Kind.LinkMark) continue; // our end mark: there is no link to end
       // Calls keep the worker they were meant for; the Kingpin sends them there if it is ready.
       if (frame.k === Kind.Call) frame.t = l.pid;
       this.#host.routed(frame);
@@ -394,7 +453,9 @@ export class Links {
     l.socket?.destroy();
     l.window.disable();
     l.outbox?.clear();
+    l.serving.clear();
     this.#host.gone(l.pid);
+    this.#quiet?.();
     if (l.inflight.size === 0) return;
     if (l.retiring) return this.#settleClosed(l, null, null);
     l.timer = setTimeout(() => this.#settleClosed(l, null, null), EXIT_WAIT_MS);
@@ -457,13 +518,21 @@ export class Links {
         case Kind.Call:
           if (typeof fr.i !== 'number') break;
           fr.p = l.pid;
-          if (host.stopping()) {
+          if (this.#closing || l.endSeen) {
             // Retiring: this call never runs here; the caller sends it elsewhere.
             const e = serializeError(new ShutdownError(`worker ${host.pid} is stopping; the call goes to another worker`));
             l.outbox?.push({ k: Kind.Fail, i: fr.i, e, y: 1 });
             break;
           }
+          // (An id already being served is not a call of a mob peer's.)
+          if (l.serving.has(fr.i) || l.serving.size >= MAX_SERVING) break;
+          l.serving.add(fr.i);
           host.dispatch(fr);
+          break;
+        case Kind.LinkMark:
+          // The peer heard that we retire: no more calls of its come over this link.
+          l.endSeen = true;
+          this.#quiet?.();
           break;
         case Kind.Return:
         case Kind.Fail:

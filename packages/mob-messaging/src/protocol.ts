@@ -72,7 +72,8 @@ export const Kind = {
   Link: 17,
   /**
    * (v2) worker → Kingpin → worker: the sender's routed frames to the receiver end here; what
-   * it sends the receiver from now on comes over their link.
+   * it sends the receiver from now on comes over their link. Over a link (no fields): the
+   * receiver retires, and the sender's calls to it end here (it may go once all are served).
    */
   LinkMark: 18,
   /**

@@ -110,6 +110,8 @@ interface State {
 
 // One state per process, even if two copies of this package are loaded.
 const KEY = Symbol.for('mob-messaging.worker');
+/** How long a retiring worker waits, at most, for its linked peers to say their last call has left. */
+const QUIESCE_MS = 1000;
 type WithState = typeof globalThis & { [KEY]?: State };
 
 function state(what: string): State {
@@ -357,10 +359,13 @@ function callVia(s: State, m: Membership, frame: CallFrame, where: string, bytes
   return sent;
 }
 
-async function shutdown(s: State, _timeout: number): Promise<void> {
+async function shutdown(s: State, timeout: number): Promise<void> {
   if (s.stopping) return;
   s.stopping = true;
-  const waits: unknown[] = [];
+  // Calls that linked workers sent before they heard that this one retires are served, as
+  // routed ones are: each says when its last has left (bounded, for a peer that never says).
+  const quiet = typeof timeout === 'number' && timeout > 0 ? Math.min(QUIESCE_MS, timeout / 4) : QUIESCE_MS;
+  const waits: unknown[] = [s.links?.quiesce(quiet)];
   for (const fn of s.events.listeners('shutdown')) {
     try {
       waits.push((fn as ShutdownListener)());

@@ -112,4 +112,35 @@ describe('direct links', () => {
     expect(app.lines.filter((l) => l.ev === 'exit')).toEqual([]);
     await app.stop();
   });
+
+  it.each([['links', '1'], ['links: false', '0']])(
+    'with %s, reloads and a stop under 50 calls in flight fail no call: answers take the way their call came, and a retiring worker serves its linked callers until they stop',
+    async (_name, links) => {
+      const app = startApp(join(fixtures, 'retire-main.cjs'), { env: { LINKS: links } });
+      // The first 50 calls go through the Kingpin, and links open meanwhile: all are answered.
+      const started = (n: number): Promise<unknown> => app.waitFor(() => app.lines.filter((l) => l.started).length >= n, `front generation ${n}: its first 50 calls answered`, 10_000);
+      await started(1);
+      for (let i = 1; i <= 2; i++) {
+        app.proc.kill('SIGHUP');
+        await app.waitForText(/reload of role "front" done/, i, 30_000);
+        await started(i + 1);
+      }
+      app.proc.kill('SIGTERM');
+      expect(await app.exited).toEqual({ code: 0, signal: null });
+      const results = app.lines.filter((l) => l.front);
+      expect(results).toHaveLength(3);
+      for (const [i, r] of results.entries()) {
+        expect(r.bad).toBe(0);
+        expect(r.ok).toBeGreaterThan(50);
+        // The stop: a call the front makes after the Kingpin retired every back worker, before
+        // the front hears that it stops too, is refused (there is no worker left to take it),
+        // with links as without. Nothing else fails; the calls in flight are all answered.
+        const refused = i === 2 ? 'ShutdownError: the cluster is stopping: no worker of role "back" is left to answer' : '';
+        expect(Object.keys(r.errs).filter((e) => e !== refused)).toEqual([]);
+      }
+      await app.stop();
+    },
+    90_000,
+  );
 });
+
