@@ -238,7 +238,7 @@ export function serializeError(err: unknown): SerializedError {
  * const err = restoreError(wire, { role: 'back', pid: 1234 });
  * err.name; // 'TypeError'
  */
-export function restoreError(data: SerializedError, remote?: { role: string; pid: number }): Error {
+export function restoreError(data: SerializedError, remote?: { role: string; pid: number; host?: string }): Error {
   const name = typeof data?.name === 'string' ? data.name : 'Error';
   const message = typeof data?.message === 'string' ? data.message : String(data?.message);
   const Ctor = data?.mob ? mobErrors[name] : undefined;
@@ -259,8 +259,11 @@ export function restoreError(data: SerializedError, remote?: { role: string; pid
       (err as unknown as Record<string, unknown>)[key] = props[key];
     }
   }
+  // Thrown on another host: its host and its pid there (not this host's alias of it).
+  const at = data?.at;
+  if (remote && at && typeof at.h === 'string' && at.h.length <= 64 && Number.isInteger(at.p) && at.p > 0) remote = { role: remote.role, pid: at.p, host: at.h };
   if (typeof data?.stack === 'string') {
-    const where = remote ? `    at <remote role "${remote.role}", pid ${remote.pid}>` : '';
+    const where = remote ? `    at <remote role "${remote.role}", pid ${remote.pid}${remote.host === undefined ? '' : ` on host "${remote.host}"`}>` : '';
     err.stack = where ? `${data.stack}\n${where}` : data.stack;
   }
   if (remote) Object.defineProperty(err, 'remote', { value: remote, enumerable: false, configurable: true });

@@ -139,6 +139,11 @@ export interface SerializedError {
   mob?: boolean;
   /** Extra own properties that are JSON values (role, pid, exitCode, ...). */
   props?: Record<string, unknown>;
+  /**
+   * Where it was thrown, when that was on another host of the mob: the host and the worker's
+   * own pid there. Set by the path that brought the answer, not by the thrower.
+   */
+  at?: { h: string; p: number };
 }
 
 /** The IPC envelope: one batch of frames. */

@@ -439,6 +439,7 @@ export class Remotes {
         }
         fr.p = side.pid;
         if (fr.w !== undefined) fr.w = peer.alias;
+        if (typeof fr.e === 'object' && fr.e !== null) fr.e.at = { h: peer.host, p: peer.rpid };
         side.dispatch(fr);
         return;
       case Kind.Invoke:

@@ -945,6 +945,7 @@ export class Router extends EventEmitter<RouterEvents> {
         }
         fr.p = caller;
         fr.w = peer.pid;
+        if (typeof fr.e === 'object' && fr.e !== null) fr.e.at = { h: host.name, p: peer.rpid! };
         local.outbox.push(fr, bytes, peer);
         return true;
       }

@@ -178,6 +178,10 @@ describe('one mob over three hosts through NATS', () => {
     const failed = await ask(a.port, '/fail');
     expect(failed).toMatchObject({ ok: false, name: 'RangeError', code: 'E_NOPE', message: 'no such thing' });
     expect(failed.stack).toContain('back.cjs');
+    // where it was thrown: the host and the worker's own pid there (not a's alias of it)
+    expect(calls.map((c: any) => `${c.value.host}/${c.value.pid}`)).toContain(`${failed.remote.host}/${failed.remote.pid}`);
+    expect(failed.remote.role).toBe('back');
+    expect(failed.stack).toContain(`pid ${failed.remote.pid} on host "${failed.remote.host}"`);
 
     expect(await ask(a.port, '/callback')).toMatchObject({ got: 42, n: 3, ticks: [1, 2, 3] });
 
@@ -537,7 +541,9 @@ describe('one mob over three hosts through NATS', () => {
     expect(big.same).toBe(true);
     expect(big.hosts.filter((h: string) => h === 'b')).toHaveLength(10);
     const failed = await ask(a.port, '/fail');
-    expect(failed).toMatchObject({ ok: false, name: 'RangeError', code: 'E_NOPE', message: 'no such thing' });
+    expect(failed).toMatchObject({ ok: false, name: 'RangeError', code: 'E_NOPE', message: 'no such thing', remote: { role: 'back' } });
+    expect(['b', 'c']).toContain(failed.remote.host);
+    expect(failed.remote.pid).toBeLessThan(2 ** 22);
     expect(await ask(a.port, '/callback')).toMatchObject({ got: 42, n: 3, ticks: [1, 2, 3] });
   });
 });
