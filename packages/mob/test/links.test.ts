@@ -131,7 +131,7 @@ describe('direct links', () => {
       expect(results).toHaveLength(3);
       for (const [i, r] of results.entries()) {
         expect(r.bad).toBe(0);
-        expect(r.ok).toBeGreaterThan(50);
+        expect(r.ok).toBeGreaterThanOrEqual(50); // its first 50 at least (a loaded machine may give no more)
         // The stop: a call the front makes after the Kingpin retired every back worker, before
         // the front hears that it stops too, is refused (there is no worker left to take it),
         // with links as without. Nothing else fails; the calls in flight are all answered.
