@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ControlRequestError, connectControl, controlDir, flatten, listApps, socketPath, type AppStatus, type ControlClient } from 'mob-control';
+import { ControlRequestError, assertStatus, connectControl, controlDir, flatten, listApps, socketPath, type AppStatus, type ControlClient, type Listed } from 'mob-control';
 import { appText, listText } from './format.js';
 import { serveDashboard } from './dashboard.js';
 
@@ -130,26 +130,58 @@ async function running(): Promise<string> {
   return apps.length ? `running: ${apps.join(', ')}` : `no app is running (control folder ${controlDir()})`;
 }
 
+/**
+ * `value` of a numeric option given as `--lines -1` or `-n -1`, joined to it (`--lines=-1`,
+ * `-n-1`): parseArgs would refuse it with its own long text, before the command's own short
+ * check of the value can say what it takes.
+ */
+export function joinDashValues(args: string[], names: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (names.includes(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(a.startsWith('--') ? `${a}=${next}` : `${a}${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** Says on stderr which sockets did not answer as they should (another version, another user). */
+function unreadable(listed: Listed[], io: CliIo): number {
+  let n = 0;
+  for (const l of listed) {
+    if (!l.error) continue;
+    io.err(`${l.socket}: ${l.error.message}`);
+    n++;
+  }
+  return n;
+}
+
 async function ls(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
   const listed = await listApps();
   const apps = everyHost(listed.filter((l) => l.status).map((l) => l.status!));
   if (values.json) io.out(JSON.stringify(apps, null, 2));
-  else {
-    io.out(listText(apps));
-    for (const l of listed) if (l.error) io.err(`${l.socket}: ${l.error.message}`);
-  }
-  return 0;
+  else io.out(listText(apps));
+  // The apps that answered are listed; one that could not be read fails the command.
+  return unreadable(listed, io) ? 1 : 0;
 }
 
 async function status(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, watch: { type: 'boolean', short: 'w' } } });
   const app = positionals[0];
+  let failed = 0;
   const read = async (): Promise<AppStatus[]> => {
-    if (!app) return everyHost((await listApps()).filter((l) => l.status).map((l) => l.status!));
+    if (!app) {
+      const listed = await listApps();
+      failed = unreadable(listed, io);
+      return everyHost(listed.filter((l) => l.status).map((l) => l.status!));
+    }
     const c = await open(app);
     try {
-      return everyHost([(await c.request('status')) as AppStatus]);
+      return everyHost([assertStatus(await c.request('status'), app)]);
     } finally {
       c.close();
     }
@@ -160,7 +192,7 @@ async function status(args: string[], io: CliIo): Promise<number> {
   };
   if (!values.watch) {
     print(await read());
-    return 0;
+    return failed ? 1 : 0;
   }
   // --watch: redraw every second until interrupted (or the app is gone).
   for (;;) {
@@ -232,14 +264,14 @@ async function stop(args: string[], io: CliIo): Promise<number> {
 
 async function logs(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
-    args,
+    args: joinDashValues(args, ['--lines', '-n']),
     allowPositionals: true,
     allowNegative: true,
     options: { lines: { type: 'string', short: 'n' }, follow: { type: 'boolean', default: true } },
   });
   const [app, which] = positionals;
   const lines = values.lines === undefined ? 20 : Number(values.lines);
-  if (!Number.isInteger(lines) || lines < 0) throw new Usage(`--lines must be a whole number, got "${values.lines}"`);
+  if (!Number.isInteger(lines) || lines < 0) throw new Usage(`--lines must be a whole number (0 or more), got "${values.lines}"`);
   const filter: { role?: string; pid?: number } = {};
   if (which !== undefined) {
     if (/^\d+$/.test(which)) filter.pid = Number(which);
@@ -271,7 +303,7 @@ async function logs(args: string[], io: CliIo): Promise<number> {
 }
 
 async function dashboard(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string', short: 'p' }, host: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: joinDashValues(args, ['--port', '-p']), allowPositionals: true, options: { port: { type: 'string', short: 'p' }, host: { type: 'string' } } });
   const app = positionals[0];
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Usage(`--port must be a port number, got "${values.port}"`);

@@ -10,8 +10,9 @@ import type { AppStatus } from './status.js';
 /**
  * A control request failed: no such app, no permission, a Kingpin of another protocol
  * version, or the Kingpin's own answer (an unknown role, a scale out of bounds). `code` says
- * which: E_MOB_NO_APP, E_MOB_NO_PERMISSION, E_MOB_CONTROL_VERSION, E_MOB_CONTROL_CLOSED, or
- * the Kingpin's error code.
+ * which: E_MOB_NO_APP, E_MOB_NO_PERMISSION, E_MOB_CONTROL_VERSION (an answer of another
+ * protocol version, whatever its shape), E_MOB_CONTROL_BAD_ANSWER (see assertStatus),
+ * E_MOB_CONTROL_CLOSED, or the Kingpin's error code.
  *
  * @example
  * catch (err) { if (err.code === 'E_MOB_NO_APP') console.error(err.message); }
@@ -79,8 +80,16 @@ function client(socket: Socket, app: string): ControlClient {
     } catch {
       return;
     }
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) return;
     const w = waiting.get(a.id) ?? (a.id === 0 ? waiting.values().next().value : undefined);
     if (!w) return;
+    // A Kingpin of another protocol version may answer in a shape this mob does not know:
+    // nothing of it is read, whatever it says.
+    if (a.v !== CONTROL_VERSION) {
+      waiting.delete(a.id);
+      w.reject(remoteError(a.ok === false ? a.error : undefined, a.v));
+      return;
+    }
     if (a.event !== undefined) {
       w.onEvent?.(a.event, a.data);
       return;
@@ -106,12 +115,41 @@ function client(socket: Socket, app: string): ControlClient {
   };
 }
 
-function remoteError(e: ControlError | undefined, v: number): ControlRequestError {
+function remoteError(e: ControlError | undefined, v: unknown): ControlRequestError {
   const code = typeof e?.code === 'string' ? e.code : 'E_MOB_CONTROL';
-  if (code === 'E_MOB_CONTROL_VERSION' || v !== CONTROL_VERSION) {
-    return new ControlRequestError(e?.message ?? `the Kingpin speaks control protocol ${v}, this mob ${CONTROL_VERSION}`, 'E_MOB_CONTROL_VERSION');
-  }
-  return new ControlRequestError(e?.message ?? 'the Kingpin refused the request', code, e?.name);
+  const message = typeof e?.message === 'string' ? e.message : undefined;
+  if (v !== CONTROL_VERSION) return versionError(v);
+  if (code === 'E_MOB_CONTROL_VERSION') return new ControlRequestError(message ?? versionError(v).message, code);
+  return new ControlRequestError(message ?? 'the Kingpin refused the request', code, typeof e?.name === 'string' ? e.name : undefined);
+}
+
+function versionError(v: unknown): ControlRequestError {
+  return new ControlRequestError(
+    `a Kingpin of another protocol version (${JSON.stringify(v) ?? 'none'}; this mob speaks ${CONTROL_VERSION}): use the mob command of the app's own mob version (npx mob, from the app's folder)`,
+    'E_MOB_CONTROL_VERSION',
+  );
+}
+
+/**
+ * Checks that a `status` answer has the documented shape (`{ name, pid, roles: [{ name,
+ * workers: [...] }] }`) and returns it; else throws ControlRequestError
+ * (E_MOB_CONTROL_BAD_ANSWER), so a command prints one short line instead of failing on it.
+ *
+ * @example
+ * const status = assertStatus(await c.request('status'), 'shop');
+ */
+export function assertStatus(x: unknown, app: string): AppStatus {
+  const s = x as AppStatus | null;
+  const ok =
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.name === 'string' &&
+    typeof s.pid === 'number' &&
+    Array.isArray(s.roles) &&
+    s.roles.every((r) => typeof r === 'object' && r !== null && typeof r.name === 'string' && Array.isArray(r.workers)) &&
+    (s.others === undefined || (Array.isArray(s.others) && s.others.every((o) => typeof o === 'object' && o !== null && Array.isArray(o.roles))));
+  if (!ok) throw new ControlRequestError(`the Kingpin of app "${app}" answered a status this mob cannot read (another mob version?)`, 'E_MOB_CONTROL_BAD_ANSWER');
+  return s;
 }
 
 /** A socket in the control folder: its app's status, or why it did not answer. */
@@ -146,7 +184,7 @@ export async function listApps(dir = controlDir()): Promise<Listed[]> {
         return (err as ControlRequestError).code === 'E_MOB_NO_PERMISSION' ? { socket, error: err as ControlRequestError } : null;
       }
       try {
-        return { socket, status: (await withTimeout(c.request('status'), 3000)) as AppStatus };
+        return { socket, status: assertStatus(await withTimeout(c.request('status'), 3000), name.slice(0, -5)) };
       } catch (err) {
         return { socket, error: err instanceof ControlRequestError ? err : new ControlRequestError(String((err as Error).message), 'E_MOB_CONTROL') };
       } finally {

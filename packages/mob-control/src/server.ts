@@ -322,7 +322,14 @@ function handle(
     case 'logs': {
       const n = Number.isInteger(req.lines) && (req.lines as number) >= 0 ? Math.min(req.lines as number, 10_000) : 20;
       const pid = Number.isInteger(req.pid) ? req.pid : undefined;
-      for (const l of kingpin.logs(n, { ...(role ? { role } : {}), ...(pid ? { pid } : {}) })) event('log', l);
+      // A pid that is none of the app's workers (live, or gone with lines still kept) would
+      // show nothing, and follow nothing, forever.
+      if (pid !== undefined && !kingpin.workers().some((w) => w.pid === pid) && kingpin.logs(1, { pid }).length === 0) {
+        const pids = kingpin.workers().map((w) => w.pid);
+        send(fail(id, 'E_MOB_NO_WORKER', `app "${kingpin.name}" has no worker ${pid} (its workers: ${pids.length ? pids.join(', ') : 'none'})`));
+        return;
+      }
+      for (const l of kingpin.logs(n, { ...(role ? { role } : {}), ...(pid !== undefined ? { pid } : {}) })) event('log', l);
       if (req.follow === false) {
         ok({ lines: n });
         return;

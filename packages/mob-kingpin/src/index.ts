@@ -4,4 +4,4 @@ export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export type { BaseLike } from './paths.js';
 export { percentile, type WorkerStats, type ExportTotals } from './stats.js';
 export { DEFAULT_LOG_LIMITS, type LogLine, type LogLimits } from './output.js';
-export { RoleFailedError } from './errors.js';
+export { RoleFailedError, ReloadFailedError, ScaleFailedError, type NotReady } from './errors.js';

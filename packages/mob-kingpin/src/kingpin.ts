@@ -18,7 +18,7 @@ import {
   type WorkerInfo,
 } from 'mob-messaging';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { RoleFailedError } from './errors.js';
+import { ReloadFailedError, RoleFailedError, ScaleFailedError, type NotReady } from './errors.js';
 import { makeLinkDir, sweepLinkDirs } from './linkdir.js';
 import { Output, type LogLine } from './output.js';
 import { StatsBook, type ExportTotals, type WorkerStats } from './stats.js';
@@ -34,6 +34,12 @@ export interface RoleOptions {
   maxWorkers?: number;
   /** ms a stopping worker has to finish before it is killed (default 5,000). */
   killTimeout?: number;
+  /**
+   * ms a worker forked by `reload()` or a scale-up has to be ready (default 60,000): past it,
+   * the reload stops (the new worker is stopped, the old ones keep running) or the scale
+   * rejects (the worker keeps loading).
+   */
+  readyTimeout?: number;
   /** How calls pick a worker of this role (default 'round-robin'). */
   balance?: Balance;
   /**
@@ -234,6 +240,13 @@ interface Mobster {
   killTimer?: NodeJS.Timeout;
   /** what it reported before an unexpected exit */
   crash?: CrashReport;
+  /** how it exited, once it has */
+  exit?: { code: number | null; signal: string | null };
+  /**
+   * forked by a reload or a scale-up: until it is ready, its exit fails that operation and is
+   * no restart (a reload's is not revived either: the old worker keeps its place)
+   */
+  readonly trial: 'reload' | 'scale' | null;
   /** unexpected exits of the workers it replaces, one after the other (its slot's restarts) */
   readonly restarts: number;
 }
@@ -363,7 +376,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     if (this.#roles.has(name)) throw new ConfigError(`${where}: role "${name}" is already defined`);
     if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: options must be an object`);
     const { min, max } = counts(options, where);
-    for (const key of ['killTimeout'] as const) {
+    for (const key of ['killTimeout', 'readyTimeout'] as const) {
       const v = options[key];
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`${where}: ${key} must be a number of ms >= 0, got ${describe(v)}`);
     }
@@ -551,7 +564,10 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   /**
    * Zero-downtime rolling reload of one role or all: for each worker, a replacement is forked
    * and, once ready (and listening, if the role listens), the old one is stopped gracefully.
-   * The role never has fewer ready workers than before. SIGHUP reloads every role.
+   * The role never has fewer ready workers than before. SIGHUP reloads every role. Rejects
+   * with ReloadFailedError (naming the role, the new worker and why) when a replacement exits
+   * before it is ready or is not ready within the role's `readyTimeout`: that role's reload
+   * stops there, its old workers keep running, and the roles after it are not reloaded.
    *
    * @example
    * await kingpin.reload('front');
@@ -563,33 +579,35 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       const stops: Promise<void>[] = [];
       const t0 = Date.now();
       this.emit('reload', { role: role.name, phase: 'start', ok: true });
-      let ok = true;
+      let failed: ReloadFailedError | null = null;
       for (const m of old) {
         if (this.#stopping) {
-          this.#log(`mob: reload of role "${role.name}" stopped: the Kingpin is stopping (${stops.length} of ${old.length} workers replaced)`);
-          return;
+          failed = new ReloadFailedError(role.name, stops.length, old.length, 'stopping');
+          break;
         }
-        const fresh = this.#fork(role);
-        ok = await this.#whenReady(fresh);
-        if (!ok) {
-          this.#log(
-            `mob: reload of role "${role.name}" stopped: the new worker ${fresh.pid} exited before it was ready ` +
-              `(${stops.length} of ${old.length} workers replaced); the old workers keep running`,
-          );
+        const fresh = this.#fork(role, 0, 'reload');
+        const why = await this.#whenReady(fresh, readyTimeout(role));
+        if (why) {
+          // One that is still loading is stopped: the old worker keeps its place.
+          if (why.why === 'timeout') void this.#retire(fresh);
+          failed = new ReloadFailedError(role.name, stops.length, old.length, why);
           break;
         }
         stops.push(this.#retire(m));
       }
       await Promise.all(stops);
-      if (ok) this.#log(`mob: reload of role "${role.name}" done: replaced ${old.length} worker(s) in ${Date.now() - t0} ms`);
-      this.emit('reload', { role: role.name, phase: 'done', ok });
-      if (!ok) return;
+      this.#log(failed ? `mob: ${failed.message}` : `mob: reload of role "${role.name}" done: replaced ${old.length} worker(s) in ${Date.now() - t0} ms`);
+      this.emit('reload', { role: role.name, phase: 'done', ok: !failed });
+      if (failed) throw failed;
     }
   }
 
   /**
    * Sets the number of workers of a role, within its minWorkers..maxWorkers. Scaling down
-   * stops workers gracefully (their running calls finish first).
+   * stops workers gracefully (their running calls finish first). Scaling up resolves once the
+   * new workers are ready; it rejects with ScaleFailedError when one exits before it is ready
+   * or is not ready within the role's `readyTimeout` (the target stays: the Kingpin keeps
+   * reviving the missing workers with backoff).
    *
    * @example
    * await kingpin.scale('jobs', 6);
@@ -606,14 +624,21 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     // Before the cluster starts, the target is all there is: boot forks it.
     if (!this.#router) return;
     const live = this.#live(role);
-    const waits: Promise<unknown>[] = [];
     if (live.length > count) {
       // Stop the newest first: the oldest are warm.
-      for (const m of live.slice(count).reverse()) waits.push(this.#retire(m));
-    } else {
-      for (let i = live.length + role.pendingForks; i < count; i++) waits.push(this.#whenReady(this.#fork(role)));
+      await Promise.all(live.slice(count).reverse().map((m) => this.#retire(m)));
+      return;
     }
-    await Promise.all(waits);
+    // Up: the role has `count` ready workers once those still starting are ready too. Slots a
+    // crash-looping role would refill after its backoff are filled now (the timer then finds
+    // nothing missing): the caller waits for them, not for a timer it cannot see.
+    const timeout = readyTimeout(role);
+    const waits = live.filter((m) => !this.#serving(m)).map((m) => this.#whenReady(m, timeout));
+    for (let i = live.length; i < count; i++) waits.push(this.#whenReady(this.#fork(role, 0, 'scale'), timeout));
+    const why = (await Promise.all(waits)).find((w) => w !== null);
+    // The target stays: a worker that died is revived with the role's backoff, one still
+    // loading keeps loading. The caller learns that the count was not reached, and why.
+    if (why) throw new ScaleFailedError(role.name, this.#live(role).filter((m) => this.#serving(m)).length, count, why);
   }
 
   // ---- booting ----------------------------------------------------------------------
@@ -755,7 +780,10 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
         'SIGHUP',
         () => {
           this.#log('mob: SIGHUP: reloading every role');
-          this.reload().catch((err: Error) => this.#log(`mob: reload failed: ${err.message}`));
+          // A reload that stopped has logged why already.
+          this.reload().catch((err: Error) => {
+            if (!(err instanceof ReloadFailedError)) this.#log(`mob: reload failed: ${err.message}`);
+          });
         },
       ],
     ];
@@ -773,7 +801,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
 
   // ---- workers ----------------------------------------------------------------------
 
-  #fork(role: Role, restarts = 0): Mobster {
+  #fork(role: Role, restarts = 0, trial: Mobster['trial'] = null): Mobster {
     const worker = cluster.fork({
       ...role.options.env,
       MOB_APP: this.name,
@@ -803,6 +831,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       resolveExit: () => resolveExit(),
       onReady: [],
       restarts,
+      trial,
     };
     // A worker that calls listen() while its module loads is ready once it listens: a port in
     // use makes it crash after loading, and it must not count as ready meanwhile. Node's
@@ -851,12 +880,20 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     return m.ready && (m.listening || (!m.role.listens && !m.binding));
   }
 
-  /** Resolves true once `m` is ready (and listening, if its role listens), false if it exits first. */
-  #whenReady(m: Mobster): Promise<boolean> {
-    if (this.#serving(m)) return Promise.resolve(true);
+  /**
+   * Resolves null once `m` is ready (and listening, if its role listens); else why not: it
+   * exited first, or `timeout` ms passed.
+   */
+  #whenReady(m: Mobster, timeout: number): Promise<NotReady | null> {
+    if (this.#serving(m)) return Promise.resolve(null);
     return new Promise((resolve) => {
-      m.onReady.push(() => resolve(true));
-      m.exited.then(() => resolve(false), () => resolve(false));
+      const t = setTimeout(() => resolve(notReady(m, 'timeout', timeout)), timeout);
+      const done = (why: NotReady | null): void => {
+        clearTimeout(t);
+        resolve(why);
+      };
+      m.onReady.push(() => done(null));
+      void m.exited.then(() => done(notReady(m, 'exited', timeout)));
     });
   }
 
@@ -880,6 +917,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     if (!m) return;
     this.#mobsters.delete(pid);
     clearTimeout(m.killTimer);
+    m.exit = { code, signal };
     m.resolveExit();
     this.#book.exit(pid);
     this.#output?.exited(pid);
@@ -899,10 +937,17 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       lines: [],
     };
     const uptime = Date.now() - m.forkedAt;
-    const delay = role.backoff.next(uptime, m.ready ? Date.now() - m.readyAt : 0);
-    role.restarts++;
-    role.revive.push(m.restarts + 1);
     const how = signal ? `signal ${signal}` : `code ${code}`;
+    // A reload's new worker that never got ready: the reload stops and says why, its old
+    // worker keeps its place. Nothing is revived, and it is no restart.
+    if (m.trial === 'reload' && !m.ready) return;
+    const delay = role.backoff.next(uptime, m.ready ? Date.now() - m.readyAt : 0);
+    // A scale-up's new worker that never got ready fails the scale; its slot is filled again
+    // (the target stays), but no running worker was lost: no restart either.
+    if (!(m.trial === 'scale' && !m.ready)) {
+      role.restarts++;
+      role.revive.push(m.restarts + 1);
+    }
     if (this.#shouldLog(role, `exit:${how}`)) {
       this.#log(
         `mob: worker ${pid} of role "${role.name}" exited (${how}) after ${uptime} ms; ` +
@@ -1049,6 +1094,25 @@ function workerExecArgv(base: string[], extra: string[] | undefined): string[] {
   if (extra) return [...base, ...extra];
   if (Number(process.versions.node.split('.')[0]) < 22 || semiSpaceGiven(base)) return base;
   return [...base, `--max-semi-space-size=${MAX_SEMI_SPACE_MB}`];
+}
+
+/** Default ms a worker forked by a reload or a scale-up has to be ready. */
+const READY_TIMEOUT = 60_000;
+
+function readyTimeout(role: Role): number {
+  return role.options.readyTimeout ?? READY_TIMEOUT;
+}
+
+function notReady(m: Mobster, why: NotReady['why'], timeout: number): NotReady {
+  const e = m.crash?.error;
+  return {
+    pid: m.pid,
+    why,
+    code: m.exit?.code ?? null,
+    signal: m.exit?.signal ?? null,
+    error: why === 'exited' && e ? { name: String(e.name), message: String(e.message) } : null,
+    timeout,
+  };
 }
 
 function counts(options: RoleOptions, where: string): { min: number; max: number } {

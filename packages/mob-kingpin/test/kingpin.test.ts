@@ -124,6 +124,31 @@ describe('the Kingpin', () => {
     await app.stop();
   });
 
+  it('rejects a reload whose new worker crashes at load, and a scale-up whose does; neither counts as a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mob-reload-'));
+    try {
+      const app = startApp(join(fixtures, 'reload-broken.cjs'), { env: { MOB_TEST_DIR: dir } });
+      const r = await app.waitFor((l) => l.reloads, 'the reload results', 20_000);
+      expect(r.reloads).toHaveLength(2);
+      for (const f of r.reloads) {
+        expect(f).toMatchObject({ name: 'ReloadFailedError', code: 'E_MOB_RELOAD_FAILED', role: 'r', lastError: { name: 'Error', message: 'broken on purpose' } });
+        expect(f.message).toMatch(/^reload of role "r" stopped: the new worker \d+ exited \(code 1\) before it was ready: Error: broken on purpose \(0 of 2 workers replaced\); the old workers keep running$/);
+        expect(r.old).not.toContain(f.pid);
+      }
+      expect(r.afterReloads).toBe(0);
+      expect(r.scaled).toMatchObject({ name: 'ScaleFailedError', code: 'E_MOB_SCALE_FAILED', role: 'r', lastError: { message: 'broken on purpose' } });
+      expect(r.scaled.message).toMatch(/^scaling role "r" to 3 failed: the new worker \d+ exited \(code 1\) before it was ready: Error: broken on purpose; 2 of 3 workers are ready/);
+      expect(r.afterScale).toBe(0);
+      // the old workers keep running
+      expect(r.pids).toEqual(r.old);
+      // no revive event for a reload's new worker
+      expect(app.lines.filter((l) => l.ev === 'revive' && r.reloads.some((f: any) => f.pid === l.pid))).toEqual([]);
+      await app.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('holds any() sends for a role until one of its workers is ready', async () => {
     // The slow role loads 600 ms after the sender has sent, not 600 ms after its own start:
     // two workers forked together may start some hundreds of ms apart on a busy machine.

@@ -4,12 +4,12 @@ import { availableParallelism } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { main } from 'mob-cli';
+import { joinDashValues, main } from 'mob-cli';
 import { start } from './index.js';
 
 function run(args: string[]): number | null {
   const { values, positionals } = parseArgs({
-    args,
+    args: joinDashValues(args, ['-i', '--instances']),
     allowPositionals: true,
     options: { instances: { type: 'string', short: 'i' }, name: { type: 'string' } },
   });
@@ -24,9 +24,10 @@ function run(args: string[]): number | null {
     return 1;
   }
   const i = values.instances;
-  const n = i === undefined || i === 'max' || i === '0' ? availableParallelism() : Number(i);
+  // As PM2's `-i`: 0 and max mean one worker per CPU.
+  const n = i === undefined || i === 'max' || i === '0' ? availableParallelism() : /^\d+$/.test(i) ? Number(i) : NaN;
   if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`mob run: -i takes a number of workers (or max), got "${i}"\n`);
+    process.stderr.write(`mob run: -i takes a number of workers (1 or more; 0 or max: one per CPU), got "${i}"\n`);
     return 2;
   }
   const role = basename(path, extname(path)).replace(/[^A-Za-z0-9_.-]/g, '_') || 'app';
