@@ -48,7 +48,7 @@ export interface LinkHost {
   routed(frame: Frame): void;
   /** handle a frame that came over a link (its sender stamped) as a routed one */
   dispatch(frame: Frame): void;
-  /** true once this worker is stopping: calls that come over links are turned away */
+  /** true once this worker is stopping: it takes no new link (see quiesce() for the calls over open ones) */
   stopping(): boolean;
   /** the peer's link closed: it is gone or going, choose it no more */
   gone(pid: number): void;
@@ -256,7 +256,10 @@ export class Links {
     for (const frames of early) this.#handle(l, frames);
   }
 
-  /** Worker `pid` is retiring (reload, scale down, shutdown): it turns calls away, then exits. */
+  /**
+   * Worker `pid` is retiring (reload, scale down, shutdown): our calls to it end here (the end
+   * mark goes after them); it serves them, turns away any later one, then exits.
+   */
   retiring(pid: number): void {
     const l = this.#links.get(pid);
     if (!l) return;
