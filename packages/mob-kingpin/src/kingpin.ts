@@ -238,6 +238,8 @@ interface Mobster {
   resolveExit: () => void;
   onReady: (() => void)[];
   killTimer?: NodeJS.Timeout;
+  /** a full stop's first phase: it has run its shutdown listeners and closed its servers */
+  onQuiet?: () => void;
   /** what it reported before an unexpected exit */
   crash?: CrashReport;
   /** how it exited, once it has */
@@ -519,9 +521,12 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 
   /**
-   * Stops gracefully: no more revivals; every worker gets a `shutdown` event, finishes its
-   * running calls and exits, or is killed after its role's `killTimeout`. Resolves when all
-   * are gone. On SIGINT / SIGTERM the Kingpin then exits 0; a second signal kills at once.
+   * Stops gracefully, in two phases, with no more revivals. First every worker gets a
+   * `shutdown` event and closes its servers while every role still serves calls (a request in
+   * flight may still call another role). Once every worker is done with that, all retire: each
+   * finishes its running calls and exits. A worker is killed when a phase takes it longer than
+   * its role's `killTimeout`. Resolves when all are gone. On SIGINT / SIGTERM the Kingpin then
+   * exits 0; a second signal kills at once.
    *
    * @example
    * await kingpin.stop();
@@ -531,8 +536,11 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     this.#stopping = (async () => {
       for (const t of this.#timers) clearTimeout(t);
       this.#timers.clear();
-      const retiring = [...this.#mobsters.values()].map((m) => this.#retire(m));
       this.#router?.stopping();
+      // First every worker's shutdown listeners run and its servers close while every role
+      // still serves: a request in flight may still call another role. Then all retire.
+      await Promise.all([...this.#mobsters.values()].filter((m) => !m.retiring).map((m) => this.#quiet(m)));
+      const retiring = [...this.#mobsters.values()].map((m) => this.#retire(m));
       await Promise.all(retiring);
       this.#router?.close();
       this.#removeLinkDir();
@@ -735,6 +743,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     router.on('crash', (report) => this.#onCrash(report));
     router.on('scale', (info, n) => this.#onScale(info, n));
     router.on('report', (info, report) => this.#book.report(info.pid, report));
+    router.on('quiet', (info) => this.#mobsters.get(info.pid)?.onQuiet?.());
     router.on('lasterr', (info) => {
       const role = this.#roles.get(info.role);
       router.post(info.pid, { k: Kind.LastErr, report: role?.lastErr ?? null });
@@ -894,6 +903,26 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       };
       m.onReady.push(() => done(null));
       void m.exited.then(() => done(notReady(m, 'exited', timeout)));
+    });
+  }
+
+  /** A full stop's first phase for one worker: resolves once it said so, or exited (killed after killTimeout). */
+  #quiet(m: Mobster): Promise<void> {
+    const timeout = m.role.options.killTimeout ?? 5_000;
+    // One not yet greeted has no listeners running: it is simply retired.
+    if (!this.#router?.post(m.pid, { k: Kind.Shutdown, t: timeout, q: 1 })) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(m.killTimer);
+        m.onQuiet = undefined;
+        resolve();
+      };
+      m.onQuiet = done;
+      m.killTimer = setTimeout(() => {
+        this.#log(`mob: worker ${m.pid} of role "${m.role.name}" did not finish its shutdown listeners within ${timeout} ms: killing it`);
+        m.worker.process.kill('SIGKILL');
+      }, timeout);
+      void m.exited.then(done);
     });
   }
 

@@ -170,7 +170,12 @@ describe('the Kingpin', () => {
       ['acceptor', './acceptor.cjs'],
       ['writer', './writer.cjs', { workers: 2 }],
     ]);
-    const { port, acceptor } = await app.waitFor((l) => l.port, 'the port');
+    const { port, acceptor, servers } = await app.waitFor((l) => l.port, 'the port');
+    // Sending a server that listens through the cluster crashed the worker in Node (SIGSEGV).
+    expect(servers).toEqual([
+      expect.stringMatching(/^PayloadError: any\("writer"\)\.send\(\): this net\.Server listens through the cluster .* Listen with \{ exclusive: true \}/),
+      expect.stringMatching(/^PayloadError: any\("writer"\)\.send\(\): the net\.Server handle is not listening; call listen\(\) first/),
+    ]);
     await app.waitFor((l) => l.ev === 'full', 'full');
     const writers = new Set(app.lines.filter((l) => l.ev === 'ready' && l.role === 'writer').map((l) => l.pid));
     const answers: string[] = [];

@@ -49,7 +49,10 @@ export const Kind = {
   Free: 9,
   /** Kingpin → every worker: a worker exited. */
   Down: 10,
-  /** Kingpin → worker: stop gracefully. */
+  /**
+   * Kingpin → worker: stop gracefully. With `q` (a full stop's first phase): run the shutdown
+   * listeners and close the servers while still serving calls, then worker → Kingpin `{q: 1}`.
+   */
   Shutdown: 11,
   /** worker → Kingpin: an uncaught error (or a failed module load), just before exiting. */
   Crash: 12,
@@ -279,8 +282,14 @@ export interface DownFrame {
 
 export interface ShutdownFrame {
   k: typeof Kind.Shutdown;
-  /** milliseconds before the Kingpin kills the worker */
-  t: number;
+  /** milliseconds before the Kingpin kills the worker (absent in a worker's answer) */
+  t?: number;
+  /**
+   * 1: a full stop's first phase. Kingpin → worker: run the shutdown listeners and close the
+   * servers, and go on serving calls (every role still serves); worker → Kingpin: done. The
+   * Kingpin then retires every worker with a plain Shutdown.
+   */
+  q?: number;
 }
 
 /** What a worker reports about an uncaught error. */

@@ -83,6 +83,8 @@ export interface RouterEvents {
   crash: [report: CrashReport, info: WorkerInfo];
   scale: [info: WorkerInfo, n: number];
   lasterr: [info: WorkerInfo];
+  /** a worker has run its shutdown listeners and closed its servers (a full stop's first phase) */
+  quiet: [info: WorkerInfo];
   /** a worker's figures (a Report frame, its fields still to be checked by the reader) */
   report: [info: WorkerInfo, report: ReportFrame];
   /** the ready workers of a role changed (on this host or another) */
@@ -544,6 +546,10 @@ export class Router extends EventEmitter<RouterEvents> {
         return false;
       case Kind.LastErr:
         this.emit('lasterr', info(peer));
+        return false;
+      case Kind.Shutdown:
+        if (fr.q !== 1) return bad(peer, fr);
+        this.emit('quiet', info(peer));
         return false;
       case Kind.Report:
         this.emit('report', info(peer), fr);

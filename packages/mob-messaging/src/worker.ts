@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
+import { Server as NetServer } from 'node:net';
 import { debuglog } from 'node:util';
 import { drainServers, trackServers } from './drain.js';
 import { ConfigError, NoSuchRoleError, PayloadError, WrongProcessError, heldQueueFull } from './errors.js';
@@ -106,6 +107,8 @@ interface State {
   readonly reporter: Reporter;
   ready: boolean;
   stopping: boolean;
+  /** a full stop's first phase: the shutdown listeners, then the servers (null until told) */
+  quieting: Promise<void> | null;
 }
 
 // One state per process, even if two copies of this package are loaded.
@@ -163,6 +166,7 @@ function init(): State {
     reporter: new Reporter(() => s.links?.size ?? 0),
     ready: false,
     stopping: false,
+    quieting: null,
     transport: {
       pid: process.pid,
       post: (frame, bytes) => postFrame(s, frame, bytes),
@@ -227,7 +231,7 @@ function init(): State {
     handlers.set(Kind.Link, (fr: FrameOf<typeof Kind.Link>) => links.onLink(fr));
     handlers.set(Kind.LinkMark, (fr: FrameOf<typeof Kind.LinkMark>) => links.onMark(fr));
   }
-  handlers.set(Kind.Shutdown, (fr: FrameOf<typeof Kind.Shutdown>) => void shutdown(s, fr.t));
+  handlers.set(Kind.Shutdown, (fr: FrameOf<typeof Kind.Shutdown>) => void (fr.q === 1 ? quiet(s) : shutdown(s, fr.t)));
   // The Kingpin wants fresh figures (a scrape, a status): they leave with this turn's frames.
   handlers.set(Kind.Report, () => report(s));
 
@@ -359,13 +363,25 @@ function callVia(s: State, m: Membership, frame: CallFrame, where: string, bytes
   return sent;
 }
 
-async function shutdown(s: State, timeout: number): Promise<void> {
-  if (s.stopping) return;
-  s.stopping = true;
-  // Calls that linked workers sent before they heard that this one retires are served, as
-  // routed ones are: each says when its last has left (bounded, for a peer that never says).
-  const quiet = typeof timeout === 'number' && timeout > 0 ? Math.min(QUIESCE_MS, timeout / 4) : QUIESCE_MS;
-  const waits: unknown[] = [s.links?.quiesce(quiet)];
+/**
+ * A full stop's first phase: the shutdown listeners run and the servers close while every role
+ * still serves (a request in flight may still call another role), then the Kingpin is told.
+ * It retires every worker once all have said so.
+ */
+async function quiet(s: State): Promise<void> {
+  if (s.stopping || s.quieting) return;
+  s.quieting = (async () => {
+    await Promise.allSettled(runListeners(s));
+    debug('stopping: listeners done; closing servers');
+    await drainServers();
+  })();
+  await s.quieting;
+  debug('stopping: quiet; telling the Kingpin');
+  enqueue(s, { k: Kind.Shutdown, q: 1 });
+}
+
+function runListeners(s: State): unknown[] {
+  const waits: unknown[] = [];
   for (const fn of s.events.listeners('shutdown')) {
     try {
       waits.push((fn as ShutdownListener)());
@@ -373,6 +389,17 @@ async function shutdown(s: State, timeout: number): Promise<void> {
       debug('shutdown listener threw: %s', (err as Error).message);
     }
   }
+  return waits;
+}
+
+async function shutdown(s: State, timeout: number | undefined): Promise<void> {
+  if (s.stopping) return;
+  s.stopping = true;
+  // Calls that linked workers sent before they heard that this one retires are served, as
+  // routed ones are: each says when its last has left (bounded, for a peer that never says).
+  const quiesceMs = typeof timeout === 'number' && timeout > 0 ? Math.min(QUIESCE_MS, timeout / 4) : QUIESCE_MS;
+  // After a full stop's first phase the listeners have run: they run once.
+  const waits: unknown[] = [s.links?.quiesce(quiesceMs), ...(s.quieting ? [s.quieting] : runListeners(s))];
   await Promise.allSettled(waits);
   debug('shutdown: listeners done; draining servers and calls');
   // Servers stop and answer what they have while running calls finish.
@@ -423,6 +450,7 @@ function enqueue(s: State, frame: Frame, where?: string, held?: string, handle?:
 
 function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string }, message: unknown, handle: unknown, where: string): boolean {
   if (message === undefined) throw new PayloadError(`${where}: message is undefined; send a value`);
+  if (handle instanceof NetServer) checkServer(handle, where);
   let d: unknown;
   try {
     d = encodePayload(message, 'message', s.serialization);
@@ -438,6 +466,22 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
   }
   // A frame for many workers is one frame here: taken or refused as a whole.
   return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle), bytes);
+}
+
+/**
+ * A server can go to another process only with a socket of its own. One that listens through
+ * the cluster (the primary holds its socket) has a stand-in handle, and sending it crashes
+ * Node itself (SIGSEGV); one that does not listen has none.
+ */
+function checkServer(server: NetServer, where: string): void {
+  const h = (server as unknown as { _handle?: object | null })._handle;
+  if (!h) throw new PayloadError(`${where}: the net.Server handle is not listening; call listen() first and send it once it listens`);
+  if (Object.getPrototypeOf(h) === Object.prototype) {
+    throw new PayloadError(
+      `${where}: this net.Server listens through the cluster (the primary holds its socket), so it cannot be sent: ` +
+        `Node would crash. Listen with { exclusive: true } to send it, or listen in every worker that serves (the cluster shares the port)`,
+    );
+  }
 }
 
 /**
@@ -699,6 +743,6 @@ export function connectRemote(wire: RemoteWire): (text: string) => void {
  */
 export function whoami(): { role: string; pid: number; host: string; stopping: boolean } {
   const s = state('whoami()');
-  return { role: s.role, pid: process.pid, host: hostName(), stopping: s.stopping };
+  return { role: s.role, pid: process.pid, host: hostName(), stopping: s.stopping || s.quieting !== null };
 }
 

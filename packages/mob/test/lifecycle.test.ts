@@ -41,6 +41,39 @@ describe('graceful shutdown', () => {
     await app.stop();
   });
 
+  it('on SIGTERM, an HTTP request in flight that calls another role afterwards gets its answer: roles serve until every shutdown listener is done', async () => {
+    const port = await freePort();
+    const app = mobApp(
+      [
+        ['front', './web.cjs', { workers: 2 }],
+        ['back', './sleeper.cjs', { workers: 2 }],
+      ],
+      { PORT: String(port), LATE_MS: '400' },
+    );
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const answers = Array.from(
+      { length: 8 },
+      (_, id) =>
+        new Promise<string>((resolve) => {
+          request({ host: '127.0.0.1', port, path: `/${id}`, agent: false }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(`${res.statusCode} ${body.split(' ').slice(0, 2).join(' ')}`));
+          })
+            .on('error', (err) => resolve(err.message))
+            .end();
+        }),
+    );
+    // Every request has arrived; each calls back 400 ms later, after the stop began.
+    await app.waitFor(() => app.lines.filter((l) => l.got !== undefined).length === 8, '8 requests in flight');
+    app.proc.kill('SIGTERM');
+    expect((await Promise.all(answers)).sort()).toEqual(Array.from({ length: 8 }, (_, id) => `200 ok ${id}`).sort());
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    await waitFor(() => app.lines.filter((l) => l.ev === 'exit').length >= 4);
+    expect(app.lines.filter((l) => l.ev === 'exit').map((e) => [e.code, e.signal, e.expected])).toEqual(Array(4).fill([0, null, true]));
+    expect(app.descendants().filter(isAlive)).toEqual([]);
+    await app.stop();
+  });
+
   it('Ctrl+C (SIGINT to the whole process group) is as graceful as SIGTERM', async () => {
     const app = mobApp(
       [
