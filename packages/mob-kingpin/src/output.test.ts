@@ -17,6 +17,10 @@ describe('Output', () => {
       a.write('one\ntwo\nthr');
       a.write('ee\nfour\n');
       b.write('a line that is too long\r\n');
+      // A line longer than the bound, in pieces: one line, cut and marked; its rest dropped.
+      b.write('0123456789abcdef');
+      b.write('ghijklmnopqrstuvwxyz');
+      b.write('ABC\nnext\n');
       a.write('é'.slice(0, 1));
       await new Promise((r) => setImmediate(r));
     } finally {
@@ -24,12 +28,13 @@ describe('Output', () => {
       else delete (process.stdout as { write?: unknown }).write;
     }
     expect(out.lines(10, (role) => role === 'back').map((l) => l.line)).toEqual(['two', 'three', 'four']);
-    expect(out.lines(10, (_r, pid) => pid === 2).map((l) => l.line)).toEqual(['a line tha…']);
-    expect(seen.map((l) => `${l.role}:${l.line}`)).toEqual(['back:one', 'back:two', 'back:three', 'back:four', 'front:a line tha…']);
+    const cut = (text: string): string => `${text}… [cut: longer than 10 characters]`;
+    expect(out.lines(10, (_r, pid) => pid === 2).map((l) => l.line)).toEqual([cut('a line tha'), cut('0123456789'), 'next']);
+    expect(seen.map((l) => `${l.role}:${l.line}`)).toEqual(['back:one', 'back:two', 'back:three', 'back:four', `front:${cut('a line tha')}`, `front:${cut('0123456789')}`, 'front:next']);
     expect(out.lines(2).length).toBe(2);
     out.exited(1);
     out.exited(2); // only the last exited worker's lines are kept
-    expect(out.lines(10).map((l) => l.pid)).toEqual([2]);
+    expect(out.lines(10).map((l) => l.pid)).toEqual([2, 2, 2]);
   });
 
   it('pauses a worker whose output the Kingpin cannot write yet, and resumes it on drain', async () => {

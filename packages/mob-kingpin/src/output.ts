@@ -74,18 +74,28 @@ export class Output {
     const relay = relayTo(to);
     const decoder = new StringDecoder('utf8');
     let partial = '';
+    // The rest of a line already kept, cut at the line bound: dropped up to its end.
+    let cutting = false;
     from.on('data', (chunk: Buffer) => {
       relay(from, chunk);
       let text = partial + decoder.write(chunk);
+      if (cutting) {
+        const nl = text.indexOf('\n');
+        partial = '';
+        if (nl < 0) return;
+        text = text.slice(nl + 1);
+        cutting = false;
+      }
       let nl: number;
       while ((nl = text.indexOf('\n')) >= 0) {
         this.#push(ring, stream, text.slice(0, nl));
         text = text.slice(nl + 1);
       }
-      // A line without its end yet: kept up to the line bound, the rest comes later.
+      // A line longer than the bound is kept cut (marked so) as one line: its rest is dropped.
       if (text.length > this.#limits.lineLength) {
         this.#push(ring, stream, text);
         text = '';
+        cutting = true;
       }
       partial = text;
     });
@@ -101,7 +111,7 @@ export class Output {
   #push(ring: Ring, stream: 'stdout' | 'stderr', text: string): void {
     if (text.endsWith('\r')) text = text.slice(0, -1);
     const max = this.#limits.lineLength;
-    const line: LogLine = { time: Date.now(), role: ring.role, pid: ring.pid, stream, line: text.length > max ? `${text.slice(0, max)}…` : text };
+    const line: LogLine = { time: Date.now(), role: ring.role, pid: ring.pid, stream, line: text.length > max ? `${text.slice(0, max)}… [cut: longer than ${max} characters]` : text };
     if (ring.lines.length < this.#limits.lines) ring.lines.push(line);
     else {
       ring.lines[ring.head] = line;
