@@ -434,7 +434,9 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       const workers: WorkerStats[] = [];
       for (const info of infos) {
         if (info.role !== role.name) continue;
-        const w = this.#book.worker(info.pid, info.state, this.#mobsters.get(info.pid)?.restarts ?? 0);
+        // In a stop's first phase a worker still serves, but it is stopping.
+        const state = info.state === 'ready' && this.#stopping ? 'stopping' : info.state;
+        const w = this.#book.worker(info.pid, state, this.#mobsters.get(info.pid)?.restarts ?? 0);
         if (w) workers.push(w);
       }
       const exports = this.#book.roleExports(role.name);

@@ -352,6 +352,15 @@ describe('the control socket and the mob command', () => {
     expect(app.stderr()).toMatch(/mob: every worker is gone \(4 stopped in \d+ ms\); exiting/);
   });
 
+  it('while a stop runs the shutdown listeners, status shows every worker as stopping', async () => {
+    const { app, env } = await startOp({ STOP_MS: '3000' });
+    app.proc.kill('SIGTERM');
+    await app.waitForText(/SIGTERM: stopping 4 worker\(s\)/);
+    const states = async (): Promise<string[]> => (await status(env))[0].roles.flatMap((r: any) => r.workers.map((w: any) => w.state));
+    expect(await states()).toEqual(['stopping', 'stopping', 'stopping', 'stopping']);
+    expect((await app.exited).code).toBe(0);
+  });
+
   it('mob run runs an unmodified server file as N workers', async () => {
     const dir = home();
     const port = await new Promise<number>((resolve) => {
