@@ -7,6 +7,7 @@ import {
   ConfigError,
   DEFAULT_FLOW,
   Kind,
+  ShutdownError,
   createRouter,
   flowLimits,
   type Balance,
@@ -240,6 +241,8 @@ interface Mobster {
   killTimer?: NodeJS.Timeout;
   /** a full stop's first phase: it has run its shutdown listeners and closed its servers */
   onQuiet?: () => void;
+  /** that phase's bound (then it is retired as every worker is) */
+  quietTimer?: NodeJS.Timeout;
   /** what it reported before an unexpected exit */
   crash?: CrashReport;
   /** how it exited, once it has */
@@ -617,13 +620,15 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
    * stops workers gracefully (their running calls finish first). Scaling up resolves once the
    * new workers are ready; it rejects with ScaleFailedError when one exits before it is ready
    * or is not ready within the role's `readyTimeout` (the target stays: the Kingpin keeps
-   * reviving the missing workers with backoff).
+   * reviving the missing workers with backoff). Rejects with ShutdownError once the app is
+   * stopping.
    *
    * @example
    * await kingpin.scale('jobs', 6);
    */
   async scale(name: string, count: number): Promise<void> {
     const role = this.#getRole(name, 'scale(role, count)');
+    if (this.#stopping) throw new ShutdownError(`scale("${name}", ${typeof count === "number" ? count : describe(count)}): the app is stopping`);
     if (!Number.isInteger(count) || count < role.min || count > role.max) {
       throw new ConfigError(
         `scale("${name}", ${describe(count)}): count must be an integer within the role's ` +
@@ -908,21 +913,25 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     });
   }
 
-  /** A full stop's first phase for one worker: resolves once it said so, or exited (killed after killTimeout). */
+  /**
+   * A full stop's first phase for one worker: resolves once it said it is done, exited, or
+   * took longer than its role's killTimeout (it is then retired with the others, and killed
+   * if that takes it longer than killTimeout again). One that has not said hello yet, or an
+   * older one, is retired directly.
+   */
   #quiet(m: Mobster): Promise<void> {
     const timeout = m.role.options.killTimeout ?? 5_000;
-    // One not yet greeted has no listeners running: it is simply retired.
-    if (!this.#router?.post(m.pid, { k: Kind.Shutdown, t: timeout, q: 1 })) return Promise.resolve();
+    if (!this.#router?.quiet(m.pid, timeout)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(m.killTimer);
+        clearTimeout(m.quietTimer);
         m.onQuiet = undefined;
         resolve();
       };
       m.onQuiet = done;
-      m.killTimer = setTimeout(() => {
-        this.#log(`mob: worker ${m.pid} of role "${m.role.name}" did not finish its shutdown listeners within ${timeout} ms: killing it`);
-        m.worker.process.kill('SIGKILL');
+      m.quietTimer = setTimeout(() => {
+        this.#log(`mob: worker ${m.pid} of role "${m.role.name}" did not finish its shutdown listeners within ${timeout} ms: retiring it`);
+        done();
       }, timeout);
       void m.exited.then(done);
     });
@@ -948,6 +957,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     if (!m) return;
     this.#mobsters.delete(pid);
     clearTimeout(m.killTimer);
+    clearTimeout(m.quietTimer);
     m.exit = { code, signal };
     m.resolveExit();
     this.#book.exit(pid);
@@ -1096,7 +1106,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
 
   #onScale(info: WorkerInfo, n: number): void {
     const role = this.#roles.get(info.role);
-    if (!role || n === 0) return;
+    if (!role || n === 0 || this.#stopping) return;
     const count = Math.max(role.min, Math.min(role.max, role.target + n));
     if (count === role.target) {
       this.#log(`mob: scale(${n}) from worker ${info.pid} ignored: role "${role.name}" is at its bound (${role.min}..${role.max})`);

@@ -175,7 +175,10 @@ describe('the Kingpin', () => {
     expect(servers).toEqual([
       expect.stringMatching(/^PayloadError: any\("writer"\)\.send\(\): this net\.Server listens through the cluster .* Listen with \{ exclusive: true \}/),
       expect.stringMatching(/^PayloadError: any\("writer"\)\.send\(\): the net\.Server handle is not listening; call listen\(\) first/),
+      expect.stringMatching(/^PayloadError: any\("writer"\)\.send\(\): this net\.Server listens on a Unix path \(.*mob-acceptor-\d+\.sock\); a worker cannot listen on it again/),
     ]);
+    const got = await app.waitFor((l) => l.gotServer !== undefined, 'the server with its own socket');
+    expect(got).toEqual({ gotServer: got.sent, sent: got.sent, listening: true });
     await app.waitFor((l) => l.ev === 'full', 'full');
     const writers = new Set(app.lines.filter((l) => l.ev === 'ready' && l.role === 'writer').map((l) => l.pid));
     const answers: string[] = [];

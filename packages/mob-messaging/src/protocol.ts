@@ -163,6 +163,8 @@ export interface HelloFrame {
   r: string;
   /** protocol version of the worker */
   v: number;
+  /** 1: it takes a stop's first phase (a Shutdown with `q`); an older worker does not say so */
+  q?: number;
 }
 
 export interface WelcomeFrame {

@@ -121,6 +121,8 @@ export interface Peer extends Origin {
   greeted: boolean;
   /** the protocol version it said hello with */
   version: number;
+  /** it said at hello that it takes a stop's first phase (Shutdown with `q`) */
+  quiets?: boolean;
   exit: { code: number | null; signal: string | null } | null;
   disconnected: boolean;
   /** frames of its that the router is done with and has not acknowledged yet, against its role's flow limits (told in Welcome) */
@@ -434,6 +436,19 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
+  /**
+   * A stop's first phase for one worker: it runs its shutdown listeners and closes its
+   * servers, still serving, then says so (`quiet`). False, and nothing sent, when the worker
+   * is gone, has not said hello yet, or did not say then that it takes this (an older
+   * mob-messaging). A listener it adds later runs when it retires.
+   */
+  quiet(pid: number, t: number): boolean {
+    const peer = this.#byPid.get(pid);
+    if (!peer || !peer.greeted || peer.state === 'dead' || !peer.quiets) return false;
+    peer.outbox.push({ k: Kind.Shutdown, t, q: 1 });
+    return true;
+  }
+
   /** Send a frame to one worker (Kingpin control frames: shutdown, lasterr). */
   post(pid: number, frame: Frame): boolean {
     const peer = this.#byPid.get(pid);
@@ -531,7 +546,7 @@ export class Router extends EventEmitter<RouterEvents> {
         return true;
       }
       case Kind.Hello:
-        this.#hello(peer, fr.r, fr.v);
+        this.#hello(peer, fr.r, fr.v, fr.q === 1);
         return false;
       case Kind.Ready:
         this.#ready(peer);
@@ -615,11 +630,12 @@ export class Router extends EventEmitter<RouterEvents> {
     for (const p of this.#byPid.values()) if (p.greeted && p.state !== 'dead') p.outbox.push(fr);
   }
 
-  #hello(peer: Peer, role: unknown, version: unknown): void {
+  #hello(peer: Peer, role: unknown, version: unknown, quiets = false): void {
     // Once only; a worker retired before it said hello (stopped while starting) still says
     // it, and then gets the frames queued for it, its shutdown among them.
     if (peer.greeted || peer.state === 'dead') return;
     peer.greeted = true;
+    peer.quiets = quiets;
     peer.version = typeof version === 'number' ? version : 1;
     peer.role = typeof role === 'string' ? role : '';
     if (typeof version === 'number' && version !== PROTOCOL_VERSION) {

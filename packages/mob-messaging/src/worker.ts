@@ -109,6 +109,8 @@ interface State {
   stopping: boolean;
   /** a full stop's first phase: the shutdown listeners, then the servers (null until told) */
   quieting: Promise<void> | null;
+  /** the shutdown listeners that have run (each runs once, in whichever phase it was there) */
+  readonly ran: Set<unknown>;
 }
 
 // One state per process, even if two copies of this package are loaded.
@@ -167,6 +169,7 @@ function init(): State {
     ready: false,
     stopping: false,
     quieting: null,
+    ran: new Set(),
     transport: {
       pid: process.pid,
       post: (frame, bytes) => postFrame(s, frame, bytes),
@@ -253,7 +256,7 @@ function init(): State {
   // router routes to it.
   if (!process.env.MOB_KINGPIN) process.nextTick(ready);
   // Say hello before anything else: the Kingpin sends nothing until it hears from us.
-  enqueue(s, { k: Kind.Hello, r: s.role, v: PROTOCOL_VERSION });
+  enqueue(s, { k: Kind.Hello, r: s.role, v: PROTOCOL_VERSION, q: 1 });
   outbox.flush();
   return s;
 }
@@ -380,9 +383,12 @@ async function quiet(s: State): Promise<void> {
   enqueue(s, { k: Kind.Shutdown, q: 1 });
 }
 
+/** Runs the shutdown listeners that have not run yet (one added after the first phase runs at the retirement). */
 function runListeners(s: State): unknown[] {
   const waits: unknown[] = [];
   for (const fn of s.events.listeners('shutdown')) {
+    if (s.ran.has(fn)) continue;
+    s.ran.add(fn);
     try {
       waits.push((fn as ShutdownListener)());
     } catch (err) {
@@ -398,8 +404,8 @@ async function shutdown(s: State, timeout: number | undefined): Promise<void> {
   // Calls that linked workers sent before they heard that this one retires are served, as
   // routed ones are: each says when its last has left (bounded, for a peer that never says).
   const quiesceMs = typeof timeout === 'number' && timeout > 0 ? Math.min(QUIESCE_MS, timeout / 4) : QUIESCE_MS;
-  // After a full stop's first phase the listeners have run: they run once.
-  const waits: unknown[] = [s.links?.quiesce(quiesceMs), ...(s.quieting ? [s.quieting] : runListeners(s))];
+  // After a full stop's first phase its listeners have run: each runs once.
+  const waits: unknown[] = [s.links?.quiesce(quiesceMs), s.quieting, ...runListeners(s)];
   await Promise.allSettled(waits);
   debug('shutdown: listeners done; draining servers and calls');
   // Servers stop and answer what they have while running calls finish.
@@ -469,17 +475,26 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
 }
 
 /**
- * A server can go to another process only with a socket of its own. One that listens through
- * the cluster (the primary holds its socket) has a stand-in handle, and sending it crashes
- * Node itself (SIGSEGV); one that does not listen has none.
+ * A server can go to another worker only as a TCP server with a socket of its own. One that
+ * listens through the cluster (the primary holds its socket) has a stand-in handle, and
+ * sending it crashes Node itself (SIGSEGV); one that does not listen has none; one on a Unix
+ * path cannot be listened on again in a cluster worker (EEXIST, an 'error' that ends it).
  */
 function checkServer(server: NetServer, where: string): void {
-  const h = (server as unknown as { _handle?: object | null })._handle;
+  const h = (server as unknown as { _handle?: { getAsyncId?: unknown } | null })._handle;
   if (!h) throw new PayloadError(`${where}: the net.Server handle is not listening; call listen() first and send it once it listens`);
-  if (Object.getPrototypeOf(h) === Object.prototype) {
+  // Node's own handles (TCP, Pipe) have getAsyncId; the cluster's stand-in does not.
+  if (typeof h.getAsyncId !== 'function') {
     throw new PayloadError(
       `${where}: this net.Server listens through the cluster (the primary holds its socket), so it cannot be sent: ` +
         `Node would crash. Listen with { exclusive: true } to send it, or listen in every worker that serves (the cluster shares the port)`,
+    );
+  }
+  const address = server.address();
+  if (typeof address === 'string') {
+    throw new PayloadError(
+      `${where}: this net.Server listens on a Unix path (${address}); a worker cannot listen on it again (EEXIST). ` +
+        `Send the sockets it accepts instead, or a TCP server listening with { exclusive: true }`,
     );
   }
 }

@@ -31,8 +31,10 @@ describe('graceful shutdown', () => {
     expect(await app.exited).toEqual({ code: 0, signal: null });
     // The Kingpin's exit may be seen before its last lines are read from the pipe.
     const exits = (): any[] => app.lines.filter((l) => l.ev === 'exit');
-    await waitFor(() => exits().length >= 3 && app.lines.some((l) => l.shutdownEvent));
-    expect(app.lines.some((l) => l.shutdownEvent)).toBe(true);
+    await waitFor(() => exits().length >= 3 && app.lines.some((l) => l.lateListener));
+    // Each listener ran once: the first in the stop's first phase, the one it added at the retirement.
+    const front = ofRole(app, 'fork', 'front')[0].pid; // still loading (top-level await): it gets the first phase too
+    expect(app.lines.filter((l) => l.shutdownEvent || l.lateListener)).toEqual([{ shutdownEvent: front }, { lateListener: front }]);
     expect(exits().map((e) => [e.role, e.code, e.signal, e.expected]).sort()).toEqual([
       ['back', 0, null, true],
       ['back', 0, null, true],
@@ -98,15 +100,21 @@ describe('graceful shutdown', () => {
   });
 
   it('kills what does not stop within killTimeout, and a second SIGINT stops at once', async () => {
-    const app = mobApp([['stubborn', './stubborn.cjs', { workers: 2, killTimeout: 600 }]]);
+    const app = mobApp([['stubborn', './stubborn.cjs', { workers: 2, killTimeout: 600 }]], { MOB_TEST_SCALE: JSON.stringify(['stubborn', 3]) });
     await app.waitFor((l) => l.ev === 'full', 'full');
     const t0 = Date.now();
     app.proc.kill('SIGTERM');
+    await app.waitForText(/SIGTERM: stopping 2 worker/);
+    app.proc.kill('SIGUSR2'); // kingpin.scale() while stopping
     expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+    // killTimeout per phase: the listeners' phase, then the retirement.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1150);
     const exits = (): any[] => app.lines.filter((l) => l.ev === 'exit');
     await waitFor(() => exits().length >= 2);
     expect(exits().map((e) => e.signal)).toEqual(['SIGKILL', 'SIGKILL']);
+    expect(app.stderr().match(/did not finish its shutdown listeners within 600 ms: retiring it/g)).toHaveLength(2);
+    expect(app.stderr().match(/did not stop within 600 ms: killing it/g)).toHaveLength(2);
+    expect(app.lines.find((l) => l.ev === 'scaled')).toMatchObject({ error: { name: 'ShutdownError', message: 'scale("stubborn", 3): the app is stopping' } });
     await app.stop();
 
     const again = mobApp([['stubborn', './stubborn.cjs', { workers: 2, killTimeout: 30_000 }]]);
