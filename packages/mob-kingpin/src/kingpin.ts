@@ -261,6 +261,8 @@ const NAME = /^[A-Za-z0-9_.-]+$/;
 const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Early deaths in a row, with no worker ready, after which ready() rejects. */
 const FAILED_AFTER = 3;
+/** How long a worker's SIGTERM waits for the Kingpin's own (a signal to the whole group). */
+const TERM_GRACE_MS = 100;
 /** Lines of output kept with a crash report. */
 const CRASH_LINES = 20;
 const MOBSTER_ENTRY = join(__dirname, 'worker-main.js');
@@ -603,11 +605,13 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
         if (why) {
           // One that is still loading is stopped: the old worker keeps its place.
           if (why.why === 'timeout') void this.#retire(fresh);
-          failed = new ReloadFailedError(role.name, stops.length, old.length, why);
+          failed = new ReloadFailedError(role.name, stops.length, old.length, this.#stopping ? 'stopping' : why);
           break;
         }
         stops.push(this.#retire(m));
       }
+      // A stop that began during the last replacement cuts the reload short too.
+      if (!failed && this.#stopping) failed = new ReloadFailedError(role.name, stops.length, old.length, 'stopping');
       await Promise.all(stops);
       this.#log(failed ? `mob: ${failed.message}` : `mob: reload of role "${role.name}" done: replaced ${old.length} worker(s) in ${Date.now() - t0} ms`);
       this.emit('reload', { role: role.name, phase: 'done', ok: !failed });
@@ -751,6 +755,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     router.on('scale', (info, n) => this.#onScale(info, n));
     router.on('report', (info, report) => this.#book.report(info.pid, report));
     router.on('quiet', (info) => this.#mobsters.get(info.pid)?.onQuiet?.());
+    router.on('term', (info) => this.#onTerm(info.pid));
     router.on('lasterr', (info) => {
       const role = this.#roles.get(info.role);
       router.post(info.pid, { k: Kind.LastErr, report: role?.lastErr ?? null });
@@ -919,9 +924,13 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
    * if that takes it longer than killTimeout again). One that has not said hello yet, or an
    * older one, is retired directly.
    */
-  #quiet(m: Mobster): Promise<void> {
+  async #quiet(m: Mobster): Promise<void> {
     const timeout = m.role.options.killTimeout ?? 5_000;
-    if (!this.#router?.quiet(m.pid, timeout)) return Promise.resolve();
+    // One still starting that is to listen (its server's listen() pending, or its role's
+    // workers listen) is told once it listens: its server then drains like the others', and
+    // does not take every new connection while the roles it calls retire.
+    if (!this.#serving(m) && (m.binding || m.role.listens) && (await this.#whenReady(m, timeout))) return;
+    if (m.retiring || !this.#router?.quiet(m.pid, timeout)) return;
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(m.quietTimer);
@@ -1102,6 +1111,24 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     }
     role.lastLogged = { key, count: 1 };
     return true;
+  }
+
+  /**
+   * A worker got SIGTERM. Sent to the whole process group, the Kingpin got it too and its stop
+   * covers the worker: so wait a moment (TERM_GRACE_MS). Sent to the worker alone, it is
+   * replaced: retired gracefully, and a new one forked at once. No restart.
+   */
+  #onTerm(pid: number): void {
+    if (this.#stopping) return;
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      const m = this.#mobsters.get(pid);
+      if (!m || m.retiring || this.#stopping) return;
+      this.#log(`mob: worker ${pid} of role "${m.role.name}" got SIGTERM: stopping it gracefully and forking a replacement`);
+      void this.#retire(m);
+      this.#reconcile(m.role, 0);
+    }, TERM_GRACE_MS);
+    this.#timers.add(t);
   }
 
   #onScale(info: WorkerInfo, n: number): void {

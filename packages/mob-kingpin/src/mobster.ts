@@ -62,6 +62,17 @@ export async function runMobster(hooks: MobsterHooks = {}): Promise<void> {
   // a graceful stop of every worker, so a worker does not die of it on its own. (A worker
   // whose Kingpin is gone exits when its channel closes.)
   process.on('SIGINT', () => {});
+  // The same for SIGTERM to the whole group (systemd's default KillMode, `timeout`): the
+  // Kingpin stops every worker in two phases. Sent to this worker alone (`kill <pid>`), the
+  // Kingpin replaces it gracefully. Without a Kingpin to tell, the worker exits.
+  process.on('SIGTERM', () => {
+    try {
+      t.post({ k: Kind.Term });
+      t.flush();
+    } catch {
+      process.exit(143);
+    }
+  });
   const report = (error: unknown, origin: CrashReport['origin']): void => {
     const r: CrashReport = { error: serializeError(error), origin, role, pid: process.pid, file, time: new Date().toISOString() };
     t.post({ k: Kind.Crash, report: r });

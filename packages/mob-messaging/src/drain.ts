@@ -19,8 +19,8 @@ export function drainServers(idleGraceMs = 1_000): Promise<void> {
   return Promise.all(servers.map((server) => drainServer(server, idleGraceMs))).then(() => undefined);
 }
 
-// Servers that accepted a connection in this worker. A cluster worker's server holds no
-// handle of its own (the primary accepts), so this is how they are found at shutdown.
+// Servers that listened or accepted a connection in this worker. A cluster worker's server
+// holds no handle of its own (the primary accepts), so this is how they are found at shutdown.
 const served = new Set<NetServer>();
 let tracking = false;
 
@@ -30,6 +30,13 @@ export function trackServers(): void {
   tracking = true;
   subscribe('net.server.socket', (message) => {
     const server = (message as { socket?: { server?: unknown } }).socket?.server;
+    if (server instanceof NetServer) served.add(server);
+  });
+  // A server that has not accepted a connection yet (one that just started listening) must
+  // close too, or it takes every new connection once the others have closed. Node 20.20, 22
+  // and 24 publish each listen() here.
+  subscribe('tracing:net.server.listen:asyncStart', (message) => {
+    const server = (message as { server?: unknown }).server;
     if (server instanceof NetServer) served.add(server);
   });
 }

@@ -95,6 +95,12 @@ export const Kind = {
    * (no fields): it is subscribed; other hosts' workers may now send to it directly. See remote.ts.
    */
   Remote: 21,
+  /**
+   * worker → Kingpin: it got SIGTERM. Sent to the whole process group (systemd, `timeout`),
+   * the Kingpin's own stop handles it; sent to this worker alone, the Kingpin replaces it
+   * gracefully. A worker does not die of SIGTERM on its own while its Kingpin is there.
+   */
+  Term: 22,
 } as const;
 
 /** Any frame kind. */
@@ -433,6 +439,10 @@ export interface RemoteFrame {
   h?: string;
 }
 
+export interface TermFrame {
+  k: typeof Kind.Term;
+}
+
 /** Every frame. */
 export type Frame =
   | HelloFrame
@@ -455,7 +465,8 @@ export type Frame =
   | LinkMarkFrame
   | ReportFrame
   | AliasFrame
-  | RemoteFrame;
+  | RemoteFrame
+  | TermFrame;
 
 /** The frame of a given kind. */
 export type FrameOf<K extends FrameKind> = Extract<Frame, { k: K }>;

@@ -85,6 +85,8 @@ export interface RouterEvents {
   lasterr: [info: WorkerInfo];
   /** a worker has run its shutdown listeners and closed its servers (a full stop's first phase) */
   quiet: [info: WorkerInfo];
+  /** a worker got SIGTERM (see Kind.Term) */
+  term: [info: WorkerInfo];
   /** a worker's figures (a Report frame, its fields still to be checked by the reader) */
   report: [info: WorkerInfo, report: ReportFrame];
   /** the ready workers of a role changed (on this host or another) */
@@ -565,6 +567,9 @@ export class Router extends EventEmitter<RouterEvents> {
       case Kind.Shutdown:
         if (fr.q !== 1) return bad(peer, fr);
         this.emit('quiet', info(peer));
+        return false;
+      case Kind.Term:
+        this.emit('term', info(peer));
         return false;
       case Kind.Report:
         this.emit('report', info(peer), fr);

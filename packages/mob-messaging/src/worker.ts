@@ -373,12 +373,13 @@ function callVia(s: State, m: Membership, frame: CallFrame, where: string, bytes
  */
 async function quiet(s: State): Promise<void> {
   if (s.stopping || s.quieting) return;
-  s.quieting = (async () => {
-    await Promise.allSettled(runListeners(s));
-    debug('stopping: listeners done; closing servers');
-    await drainServers();
-  })();
-  await s.quieting;
+  // Set before the listeners run: whoami().stopping is true inside them.
+  let quieted!: () => void;
+  s.quieting = new Promise((resolve) => (quieted = resolve));
+  await Promise.allSettled(runListeners(s));
+  debug('stopping: listeners done; closing servers');
+  await drainServers();
+  quieted();
   debug('stopping: quiet; telling the Kingpin');
   enqueue(s, { k: Kind.Shutdown, q: 1 });
 }

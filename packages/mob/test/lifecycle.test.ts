@@ -43,7 +43,7 @@ describe('graceful shutdown', () => {
     await app.stop();
   });
 
-  it('on SIGTERM, an HTTP request in flight that calls another role afterwards gets its answer: roles serve until every shutdown listener is done', async () => {
+  it.each([['the Kingpin', false], ['the whole process group (systemd, timeout)', true]])('on SIGTERM to %s, an HTTP request in flight that calls another role afterwards gets its answer: roles serve until every shutdown listener is done', async (_to, group) => {
     const port = await freePort();
     const app = mobApp(
       [
@@ -51,6 +51,8 @@ describe('graceful shutdown', () => {
         ['back', './sleeper.cjs', { workers: 2 }],
       ],
       { PORT: String(port), LATE_MS: '400' },
+      {},
+      group,
     );
     await app.waitFor((l) => l.ev === 'full', 'full');
     const answers = Array.from(
@@ -67,12 +69,69 @@ describe('graceful shutdown', () => {
     );
     // Every request has arrived; each calls back 400 ms later, after the stop began.
     await app.waitFor(() => app.lines.filter((l) => l.got !== undefined).length === 8, '8 requests in flight');
-    app.proc.kill('SIGTERM');
+    if (group) process.kill(-app.pid, 'SIGTERM');
+    else app.proc.kill('SIGTERM');
     expect((await Promise.all(answers)).sort()).toEqual(Array.from({ length: 8 }, (_, id) => `200 ok ${id}`).sort());
     expect(await app.exited).toEqual({ code: 0, signal: null });
     await waitFor(() => app.lines.filter((l) => l.ev === 'exit').length >= 4);
     expect(app.lines.filter((l) => l.ev === 'exit').map((e) => [e.code, e.signal, e.expected])).toEqual(Array(4).fill([0, null, true]));
     expect(app.descendants().filter(isAlive)).toEqual([]);
+    await app.stop();
+  });
+
+  it('a stop that begins while a revived HTTP worker is still loading fails no accepted request: it drains too once it listens', async () => {
+    const port = await freePort();
+    const app = mobApp(
+      [
+        ['front', './web.cjs', { workers: 2 }],
+        ['back', './sleeper.cjs'],
+      ],
+      { PORT: String(port), LATE_MS: '300', LOAD_MS: '300' },
+    );
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const agent = new Agent({ keepAlive: true });
+    const answers: string[] = [];
+    let on = true;
+    const get = (): Promise<void> =>
+      new Promise((resolve) => {
+        request({ host: '127.0.0.1', port, path: '/1', agent }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+            answers.push(`${res.statusCode} ${body.split(' ')[0]}`);
+            resolve();
+          });
+        })
+          .on('error', () => setTimeout(resolve, 10)) // refused once every server closed: never accepted
+          .end();
+      });
+    const clients = Array.from({ length: 8 }, async () => {
+      while (on) await get();
+    });
+    await app.waitFor(() => answers.length >= 16, '16 answers');
+    const [victim] = ofRole(app, 'ready', 'front').map((l) => l.pid);
+    process.kill(victim, 'SIGKILL');
+    await app.waitFor(() => ofRole(app, 'fork', 'front').length === 3, 'its revival forked');
+    await new Promise((resolve) => setTimeout(resolve, 50)); // into its load, not past it
+    app.proc.kill('SIGTERM'); // the revived worker is loading (300 ms)
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    on = false;
+    await Promise.all(clients);
+    agent.destroy();
+    expect(answers.filter((a) => a !== '200 ok')).toEqual([]);
+    await app.stop();
+  });
+
+  it('a SIGTERM to one worker alone replaces it gracefully: it exits 0, a new one is forked, no restart counted', async () => {
+    const app = mobApp([['back', './sleeper.cjs', { workers: 2 }]]);
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const [victim] = ofRole(app, 'ready', 'back').map((l) => l.pid);
+    process.kill(victim, 'SIGTERM');
+    await app.waitFor((l) => l.ev === 'exit' && l.pid === victim, 'its exit');
+    expect(app.lines.find((l) => l.ev === 'exit' && l.pid === victim)).toMatchObject({ code: 0, signal: null, expected: true });
+    await app.waitFor(() => ofRole(app, 'ready', 'back').length === 3, 'its replacement ready');
+    expect(app.stderr()).toMatch(new RegExp(`worker ${victim} of role "back" got SIGTERM: stopping it gracefully and forking a replacement`));
+    expect(app.lines.filter((l) => l.ev === 'revive')).toEqual([]);
+    expect(app.descendants().filter(isAlive)).toHaveLength(2);
     await app.stop();
   });
 
