@@ -1116,7 +1116,9 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   /**
    * A worker got SIGTERM. Sent to the whole process group, the Kingpin got it too and its stop
    * covers the worker: so wait a moment (TERM_GRACE_MS). Sent to the worker alone, it is
-   * replaced: retired gracefully, and a new one forked at once. No restart.
+   * replaced as a reload replaces one: a new one is forked, and once it is ready (or failed,
+   * or took readyTimeout) the old one is retired gracefully and the role's count made good.
+   * No restart.
    */
   #onTerm(pid: number): void {
     if (this.#stopping) return;
@@ -1124,9 +1126,13 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       this.#timers.delete(t);
       const m = this.#mobsters.get(pid);
       if (!m || m.retiring || this.#stopping) return;
-      this.#log(`mob: worker ${pid} of role "${m.role.name}" got SIGTERM: stopping it gracefully and forking a replacement`);
-      void this.#retire(m);
-      this.#reconcile(m.role, 0);
+      this.#log(`mob: worker ${pid} of role "${m.role.name}" got SIGTERM: forking a replacement, then stopping it gracefully`);
+      const fresh = this.#fork(m.role, 0, 'reload');
+      void this.#whenReady(fresh, readyTimeout(m.role)).then(() => {
+        if (this.#stopping) return; // the stop retires both
+        if (this.#mobsters.has(pid)) void this.#retire(m);
+        this.#reconcile(m.role, 0);
+      });
     }, TERM_GRACE_MS);
     this.#timers.add(t);
   }

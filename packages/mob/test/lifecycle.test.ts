@@ -121,15 +121,19 @@ describe('graceful shutdown', () => {
     await app.stop();
   });
 
-  it('a SIGTERM to one worker alone replaces it gracefully: it exits 0, a new one is forked, no restart counted', async () => {
+  it('a SIGTERM to one worker alone replaces it gracefully: a new one is ready first, it exits 0, no restart counted', async () => {
     const app = mobApp([['back', './sleeper.cjs', { workers: 2 }]]);
     await app.waitFor((l) => l.ev === 'full', 'full');
     const [victim] = ofRole(app, 'ready', 'back').map((l) => l.pid);
     process.kill(victim, 'SIGTERM');
     await app.waitFor((l) => l.ev === 'exit' && l.pid === victim, 'its exit');
+    // Its replacement was ready before it stopped (the role kept its capacity).
+    const fresh = ofRole(app, 'ready', 'back').at(-1);
+    expect(fresh.pid).not.toBe(victim);
+    expect(fresh.t).toBeLessThanOrEqual(app.lines.find((l) => l.ev === 'exit' && l.pid === victim).t);
     expect(app.lines.find((l) => l.ev === 'exit' && l.pid === victim)).toMatchObject({ code: 0, signal: null, expected: true });
     await app.waitFor(() => ofRole(app, 'ready', 'back').length === 3, 'its replacement ready');
-    expect(app.stderr()).toMatch(new RegExp(`worker ${victim} of role "back" got SIGTERM: stopping it gracefully and forking a replacement`));
+    expect(app.stderr()).toMatch(new RegExp(`worker ${victim} of role "back" got SIGTERM: forking a replacement, then stopping it gracefully`));
     expect(app.lines.filter((l) => l.ev === 'revive')).toEqual([]);
     expect(app.descendants().filter(isAlive)).toHaveLength(2);
     await app.stop();
