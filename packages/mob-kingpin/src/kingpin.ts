@@ -632,7 +632,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
    */
   async scale(name: string, count: number): Promise<void> {
     const role = this.#getRole(name, 'scale(role, count)');
-    if (this.#stopping) throw new ShutdownError(`scale("${name}", ${typeof count === "number" ? count : describe(count)}): the app is stopping`);
+    if (this.#stopping) throw new ShutdownError(`scale("${name}", ${typeof count === 'number' ? count : describe(count)}): the app is stopping`);
     if (!Number.isInteger(count) || count < role.min || count > role.max) {
       throw new ConfigError(
         `scale("${name}", ${describe(count)}): count must be an integer within the role's ` +

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { serveDashboard } from 'mob-cli';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive, startApp, stopAll, waitFor } from '../../mob-messaging/test/harness.js';
+import { readLines } from '../../mob-control/src/lines.js';
 
 const BIN = join(__dirname, '..', 'bin', 'mob.js');
 const MOB = join(__dirname, '..');
@@ -157,16 +158,7 @@ describe('mob command errors are short and honest', () => {
     const home = tmp('mob-home-');
     // Answers every request as a Kingpin of protocol 2 would, in a shape this mob does not know.
     const server: Server = createServer((s) => {
-      let buf = '';
-      s.setEncoding('utf8').on('data', (c: string) => {
-        buf += c;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const req = JSON.parse(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-          s.write(`${JSON.stringify({ v: 2, id: req.id, ok: true, result: { apps: [] } })}\n`);
-        }
-      });
+      readLines(s, (line) => s.write(`${JSON.stringify({ v: 2, id: JSON.parse(line).id, ok: true, result: { apps: [] } })}\n`));
       s.on('error', () => {});
     });
     await new Promise<void>((r) => server.listen(join(home, 'future.sock'), r));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive, startApp, stopAll, waitFor, type App } from '../../mob-messaging/test/harness.js';
+import { readLines } from '../../mob-control/src/lines.js';
 
 const fixtures = join(__dirname, 'fixtures', 'operate');
 const BIN = join(__dirname, '..', 'bin', 'mob.js');
@@ -271,15 +272,7 @@ describe('the control socket and the mob command', () => {
     const before = rss();
     const answers: any[] = [];
     const sock = connect(path).on('error', () => {});
-    let partial = '';
-    sock.setEncoding('utf8').on('data', (c: string) => {
-      partial += c;
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        answers.push(JSON.parse(partial.slice(0, nl)));
-        partial = partial.slice(nl + 1);
-      }
-    });
+    readLines(sock, (line) => answers.push(JSON.parse(line)));
     const N = 20_000;
     sock.write(Array.from({ length: N }, (_, i) => `{"v":1,"id":${i + 1},"op":"status"}\n`).join(''));
     expect(await waitFor(() => answers.length === N, { timeout: 15_000 })).toBe(true);
@@ -296,15 +289,9 @@ describe('the control socket and the mob command', () => {
     // subscribe: 1e12 ms would overflow Node's timers (1 ms instead): capped at 60 s, one status now.
     const events: any[] = [];
     const sub = connect(path).on('error', () => {});
-    let rest = '';
-    sub.setEncoding('utf8').on('data', (c: string) => {
-      rest += c;
-      let nl: number;
-      while ((nl = rest.indexOf('\n')) >= 0) {
-        const m = JSON.parse(rest.slice(0, nl));
-        rest = rest.slice(nl + 1);
-        if (m.event === 'status') events.push(m);
-      }
+    readLines(sub, (line) => {
+      const m = JSON.parse(line);
+      if (m.event === 'status') events.push(m);
     });
     sub.write('{"v":1,"id":1,"op":"subscribe","interval":1e12}\n');
     expect(await waitFor(() => events.length >= 1)).toBe(true);
