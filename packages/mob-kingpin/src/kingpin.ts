@@ -533,7 +533,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
    * flight may still call another role). Once every worker is done with that, all retire: each
    * finishes its running calls and exits. A worker is killed when a phase takes it longer than
    * its role's `killTimeout`. Resolves when all are gone. On SIGINT / SIGTERM the Kingpin then
-   * exits 0; a second signal kills at once.
+   * exits 0; a second signal kills at once. A first signal during a stop asked otherwise
+   * (`mob stop`, this method) joins it: the Kingpin exits 0 once it is done.
    *
    * @example
    * await kingpin.stop();
@@ -786,11 +787,21 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 
   #installSignals(): void {
+    let signalled = false;
     const stop = (signal: NodeJS.Signals) => () => {
-      if (this.#stopping) {
+      if (signalled) {
         this.#log(`mob: ${signal} again: killing every worker now`);
         for (const m of this.#mobsters.values()) m.worker.process.kill('SIGKILL');
         process.exit(1);
+      }
+      signalled = true;
+      if (this.#stopping) {
+        // A stop asked otherwise (`mob stop`, kingpin.stop()) runs: this signal joins it, as
+        // systemd's SIGTERM after an ExecStop does. Only a second signal kills.
+        this.#log(`mob: ${signal}: already stopping; exiting once every worker is gone (a second signal kills at once)`);
+        // (A moment later: whoever asked for that stop hears first that it is done.)
+        void this.#stopping.then(() => setTimeout(() => process.exit(0), 100).unref());
+        return;
       }
       void this.shutdown(signal).then(() => process.exit(0));
     };

@@ -339,6 +339,18 @@ describe('the control socket and the mob command', () => {
     expect(app.stderr()).toMatch(/mob: every worker is gone \(4 stopped in \d+ ms\); exiting/);
   });
 
+  it('a SIGTERM during mob stop joins that stop (it is not a second signal)', async () => {
+    const { app, env } = await startOp({ STOP_MS: '1000' });
+    const r = mob(['stop', 'opapp'], env);
+    await app.waitForText(/stop asked on the control socket \(mob stop\): stopping 4 worker\(s\)/);
+    app.proc.kill('SIGTERM');
+    await app.waitForText(/SIGTERM: already stopping/);
+    expect((await r).code).toBe(0);
+    expect((await app.exited).code).toBe(0);
+    await app.waitForText(/mob: every worker is gone/);
+    expect(app.stderr()).not.toMatch(/killing every worker/);
+  });
+
   it('while a stop runs the shutdown listeners, status shows every worker as stopping', async () => {
     const { app, env } = await startOp({ STOP_MS: '3000' });
     app.proc.kill('SIGTERM');
