@@ -303,6 +303,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   #linkDir: string | null = null;
   #started = false;
   #stopping: Promise<void> | null = null;
+  /** shutdown(): the stop, said in the log, once */
+  #shutdown: Promise<{ stopped: number; ms: number }> | null = null;
   #full = false;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #log: (line: string) => void;
@@ -567,14 +569,18 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
    * @example
    * const { stopped, ms } = await kingpin.shutdown('maintenance');
    */
-  async shutdown(reason: string): Promise<{ stopped: number; ms: number }> {
-    const stopped = this.#mobsters.size;
-    const t0 = Date.now();
-    this.#log(`mob: ${reason}: stopping ${stopped} worker(s)`);
-    await this.stop();
-    const ms = Date.now() - t0;
-    this.#log(`mob: every worker is gone (${stopped} stopped in ${ms} ms); exiting`);
-    return { stopped, ms };
+  shutdown(reason: string): Promise<{ stopped: number; ms: number }> {
+    // A second one (two `mob stop` at once) waits for the first and is told the same.
+    this.#shutdown ??= (async () => {
+      const stopped = this.#mobsters.size;
+      const t0 = Date.now();
+      this.#log(`mob: ${reason}: stopping ${stopped} worker(s)`);
+      await this.stop();
+      const ms = Date.now() - t0;
+      this.#log(`mob: every worker is gone (${stopped} stopped in ${ms} ms); exiting`);
+      return { stopped, ms };
+    })();
+    return this.#shutdown;
   }
 
   /**

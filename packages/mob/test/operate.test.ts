@@ -328,15 +328,19 @@ describe('the control socket and the mob command', () => {
   });
 
   it('mob stop stops the app gracefully and exits 0', async () => {
-    const { app, env } = await startOp();
-    const r = await mob(['stop', 'opapp'], env);
-    expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/stopped opapp: 4 worker\(s\)/);
+    const { app, env } = await startOp({ STOP_MS: '1000' });
+    // Two at once (the stop takes a second): one stop, said once in the log; both are told it is done.
+    const [r, again] = await Promise.all([mob(['stop', 'opapp'], env), mob(['stop', 'opapp'], env)]);
+    for (const x of [r, again]) {
+      expect(x.code, x.err).toBe(0);
+      expect(x.out).toMatch(/stopped opapp: 4 worker\(s\)/);
+    }
     expect((await app.exited).code).toBe(0);
     // Its exit may be seen before the last of its stderr is read: wait (bounded) for the lines.
     await app.waitForText(/mob: every worker is gone/);
     expect(app.stderr()).toMatch(/mob: stop asked on the control socket \(mob stop\): stopping 4 worker\(s\)/);
     expect(app.stderr()).toMatch(/mob: every worker is gone \(4 stopped in \d+ ms\); exiting/);
+    expect(app.stderr().match(/stopping 4 worker\(s\)/g)).toHaveLength(1);
   });
 
   it('a SIGTERM during mob stop joins that stop (it is not a second signal)', async () => {
