@@ -221,6 +221,8 @@ interface Role {
   listens: boolean;
   /** last logged error and how often it repeated */
   lastLogged: { key: string; count: number } | null;
+  /** the role's last reload asked for (the next one waits for it) */
+  reloading: Promise<void> | null;
 }
 
 interface Mobster {
@@ -228,6 +230,8 @@ interface Mobster {
   readonly pid: number;
   readonly role: Role;
   readonly forkedAt: number;
+  /** fork order in this Kingpin: a reload replaces the workers forked before it was asked for */
+  readonly seq: number;
   ready: boolean;
   readyAt: number;
   listening: boolean;
@@ -303,6 +307,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   #linkDir: string | null = null;
   #started = false;
   #stopping: Promise<void> | null = null;
+  /** workers forked so far (each Mobster's seq) */
+  #forks = 0;
   /** shutdown(): the stop, said in the log, once */
   #shutdown: Promise<{ stopped: number; ms: number }> | null = null;
   #full = false;
@@ -409,6 +415,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       revive: [],
       listens: false,
       lastLogged: null,
+      reloading: null,
     };
     this.#roles.set(name, role);
     if (this.#router) {
@@ -589,41 +596,68 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
    * The role never has fewer ready workers than before. SIGHUP reloads every role. Rejects
    * with ReloadFailedError (naming the role, the new worker and why) when a replacement exits
    * before it is ready or is not ready within the role's `readyTimeout`: that role's reload
-   * stops there, its old workers keep running, and the roles after it are not reloaded.
+   * stops there, its old workers keep running, and the roles after it are not reloaded. A
+   * reload asked while another of the same role runs waits for it, then replaces only the
+   * workers forked before it was asked for (the role keeps its count).
    *
    * @example
    * await kingpin.reload('front');
    */
   async reload(name?: string): Promise<void> {
     const roles = name === undefined ? [...this.#roles.values()] : [this.#getRole(name, 'reload(role)')];
+    // A reload replaces the workers forked before it was asked for. One asked while another
+    // of the same role runs (two SIGHUPs) waits for it, then replaces what still predates it:
+    // the role keeps its count, and every worker is one forked after the last ask.
+    const upTo = this.#forks;
     for (const role of roles) {
-      const old = [...this.#mobsters.values()].filter((m) => m.role === role && !m.retiring);
-      const stops: Promise<void>[] = [];
-      const t0 = Date.now();
-      this.emit('reload', { role: role.name, phase: 'start', ok: true });
-      let failed: ReloadFailedError | null = null;
-      for (const m of old) {
-        if (this.#stopping) {
-          failed = new ReloadFailedError(role.name, stops.length, old.length, 'stopping');
-          break;
-        }
-        const fresh = this.#fork(role, 0, 'reload');
-        const why = await this.#whenReady(fresh, readyTimeout(role));
-        if (why) {
-          // One that is still loading is stopped: the old worker keeps its place.
-          if (why.why === 'timeout') void this.#retire(fresh);
-          failed = new ReloadFailedError(role.name, stops.length, old.length, this.#stopping ? 'stopping' : why);
-          break;
-        }
-        stops.push(this.#retire(m));
+      const before = role.reloading;
+      const mine = (async () => {
+        if (before) await before.catch(() => {});
+        await this.#reloadRole(role, upTo);
+      })();
+      role.reloading = mine;
+      try {
+        await mine;
+      } finally {
+        if (role.reloading === mine) role.reloading = null;
       }
-      // A stop that began during the last replacement cuts the reload short too.
-      if (!failed && this.#stopping) failed = new ReloadFailedError(role.name, stops.length, old.length, 'stopping');
-      await Promise.all(stops);
-      this.#log(failed ? `mob: ${failed.message}` : `mob: reload of role "${role.name}" done: replaced ${old.length} worker(s) in ${Date.now() - t0} ms`);
-      this.emit('reload', { role: role.name, phase: 'done', ok: !failed });
-      if (failed) throw failed;
     }
+  }
+
+  async #reloadRole(role: Role, upTo: number): Promise<void> {
+    const old = this.#live(role).filter((m) => m.seq < upTo);
+    const stops: Promise<void>[] = [];
+    const t0 = Date.now();
+    this.emit('reload', { role: role.name, phase: 'start', ok: true });
+    let failed: ReloadFailedError | null = null;
+    for (const m of old) {
+      if (this.#stopping) {
+        failed = new ReloadFailedError(role.name, stops.length, old.length, 'stopping');
+        break;
+      }
+      // Retired meanwhile (a scale down) or gone (its revival is a new worker): nothing to replace.
+      if (m.retiring || m.exit) continue;
+      const fresh = this.#fork(role, 0, 'reload');
+      const why = await this.#whenReady(fresh, readyTimeout(role));
+      if (why) {
+        // One that is still loading is stopped: the old worker keeps its place.
+        if (why.why === 'timeout') void this.#retire(fresh);
+        failed = new ReloadFailedError(role.name, stops.length, old.length, this.#stopping ? 'stopping' : why);
+        break;
+      }
+      // The old one went while its replacement started: the replacement takes its place.
+      if (m.retiring || m.exit) {
+        if (this.#live(role).length > role.target) stops.push(this.#retire(fresh));
+        continue;
+      }
+      stops.push(this.#retire(m));
+    }
+    // A stop that began during the last replacement cuts the reload short too.
+    if (!failed && this.#stopping) failed = new ReloadFailedError(role.name, stops.length, old.length, 'stopping');
+    await Promise.all(stops);
+    this.#log(failed ? `mob: ${failed.message}` : `mob: reload of role "${role.name}" done: replaced ${stops.length} worker(s) in ${Date.now() - t0} ms`);
+    this.emit('reload', { role: role.name, phase: 'done', ok: !failed });
+    if (failed) throw failed;
   }
 
   /**
@@ -860,6 +894,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       pid,
       role,
       forkedAt: Date.now(),
+      seq: this.#forks++,
       ready: false,
       readyAt: 0,
       listening: false,

@@ -124,6 +124,27 @@ describe('the Kingpin', () => {
     await app.stop();
   });
 
+  it('a reload asked during another waits for it and replaces only what predates it: the role keeps its count', async () => {
+    const app = kingpinApp([['r', './idle.cjs', { workers: 2 }]], 'twice');
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    app.proc.kill('SIGHUP');
+    // The first reload's first new worker is forked: ask again.
+    await app.waitFor((l) => l.ev === 'fork' && app.lines.filter((f) => f.ev === 'fork').length === 3, 'the first replacement');
+    const second = Date.now();
+    app.proc.kill('SIGHUP');
+    const done = await app.waitForText(/reload of role "r" done: replaced (\d+) worker/, 2, 20_000);
+    expect(done.map((l) => /replaced (\d+)/.exec(l)![1])).toEqual(['2', '1']);
+    const forks = app.lines.filter((l) => l.ev === 'fork');
+    const exited = new Set(app.lines.filter((l) => l.ev === 'exit').map((l) => l.pid));
+    // 2, then 2 for the first reload, then 1 for the worker the first had forked before the second ask.
+    expect(forks).toHaveLength(5);
+    const live = forks.filter((f) => !exited.has(f.pid));
+    expect(live).toHaveLength(2);
+    expect(app.descendants()).toHaveLength(2);
+    for (const f of live) expect(f.t).toBeGreaterThanOrEqual(second);
+    await app.stop();
+  });
+
   it('rejects a reload whose new worker crashes at load, and a scale-up whose does; neither counts as a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mob-reload-'));
     try {
