@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ControlRequestError, assertStatus, connectControl, controlDir, flatten, listApps, socketPath, type AppStatus, type ControlClient, type Listed } from 'mob-control';
+import { ControlRequestError, assertStatus, connectControl, controlDir, flatten, listApps, socketPath, withTimeout, type AppStatus, type ControlClient, type Listed } from 'mob-control';
 import { appText, listText } from './format.js';
 import { serveDashboard } from './dashboard.js';
 
@@ -27,7 +27,8 @@ export const USAGE = `usage: mob <command>
   mob run <file> [-i N] [--name NAME]          run a server file as N workers (default: one per CPU)
   mob --version
 
-The apps' control sockets are in ${controlDir()} (MOB_HOME, else $XDG_RUNTIME_DIR/mob, else <tmpdir>/mob-<uid>).`;
+<app> may be <app>@<host>: one host of an app over several hosts (mob-nats) that runs more
+than one Kingpin on this machine. The apps' control sockets are in ${controlDir()} (MOB_HOME, else $XDG_RUNTIME_DIR/mob, else <tmpdir>/mob-<uid>).`;
 
 /** This package's version (mob --version). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -98,18 +99,55 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
 }
 
-/** Connects to app `app`, or fails with the list of the apps that are running. */
-async function open(app: string | undefined): Promise<ControlClient> {
-  if (!app) throw new Failure(`which app? ${await running()}`);
+/** How long a Kingpin has to answer that it is there, and a status. */
+const HELLO_MS = 5_000;
+const STATUS_MS = 10_000;
+
+/**
+ * Connects to app `target` (`app`, or `app@host` for one host of an app over several) and
+ * checks that its Kingpin answers; fails with the list of the apps that are running. Over
+ * several hosts with more than one Kingpin on this machine, `anyHost` takes any of them (a
+ * status shows them all); else the command must name one.
+ */
+async function open(target: string | undefined, anyHost = false): Promise<ControlClient & { socket: string; app: string }> {
+  if (!target) throw new Usage(`which app? ${await running()}`);
+  const at = target.lastIndexOf('@');
+  const app = at > 0 ? target.slice(0, at) : target;
+  const host = at > 0 ? target.slice(at + 1) : undefined;
+  let path: string | undefined;
   try {
-    return await connectControl(socketPath(app), app);
-  } catch (err) {
-    if (!(err instanceof ControlRequestError && err.code === 'E_MOB_NO_APP')) throw err;
+    path = socketPath(app, controlDir(), host);
+  } catch {
+    // A name too long for a socket path is no app's.
   }
-  // A host of an app over several hosts answers at <app>.<host>.sock: any of them shows them all.
-  const host = (await listApps()).find((l) => l.status?.name === app);
-  if (host) return connectControl(host.socket, app);
-  throw new Failure(`no app "${app}" is running on this host; ${await running()}`);
+  let c: ControlClient | undefined;
+  if (path) {
+    try {
+      c = await connectControl(path, target);
+    } catch (err) {
+      if (!(err instanceof ControlRequestError && err.code === 'E_MOB_NO_APP')) throw err;
+    }
+  }
+  if (!c && host === undefined) {
+    // A host of an app over several hosts answers at <app>.<host>.sock.
+    const hosts = (await listApps()).filter((l) => l.status?.name === app);
+    if (hosts.length > 1 && !anyHost) {
+      const names = hosts.map((l) => `${app}@${l.status!.host}`);
+      throw new Failure(`app "${app}" runs as ${hosts.length} hosts on this machine (${names.join(', ')}): name one, as ${names[0]}`);
+    }
+    if (hosts[0]) c = await connectControl(hosts[0].socket, target);
+  }
+  if (!c) throw new Failure(`no app "${target}" is running on this host; ${await running()}`);
+  try {
+    const hello = (await withTimeout(c.request('hello'), HELLO_MS)) as { app?: unknown; socket?: unknown } | null;
+    return Object.assign(c, { socket: typeof hello?.socket === 'string' ? hello.socket : (path ?? ''), app });
+  } catch (err) {
+    c.close();
+    if (err instanceof ControlRequestError && err.code === 'E_MOB_CONTROL_TIMEOUT') {
+      throw new Failure(`the Kingpin of app "${target}" did not answer within ${HELLO_MS} ms (stopped, or stuck?)`);
+    }
+    throw err;
+  }
 }
 
 /** Every host's entry once, this machine's first (each host's status lists the others it knows). */
@@ -126,7 +164,11 @@ function everyHost(statuses: AppStatus[]): AppStatus[] {
 }
 
 async function running(): Promise<string> {
-  const apps = (await listApps()).filter((l) => l.status).map((l) => l.status!.name);
+  const listed = (await listApps()).filter((l) => l.status);
+  // Several hosts of one app on this machine: each as app@host.
+  const count = new Map<string, number>();
+  for (const l of listed) count.set(l.status!.name, (count.get(l.status!.name) ?? 0) + 1);
+  const apps = listed.map((l) => (count.get(l.status!.name)! > 1 ? `${l.status!.name}@${l.status!.host}` : l.status!.name));
   return apps.length ? `running: ${apps.join(', ')}` : `no app is running (control folder ${controlDir()})`;
 }
 
@@ -163,10 +205,12 @@ async function ls(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
   const listed = await listApps();
   const apps = everyHost(listed.filter((l) => l.status).map((l) => l.status!));
+  // The apps that answered are listed; one that could not be read fails the command (and is
+  // not said to be none).
+  const failed = unreadable(listed, io);
   if (values.json) io.out(JSON.stringify(apps, null, 2));
-  else io.out(listText(apps));
-  // The apps that answered are listed; one that could not be read fails the command.
-  return unreadable(listed, io) ? 1 : 0;
+  else if (apps.length || !failed) io.out(listText(apps));
+  return failed ? 1 : 0;
 }
 
 async function status(args: string[], io: CliIo): Promise<number> {
@@ -179,16 +223,16 @@ async function status(args: string[], io: CliIo): Promise<number> {
       failed = unreadable(listed, io);
       return everyHost(listed.filter((l) => l.status).map((l) => l.status!));
     }
-    const c = await open(app);
+    const c = await open(app, true);
     try {
-      return everyHost([assertStatus(await c.request('status'), app)]);
+      return everyHost([assertStatus(await withTimeout(c.request('status'), STATUS_MS), app)]);
     } finally {
       c.close();
     }
   };
   const print = (apps: AppStatus[]): void => {
     if (values.json) io.out(JSON.stringify(apps, null, 2));
-    else io.out(apps.length ? apps.map(appText).join('\n\n') : 'no mob app is running on this host');
+    else if (apps.length || !failed) io.out(apps.length ? apps.map(appText).join('\n\n') : 'no mob app is running on this host');
   };
   if (!values.watch) {
     print(await read());
@@ -244,6 +288,9 @@ async function reload(args: string[], io: CliIo): Promise<number> {
 }
 
 async function scale(args: string[], io: CliIo): Promise<number> {
+  // (parseArgs would take "-1" for an option and answer with its own long text.)
+  const negative = args.find((a) => /^-\d/.test(a));
+  if (negative !== undefined) throw new Usage(`n must be a whole number of workers, got "${negative}"`);
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const [app, role, count] = positionals;
   if (!role || count === undefined) throw new Usage('usage: mob scale <app> <role> <n>');
@@ -309,7 +356,17 @@ async function dashboard(args: string[], io: CliIo): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Usage(`--port must be a port number, got "${values.port}"`);
   const probe = await open(app);
   probe.close();
-  const d = await serveDashboard({ app: app!, port, host: values.host ?? '127.0.0.1' });
+  const host = values.host ?? '127.0.0.1';
+  let d: Awaited<ReturnType<typeof serveDashboard>>;
+  try {
+    d = await serveDashboard({ app: probe.app, socket: probe.socket, port, host });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Failure(`port ${port} on ${host} is in use: choose another with --port (0 takes a free one)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new Failure(`cannot listen on ${host}: no such address on this machine`);
+    if (code === 'EACCES') throw new Failure(`no permission to listen on ${host}:${port} (a port below 1024?)`);
+    throw err;
+  }
   io.out(`mob dashboard of ${app}: ${d.url}`);
   io.out('(the link carries this run\'s token; Ctrl+C stops the dashboard, not the app)');
   await new Promise<void>((resolve) => d.server.once('close', () => resolve()));

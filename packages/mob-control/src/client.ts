@@ -67,9 +67,11 @@ function client(socket: Socket, app: string): ControlClient {
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onEvent?: (event: string, data: unknown) => void }>();
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
+  /** why the Kingpin refused this connection, when it said so before any request (E_MOB_CONTROL_BUSY) */
+  let refused: ControlRequestError | null = null;
   socket.on('error', () => {});
   socket.on('close', () => {
-    for (const w of waiting.values()) w.reject(new ControlRequestError(`the Kingpin of app "${app}" closed the connection`, 'E_MOB_CONTROL_CLOSED'));
+    for (const w of waiting.values()) w.reject(refused ?? new ControlRequestError(`the Kingpin of app "${app}" closed the connection`, 'E_MOB_CONTROL_CLOSED'));
     waiting.clear();
     resolveClosed();
   });
@@ -82,7 +84,10 @@ function client(socket: Socket, app: string): ControlClient {
     }
     if (typeof a !== 'object' || a === null || Array.isArray(a)) return;
     const w = waiting.get(a.id) ?? (a.id === 0 ? waiting.values().next().value : undefined);
-    if (!w) return;
+    if (!w) {
+      if (a.id === 0 && a.ok === false && refused === null) refused = remoteError(a.error, a.v);
+      return;
+    }
     // A Kingpin of another protocol version may answer in a shape this mob does not know:
     // nothing of it is read, whatever it says.
     if (a.v !== CONTROL_VERSION) {
@@ -104,6 +109,10 @@ function client(socket: Socket, app: string): ControlClient {
     request(op, args = {}, onEvent) {
       const id = next++;
       return new Promise((resolve, reject) => {
+        if (refused) {
+          reject(refused);
+          return;
+        }
         if (socket.destroyed) {
           reject(new ControlRequestError(`the connection to app "${app}" is closed`, 'E_MOB_CONTROL_CLOSED'));
           return;
@@ -162,7 +171,8 @@ export interface Listed {
 /**
  * Every app running on this host for this user: each socket in the control folder asked
  * for its status (sockets nobody answers on are left out; a Kingpin of another protocol
- * version is listed with its error).
+ * version, another user's socket, one that does not answer within 3 s, and a control folder
+ * this user cannot read are listed with their error).
  *
  * @example
  * for (const { status } of await listApps()) console.log(status?.name, status?.pid);
@@ -171,8 +181,11 @@ export async function listApps(dir = controlDir()): Promise<Listed[]> {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.sock')).sort();
-  } catch {
-    return [];
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // No folder: no app has run here. One this user cannot read is another user's.
+    if (code !== 'EACCES' && code !== 'EPERM') return [];
+    return [{ socket: dir, error: new ControlRequestError(`no permission to read the control folder ${dir}: it belongs to another user (run mob as the app's user, or set MOB_HOME)`, 'E_MOB_NO_PERMISSION') }];
   }
   const out = await Promise.all(
     names.map(async (name): Promise<Listed | null> => {
@@ -195,7 +208,13 @@ export async function listApps(dir = controlDir()): Promise<Listed[]> {
   return out.filter((x): x is Listed => x !== null);
 }
 
-/** `p`, or a ControlRequestError (E_MOB_CONTROL_TIMEOUT) after `ms`. */
+/**
+ * `p`, or a ControlRequestError (E_MOB_CONTROL_TIMEOUT) after `ms`: a Kingpin that is stopped
+ * (SIGSTOP) or stuck accepts a connection and never answers.
+ *
+ * @example
+ * const status = await withTimeout(client.request('status'), 5000);
+ */
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;
   return Promise.race([

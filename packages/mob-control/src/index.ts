@@ -1,5 +1,5 @@
 export { serveControl, AppRunningError, type ControlOptions, type ControlServer } from './server.js';
-export { connectControl, listApps, assertStatus, ControlRequestError, type ControlClient, type Listed } from './client.js';
+export { connectControl, listApps, assertStatus, withTimeout, ControlRequestError, type ControlClient, type Listed } from './client.js';
 export { renderMetrics, serveMetrics, type MetricsOptions, type MetricsServer } from './metrics.js';
 export { controlDir, socketPath, ensureDir } from './paths.js';
 export { toStatus, withOthers, flatten, type AppStatus, type RoleStatus, type WorkerStatus } from './status.js';

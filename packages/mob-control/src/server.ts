@@ -73,7 +73,14 @@ export async function serveControl(kingpin: Kingpin, options: ControlOptions = {
   const hub = createHub(kingpin);
   const server = createServer((socket) => {
     if (clients.size >= max) {
-      socket.destroy();
+      // Told why, then closed: the command says it, not only that the connection closed.
+      socket.on('error', () => {});
+      const why = fail(
+        0,
+        'E_MOB_CONTROL_BUSY',
+        `app "${kingpin.name}" has ${max} control connections open, its bound: close some (a mob logs, mob status --watch or dashboard left running?) and try again`,
+      );
+      socket.end(`${JSON.stringify(why)}\n`);
       return;
     }
     clients.add(socket);
@@ -143,6 +150,8 @@ async function claim(app: string, path: string): Promise<void> {
 
 /** Streaming requests (logs that follow, subscribe, progress of reload/scale/stop) one connection may hold. */
 const MAX_STREAMS = 8;
+/** A connection that sends no request within this long is closed. */
+const FIRST_REQUEST_MS = 10_000;
 /** status and metrics requests one connection may have unanswered at once. */
 const MAX_PENDING = 8;
 /** subscribe's interval, in ms: at least, at most. */
@@ -185,8 +194,12 @@ function createHub(kingpin: Kingpin): Hub {
 function serveClient(kingpin: Kingpin, hub: Hub, socket: Socket, path: string): void {
   const stops: (() => void)[] = [];
   const pending = { n: 0 };
+  // A connection that asks nothing takes one of the bounded places: it is closed.
+  let silent: NodeJS.Timeout | null = setTimeout(() => socket.destroy(), FIRST_REQUEST_MS);
+  silent.unref();
   socket.on('error', () => {});
   socket.on('close', () => {
+    if (silent) clearTimeout(silent);
     for (const stop of stops) stop();
   });
   const send = (a: ControlAnswer): void => {
@@ -200,6 +213,8 @@ function serveClient(kingpin: Kingpin, hub: Hub, socket: Socket, path: string): 
   readLines(
     socket,
     (line) => {
+      if (silent) clearTimeout(silent);
+      silent = null;
       if (line.trim()) handle(kingpin, hub, line, send, stops, pending, path);
     },
     MAX_REQUEST,

@@ -47,8 +47,10 @@ if (argv[0] === 'run') {
     const code = run(argv.slice(1));
     if (code !== null) process.exitCode = code;
   } catch (err) {
-    process.stderr.write(`mob run: ${(err as Error).message}\n`);
-    process.exitCode = 1;
+    // A wrong option is a usage error (2), as in every other command; anything else failed (1).
+    const usage = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    process.stderr.write(`mob run: ${(err as Error).message}${usage ? '\nusage: mob run <file> [-i N] [--name NAME]' : ''}\n`);
+    process.exitCode = usage ? 2 : 1;
   }
 } else {
   main(argv).then(

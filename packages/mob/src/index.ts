@@ -56,8 +56,11 @@ export function start(name: string, options: StartOptions = {}): Kingpin {
   }
   const pkg = broker === undefined ? undefined : natsPkg();
   const kingpin = createKingpin(name, { ...kingpinOptions, exec: join(__dirname, 'worker-main.js') });
-  if (pkg) pkg.join(kingpin, broker!, kingpinOptions.log);
-  if (control !== false || m) operate(kingpin, control !== false, m, kingpinOptions.log, pkg ? kingpin.host : undefined);
+  const claimed = control !== false || m ? operate(kingpin, control !== false, m, kingpinOptions.log, pkg ? kingpin.host : undefined) : Promise.resolve();
+  // This host joins the others once its name is claimed here: a second Kingpin of the same app
+  // and host on this machine is refused before it says anything to the mob (the claim's own
+  // gate says why).
+  if (pkg) kingpin.beforeStart(claimed.then(() => void pkg.join(kingpin, broker!, kingpinOptions.log), () => {}));
   return kingpin;
 }
 
@@ -84,9 +87,10 @@ function isPort(x: unknown): x is number {
 /**
  * The control socket and the metrics endpoint, in place before the first fork. A live app of
  * the same name, or a metrics port in use, stops the start; a control folder mob cannot use
- * only costs the `mob` command (logged).
+ * only costs the `mob` command (logged). Returns the claim of the app's name (it rejects only
+ * when the app runs already).
  */
-function operate(kingpin: Kingpin, withControl: boolean, metrics: { port: number; host?: string } | null, log?: (line: string) => void, host?: string): void {
+function operate(kingpin: Kingpin, withControl: boolean, metrics: { port: number; host?: string } | null, log?: (line: string) => void, host?: string): Promise<unknown> {
   const say = log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const ops = control();
   let claimed: Promise<unknown> = Promise.resolve();
@@ -117,6 +121,7 @@ function operate(kingpin: Kingpin, withControl: boolean, metrics: { port: number
       ),
     );
   }
+  return claimed;
 }
 
 /**

@@ -1,6 +1,6 @@
 // One mob over several hosts through a real nats-server: three Kingpins on this machine, each
 // its own process tree and its own MOB_HOST. front (host a) calls back on hosts b and c.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -148,7 +148,7 @@ async function underFire(a: Host, victim: Host, signal: NodeJS.Signals, callMs: 
 
 describe('one mob over three hosts through NATS', () => {
   it('calls, errors, callbacks and messages cross hosts; calls spread over b and c', async () => {
-    const { a, dir } = await threeHosts();
+    const { a, dir, nats } = await threeHosts();
 
     // mob ls and mob status see every host: here, three sockets in one MOB_HOME.
     expect(readdirSync(dir).sort()).toEqual(['hostsapp.a.sock', 'hostsapp.b.sock', 'hostsapp.c.sock']);
@@ -169,6 +169,23 @@ describe('one mob over three hosts through NATS', () => {
     // each worker says its host too (an entry per host, other hosts' from their heartbeats)
     expect(backOf('b').workers.map((w: any) => w.host)).toEqual(['b', 'b']);
     expect(backOf('c').workers.map((w: any) => w.host)).toEqual(['c', 'c']);
+    // A command that acts on one Kingpin asks which host, here three; app@host names one.
+    const cli = (args: string[]): { code: number; out: string; err: string } => {
+      const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, MOB_HOME: dir }, encoding: 'utf8', timeout: 30_000 });
+      return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
+    };
+    const which = cli(['reload', 'hostsapp', 'back']);
+    expect([which.code, which.err]).toEqual([1, 'mob reload: app "hostsapp" runs as 3 hosts on this machine (hostsapp@a, hostsapp@b, hostsapp@c): name one, as hostsapp@a\n']);
+    const logsB = cli(['logs', 'hostsapp@b', 'back', '--no-follow', '--lines', '0']);
+    expect(logsB.code, logsB.err).toBe(0);
+    // A second Kingpin of host b on this machine (same MOB_HOME) is refused before it joins.
+    const twin = await host(nats, 'b', {}, dir);
+    expect((await twin.app.exited).code).toBe(1);
+    await twin.app.waitForText(/did not start: an app named "hostsapp" is already running/);
+    expect(twin.app.stderr()).not.toMatch(/is taken by another Kingpin|NATS/);
+    const none = cli(['stop', 'hostsapp@x']);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/^mob stop: no app "hostsapp@x" is running on this host; running: hostsapp@a, hostsapp@b, hostsapp@c\n$/);
 
     const calls = await ask(a.port, '/call?n=40');
     const spread = hostsOf(calls);

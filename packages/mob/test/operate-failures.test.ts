@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveDashboard } from 'mob-cli';
@@ -189,5 +189,54 @@ describe('mob command errors are short and honest', () => {
     const run = await mob(['run', file, '-i', '-3'], env);
     expect(run.code).toBe(2);
     expect(run.err).toBe('mob run: -i takes a number of workers (1 or more; 0 or max: one per CPU), got "-3"\n');
+    // Usage errors exit 2 in every command, with one line.
+    const scale = await mob(['scale', 'failapp', 's', '-1'], env);
+    expect([scale.code, scale.err]).toEqual([2, 'mob scale: n must be a whole number of workers, got "-1"\n']);
+    for (const op of ['reload', 'stop']) {
+      const r = await mob([op], env);
+      expect(r.code, op).toBe(2);
+      expect(r.err).toBe(`mob ${op}: which app? running: failapp\n`);
+    }
+    const bogus = await mob(['run', file, '--bogus'], env);
+    expect(bogus.code).toBe(2);
+    expect(bogus.err).toMatch(/^mob run: Unknown option '--bogus'/);
   });
+
+  it('a Kingpin that does not answer, one whose connections are all taken, and a dashboard port in use: short messages, exit 1', async () => {
+    const { env, pid } = await startFailApp();
+    const sock = join(env.MOB_HOME!, 'failapp.sock');
+    // Stopped (SIGSTOP): it accepts connections and never answers.
+    process.kill(pid, 'SIGSTOP');
+    cleanup.push(() => isAlive(pid) && process.kill(pid, 'SIGCONT'));
+    const t0 = Date.now();
+    const [st, stop] = await Promise.all([mob(['status', 'failapp'], env), mob(['stop', 'failapp'], env)]);
+    for (const r of [st, stop]) {
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/: the Kingpin of app "failapp" did not answer within 5000 ms \(stopped, or stuck\?\)\n$/);
+    }
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    process.kill(pid, 'SIGCONT');
+    // The stop it was sent was never asked: it runs on.
+    expect((await status(env)).roles).toHaveLength(2);
+    // 64 connections that ask nothing: the next is told why it is refused; they are closed after 10 s.
+    const held = await Promise.all(
+      Array.from({ length: 64 }, () => new Promise<Socket>((resolve, reject) => {
+        const c = connect(sock, () => resolve(c)).on('error', reject);
+      })),
+    );
+    cleanup.push(() => held.forEach((c) => c.destroy()));
+    const busy = await mob(['status', 'failapp'], env);
+    expect(busy.code).toBe(1);
+    expect(busy.err).toMatch(/app "failapp" has 64 control connections open, its bound: close some/);
+    await Promise.all(held.map((c) => new Promise((r) => (c.destroyed ? r(null) : c.once('close', r)))));
+    expect((await status(env)).roles).toHaveLength(2);
+    // A dashboard on a port that is taken.
+    const taken: Server = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => taken.close(r)));
+    const port = (taken.address() as { port: number }).port;
+    const dash = await mob(['dashboard', 'failapp', '--port', String(port)], env);
+    expect(dash.code).toBe(1);
+    expect(dash.err).toBe(`mob dashboard: port ${port} on 127.0.0.1 is in use: choose another with --port (0 takes a free one)\n`);
+  }, 60_000);
 });
