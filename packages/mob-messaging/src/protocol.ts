@@ -219,7 +219,10 @@ export interface CallFrame {
   p?: number;
   /** the worker the caller chose (v2, routed while their link opens): the Kingpin sends it there if it is ready */
   t?: number;
-  /** 1: this call may go to any host's worker (the proxy's `locality: 'any'`) */
+  /**
+   * The proxy's locality, over the role's: 1 'any' (any host's worker), 2 'prefer-local' (this
+   * host's while the role has ready ones here); absent: the role's
+   */
   l?: number;
 }
 

@@ -680,7 +680,7 @@ export class Router extends EventEmitter<RouterEvents> {
       this.#fail(peer, fr.i, new NoSuchRoleError(fr.r, this.#declared ?? []));
       return false;
     }
-    const pool = this.#pool(role, peer, fr.l === 1);
+    const pool = this.#pool(role, peer, fr.l);
     if (pool.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle: undefined, bytes, origin: peer });
     // The worker the caller chose (while their link opens), if it is still a ready one of the role.
     const chosen = typeof fr.t === 'number' ? this.#byPid.get(fr.t) : undefined;
@@ -692,9 +692,11 @@ export class Router extends EventEmitter<RouterEvents> {
    * The workers of `role` a frame of `from`'s may go to: a remote host's frames only to this
    * host's; ours to this host's when it has ready ones ('prefer-local'), else to every host's.
    */
-  #pool(role: RoleState, from: Peer | undefined, anyHost: boolean): Peer[] {
+  #pool(role: RoleState, from: Peer | undefined, l: unknown): Peer[] {
     if (from?.host) return role.local;
-    if (anyHost || role.locality === 'any' || role.local.length === 0) return role.ready;
+    // The call's own locality (1 'any', 2 'prefer-local', from its proxy) goes over the role's.
+    const anyHost = l === 1 || (l !== 2 && role.locality === 'any');
+    if (anyHost || role.local.length === 0) return role.ready;
     return role.local;
   }
 
@@ -732,7 +734,7 @@ export class Router extends EventEmitter<RouterEvents> {
           closeHandle(handle);
           return false;
         }
-        const pool = localOnly ? role.local : this.#pool(role, peer, false);
+        const pool = localOnly ? role.local : this.#pool(role, peer, undefined);
         if (pool.length === 0) return this.#hold(role, { from: peer.pid, frame: fr, handle, bytes, origin: peer });
         this.#deliver(strategies['round-robin'](pool, role), fr, handle, bytes, peer);
         return true;
@@ -811,7 +813,7 @@ export class Router extends EventEmitter<RouterEvents> {
       const from = this.#byPid.get(h.from);
       // The caller is gone: nobody is waiting for the answer.
       if (h.frame.k === Kind.Call && (!from || from.state === 'dead')) continue;
-      const pool = h.handle !== undefined ? role.local : this.#pool(role, from, h.frame.k === Kind.Call && h.frame.l === 1);
+      const pool = h.handle !== undefined ? role.local : this.#pool(role, from, h.frame.k === Kind.Call ? h.frame.l : undefined);
       if (pool.length === 0) {
         // Only other hosts' workers are ready, and this frame may not go there: still held.
         role.held.push(h);

@@ -349,8 +349,10 @@ function postFrame(s: State, frame: Frame, bytes = frameBytes(frame)): boolean {
 function callVia(s: State, m: Membership, frame: CallFrame, where: string, bytes: number): boolean {
   if (frame.t !== undefined) delete frame.t; // a call sent again chooses again
   const balance = frame.b ?? m.balance;
-  // 'prefer-local': this host's workers while the role has ready ones here.
-  const pool = m.anyHost || frame.l === 1 || m.local.length === 0 ? m.ready : m.local;
+  // 'prefer-local': this host's workers while the role has ready ones here. The proxy's
+  // locality (l: 1 'any', 2 'prefer-local') goes over the role's.
+  const anyHost = frame.l === undefined ? m.anyHost : frame.l === 1;
+  const pool = anyHost || m.local.length === 0 ? m.ready : m.local;
   const chosen = strategies[balance](pool, m);
   let sent = chosen.pid >= REMOTE_BASE ? s.remotes?.send(chosen.pid, frame, where, bytes) : s.links?.send(chosen.pid, frame, where, frame.r, bytes);
   if (sent === undefined) {

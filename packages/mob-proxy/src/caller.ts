@@ -214,7 +214,7 @@ export class Caller {
     const frame: CallFrame = { k: Kind.Call, r: role, i: id, m: method, a };
     if (f) frame.f = f;
     if (options.balance) frame.b = options.balance;
-    if (options.locality === 'any') frame.l = 1;
+    if (options.locality) frame.l = options.locality === 'any' ? 1 : 2;
     const bytes = frameBytes(frame);
     if (quota.b + bytes > quota.maxB) {
       if (f) this.#callbacks.settleCall(id, null);

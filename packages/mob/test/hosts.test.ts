@@ -36,9 +36,17 @@ interface Host {
   port: number;
 }
 
-async function host(nats: NatsServer, name: string, roles: { front?: number; back?: number; direct?: boolean }, home: string): Promise<Host> {
+async function host(nats: NatsServer, name: string, roles: { front?: number; back?: number; direct?: boolean; locality?: string }, home: string): Promise<Host> {
   const app = startApp(MAIN, {
-    env: { MOB_NATS: nats.url, MOB_HOST: name, MOB_HOME: home, FRONT: String(roles.front ?? 0), BACK: String(roles.back ?? 0), DIRECT: roles.direct === false ? '0' : '1' },
+    env: {
+      MOB_NATS: nats.url,
+      MOB_HOST: name,
+      MOB_HOME: home,
+      FRONT: String(roles.front ?? 0),
+      BACK: String(roles.back ?? 0),
+      DIRECT: roles.direct === false ? '0' : '1',
+      ...(roles.locality ? { BACK_LOCALITY: roles.locality } : {}),
+    },
   });
   // Booting a host (its Kingpin, its workers, their modules) under the suite's load can take
   // seconds: what the tests time is the mob, once each host's workers have loaded.
@@ -459,6 +467,24 @@ describe('one mob over three hosts through NATS', () => {
     expect(new Set(still.map((x: any) => x.value.pid))).toEqual(new Set(after.map((x: any) => x.value.pid)));
     for (const pid of before) expect(isAlive(pid)).toBe(true);
     expect(a.app.stderr()).not.toMatch(/TypeError|uncaught/i);
+  });
+
+  it("a proxy's locality goes over its role's: prefer-local over a role's any, any over a role's prefer-local", async () => {
+    const nats = await startNats();
+    const dir = home();
+    // back's locality is 'any' on both hosts: a's calls spread over a and b...
+    const a = await host(nats, 'a', { front: 1, back: 1, locality: 'any' }, dir);
+    await host(nats, 'b', { back: 1, locality: 'any' }, dir);
+    await formed(a, ['a', 'b'], 2);
+    expect(hostsOf(await ask(a.port, '/call?n=20'))).toEqual({ a: 10, b: 10 });
+    // ...unless the proxy says 'prefer-local': a has a ready back worker, so all stay on a.
+    expect(hostsOf(await ask(a.port, '/call?n=20&locality=prefer-local'))).toEqual({ a: 20 });
+    // The other way: on c, back's locality is the default (prefer-local); a proxy's 'any' spreads.
+    const c = await host(nats, 'c', { front: 1, back: 1 }, dir);
+    await formed(c, ['a', 'b', 'c'], 3);
+    expect(hostsOf(await ask(c.port, '/call?n=20'))).toEqual({ c: 20 });
+    const spread = hostsOf(await ask(c.port, '/call?n=30&locality=any'));
+    expect(spread).toEqual({ a: 10, b: 10, c: 10 });
   });
 
   it('a rolling reload of host b while a calls into it: no call fails', async () => {
