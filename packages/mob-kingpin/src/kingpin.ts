@@ -999,7 +999,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 
   #retire(m: Mobster): Promise<void> {
-    if (!m.retiring) {
+    // (One that has exited already needs no timer: it would kill whatever took its pid.)
+    if (!m.retiring && !m.exit) {
       m.retiring = true;
       const router = this.#router;
       router?.retire(m.pid);

@@ -36,6 +36,8 @@ const HANDSHAKE_BYTES = 512;
 const HANDSHAKE_MS = 2_000;
 /** After a link closes, how long its pending calls wait for the Kingpin to tell the exit code. */
 const EXIT_WAIT_MS = 1_000;
+/** The same for a worker that was retiring: its calls go elsewhere only if it exited with code 0. */
+const RETIRED_EXIT_WAIT_MS = 5_000;
 /** Calls of a peer's being served over one link, at most (a peer of mob's has far fewer: its window). */
 const MAX_SERVING = 100_000;
 
@@ -460,8 +462,9 @@ export class Links {
     this.#host.gone(l.pid);
     this.#quiet?.();
     if (l.inflight.size === 0) return;
-    if (l.retiring) return this.#settleClosed(l, null, null);
-    l.timer = setTimeout(() => this.#settleClosed(l, null, null), EXIT_WAIT_MS);
+    // Retiring or not, how it exited decides: the Kingpin's Down tells. (A retiring one has
+    // rarely anything pending here; without its Down, those calls would fail: wait longer.)
+    l.timer = setTimeout(() => this.#settleClosed(l, null, null), l.retiring ? RETIRED_EXIT_WAIT_MS : EXIT_WAIT_MS);
     l.timer.unref();
   }
 
@@ -470,12 +473,15 @@ export class Links {
     if (l.timer) clearTimeout(l.timer);
     l.timer = null;
     if (l.inflight.size === 0) return;
-    // A retiring worker answers every call it took before it exits, and turns the others
-    // away: what is pending when its link closes never ran there, and goes elsewhere.
-    const e = l.retiring
+    // A retiring worker that exits as it should (code 0) answers every call it took before it
+    // exits, and turns the others away: what is pending when its link closes never ran there,
+    // and goes elsewhere. One killed while retiring (a signal, its killTimeout, a crash), or
+    // whose exit is not known, may have run them: they fail, and only `retries` sends them again.
+    const unrun = l.retiring && code === 0 && signal === null;
+    const e = unrun
       ? serializeError(new ShutdownError(`worker ${l.pid} of role "${l.role}" retired; the call goes to another worker`))
       : serializeError(new WorkerExitedError(l.role, l.pid, code, signal));
-    const y = l.retiring ? { y: 1 } : {};
+    const y = unrun ? { y: 1 } : {};
     const ids = l.inflight.values();
     l.inflight.clear();
     for (const i of ids) this.#host.dispatch({ k: Kind.Fail, i, e, ...y });

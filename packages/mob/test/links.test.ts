@@ -83,6 +83,16 @@ describe('direct links', () => {
     await app.stop();
   });
 
+  it('a retiring worker killed at its killTimeout while running calls: they reject with WorkerExitedError and run nowhere else (no retries)', async () => {
+    const app = app2('killed');
+    const { killed } = await app.waitFor((l) => l.killed, 'the calls’ results', 20_000);
+    expect(killed).toEqual(Array(5).fill(expect.objectContaining({ name: 'WorkerExitedError', signal: 'SIGKILL' })));
+    // served once each, by the old worker: not sent again to its replacement
+    expect(app.lines.filter((l) => l.serving !== undefined).map((l) => l.serving)).toEqual([1, 2, 3, 4, 5]);
+    await app.waitFor((l) => l.reloaded === true, 'the reload done');
+    await app.stop();
+  });
+
   it('spreads calls over every worker of the role, within the bound of links', async () => {
     const app = app2('spread', { links: { max: 1 } }, 2);
     const { spread } = await app.waitFor((l) => l.spread, 'the spread report');
