@@ -10,6 +10,8 @@ import {
   ShutdownError,
   createRouter,
   flowLimits,
+  boundLimits,
+  DEFAULT_QUEUE,
   type Balance,
   type CrashReport,
   type Locality,
@@ -347,7 +349,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     if (links !== undefined && typeof links !== 'boolean') {
       const max = (links as { max?: unknown } | null)?.max;
       if (links === null || typeof links !== 'object' || (max !== undefined && !(Number.isInteger(max) && (max as number) >= 1))) {
-        throw new ConfigError(`start(name, { links }): use true, false or { max: <integer >= 1> }, got ${describe(links)}`);
+        throw new ConfigError(`start(name, { links }): use true, false or { max: <integer >= 1> }, got ${JSON.stringify(links) ?? describe(links)}`);
       }
     }
     const host = options.host ?? (process.env.MOB_HOST || hostname());
@@ -396,6 +398,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`${where}: ${key} must be a number of ms >= 0, got ${describe(v)}`);
     }
     flowLimits(flowLimits(DEFAULT_FLOW, this.#options.flow, 'start(name, { flow })'), options.flow, `${where}: flow`);
+    boundLimits(DEFAULT_QUEUE, options.queue, `${where}: queue`);
     if (options.locality !== undefined && options.locality !== 'prefer-local' && options.locality !== 'any') {
       throw new ConfigError(`${where}: locality must be 'prefer-local' or 'any', got ${describe(options.locality)}`);
     }

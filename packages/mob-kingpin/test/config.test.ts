@@ -21,6 +21,10 @@ describe('configuration errors', () => {
     expect(errors.missing.message).toContain(join(fixtures, 'does-not-exist.js'));
     expect(errors.base.message).toContain('base(x): expected a CommonJS `module`, `import.meta.url` or a directory path');
     expect(errors.serialization.message).toContain("use 'json' or 'advanced'");
+    expect(errors.queueZero.message).toContain('role("g", "./idle.cjs"): queue.count must be an integer >= 1, got 0');
+    expect(errors.queueType.message).toContain('role("h", "./idle.cjs"): queue must be an object { count, bytes }, got "x"');
+    expect(errors.flowKey.message).toContain('start(name, { flow }): unknown option "hi"; it takes highWater, max');
+    expect(errors.linksMax.message).toContain('use true, false or { max: <integer >= 1> }, got {"max":0}');
     expect(await app.exited).toEqual({ code: 0, signal: null });
     await app.stop();
   });

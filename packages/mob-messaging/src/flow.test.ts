@@ -88,6 +88,9 @@ describe('flow limits', () => {
     );
     expect(() => flowLimits(DEFAULT_FLOW, { highWater: { count: 20_000 } }, 'f')).toThrow(/must not exceed max/);
     expect(() => flowLimits(DEFAULT_FLOW, 'big', 'f')).toThrow(ConfigError);
+    expect(() => flowLimits(DEFAULT_FLOW, { hi: 1 }, 'f')).toThrow('f: unknown option "hi"; it takes highWater, max');
+    expect(() => flowLimits(DEFAULT_FLOW, { max: { count: 5, n: 1 } }, 'f')).toThrow('f.max: unknown option "n"; it takes count, bytes');
+    expect(() => flowLimits(DEFAULT_FLOW, { max: { count: Number.NaN } }, 'f')).toThrow('f.max.count must be an integer >= 1, got NaN');
   });
 
   it('travels in Welcome as four numbers, and anything else there is ignored', () => {

@@ -25,25 +25,44 @@ export function flowLimits(base: FlowLimits, options: unknown, where: string): F
   if (options === undefined) return base;
   if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: flow must be an object { highWater, max }`);
   const o = options as { highWater?: Partial<Bound>; max?: Partial<Bound> };
-  const highWater = bound(base.highWater, o.highWater, `${where}.highWater`);
-  const max = bound(base.max, o.max, `${where}.max`);
+  onlyKeys(o, ['highWater', 'max'], where);
+  const highWater = boundLimits(base.highWater, o.highWater, `${where}.highWater`);
+  const max = boundLimits(base.max, o.max, `${where}.max`);
   if (highWater.count > max.count || highWater.bytes > max.bytes) {
     throw new ConfigError(`${where}: highWater (${highWater.count} / ${highWater.bytes}) must not exceed max (${max.count} / ${max.bytes})`);
   }
   return { highWater, max };
 }
 
-function bound(base: Bound, o: Partial<Bound> | undefined, where: string): Bound {
+/**
+ * A `{ count, bytes }` bound given as an option, merged over `base` and checked (integers >= 1,
+ * no other keys); `where` names the option in the error.
+ *
+ * @example
+ * boundLimits({ count: 10_000, bytes: 1 << 26 }, { count: 500 }, 'role("jobs").queue'); // { count: 500, bytes: 67108864 }
+ */
+export function boundLimits(base: Bound, o: Partial<Bound> | undefined, where: string): Bound {
   if (o === undefined) return base;
-  if (o === null || typeof o !== 'object') throw new ConfigError(`${where} must be an object { count, bytes }`);
+  if (o === null || typeof o !== 'object') throw new ConfigError(`${where} must be an object { count, bytes }, got ${show(o)}`);
+  onlyKeys(o, ['count', 'bytes'], where);
   const out = { ...base };
   for (const key of ['count', 'bytes'] as const) {
     const v = o[key];
     if (v === undefined) continue;
-    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${where}.${key} must be an integer >= 1, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${where}.${key} must be an integer >= 1, got ${show(v)}`);
     out[key] = v;
   }
   return out;
+}
+
+/** A value as an error message shows it: NaN and Infinity as themselves, not as JSON's null. */
+function show(v: unknown): string {
+  return typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+}
+
+function onlyKeys(o: object, keys: string[], where: string): void {
+  const extra = Object.keys(o).filter((k) => !keys.includes(k));
+  if (extra.length) throw new ConfigError(`${where}: unknown option ${JSON.stringify(extra[0])}; it takes ${keys.join(', ')}`);
 }
 
 /** The four numbers of a Welcome frame's `fc`. */

@@ -52,7 +52,7 @@ export {
 export { assertPayload, encodePayload, decodePayload, type Serialization } from './payload.js';
 export { IdMap, IdSet } from './idmap.js';
 export { Outbox, DEFAULT_BATCH, type BatchLimits, type IpcChannel, type Origin, type OutboxOptions } from './outbox.js';
-export { Window, DEFAULT_FLOW, flowLimits, type FlowLimits, type Bound } from './flow.js';
+export { Window, DEFAULT_FLOW, flowLimits, boundLimits, type FlowLimits, type Bound } from './flow.js';
 export { ExportStats, SAMPLE_EVERY, type ReportPart } from './report.js';
 export { roundRobin, leastPending, strategies, type Strategy, type Candidate } from './balance.js';
 export {

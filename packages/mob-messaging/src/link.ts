@@ -132,6 +132,8 @@ export class Links {
   readonly #max: number;
   #server: Server | null = null;
   #path = '';
+  /** calls, messages and callback invocations refused at their call (a link's window full), over every link */
+  refused = 0;
   /** this worker retires and its peers have stopped calling (or did not in time): calls are turned away */
   #closing = false;
   /** quiesce() waits: told when a peer's end mark comes or a link closes */
@@ -184,7 +186,13 @@ export class Links {
     // An answer goes back the way its call came: a call that came routed (before the link
     // opened) is answered routed, where the Kingpin counts it and its caller expects it.
     if (frame.k === Kind.Return && !l.serving.delete(frame.i)) return undefined;
-    const below = l.window.take(bytes, where !== undefined, where ?? '');
+    let below: boolean;
+    try {
+      below = l.window.take(bytes, where !== undefined, where ?? '');
+    } catch (err) {
+      this.refused++;
+      throw err;
+    }
     if (frame.k === Kind.Call) l.inflight.add(frame.i);
     if (l.state === 'opening') l.buffer.push({ frame, bytes });
     else l.outbox!.push(frame, bytes);

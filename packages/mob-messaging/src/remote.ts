@@ -152,6 +152,8 @@ export class Remotes {
   #wire: RemoteWire | null = null;
   /** frames sent directly so far */
   sent = 0;
+  /** calls and callback invocations refused at their call (a path's window full), over every path */
+  refused = 0;
 
   constructor(side: RemoteSide) {
     this.#side = side;
@@ -203,7 +205,13 @@ export class Remotes {
       if (!peer.serving.delete(frame.i)) return undefined;
     } else if (!this.#usable(peer)) return undefined;
     if (peer.window.count === 0) peer.waiting = clock;
-    const below = peer.window.take(bytes, where !== undefined, where ?? '');
+    let below: boolean;
+    try {
+      below = peer.window.take(bytes, where !== undefined, where ?? '');
+    } catch (err) {
+      this.refused++;
+      throw err;
+    }
     if (frame.k === Kind.Call) peer.inflight.add(frame.i);
     this.#push(peer, compactFrame(frame), bytes);
     this.sent++;

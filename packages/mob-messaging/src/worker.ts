@@ -619,7 +619,9 @@ export function flowStats(): { count: number; bytes: number; highWater: Bound; m
   const s = state('flowStats()');
   const w = s.window;
   const remote = { workers: s.remotes?.size ?? 0, sent: s.remotes?.sent ?? 0 };
-  return { count: w.count, bytes: w.bytes, highWater: { ...w.limits.highWater }, max: { ...w.limits.max }, refused: w.refused, links: s.links?.size ?? 0, remote };
+  // Refused on any path: to the Kingpin, over a link, to another host's worker.
+  const refused = w.refused + (s.links?.refused ?? 0) + (s.remotes?.refused ?? 0);
+  return { count: w.count, bytes: w.bytes, highWater: { ...w.limits.highWater }, max: { ...w.limits.max }, refused, links: s.links?.size ?? 0, remote };
 }
 
 /**

@@ -563,7 +563,9 @@ describe('proxy options', () => {
   it.each([
     [{ timeout: 0 }, /timeout must be a number of ms > 0, got 0/],
     [{ timeout: -5 }, /timeout must be a number of ms > 0, got -5/],
-    [{ timeout: Number.NaN }, /timeout must be a number of ms > 0/],
+    [{ timeout: Number.NaN }, /timeout must be a number of ms > 0, got NaN/],
+    [{ maxPending: Number.NaN }, /maxPending must be an integer >= 1, got NaN/],
+    [{ bogus: 1 }, /unknown option "bogus"; options are timeout, retries, balance, maxPending, maxPendingBytes, locality/],
     [{ timeout: Infinity }, /timeout must be a number of ms > 0/],
     [{ timeout: '100' }, /timeout must be a number of ms > 0, got "100"/],
     [{ retries: -1 }, /retries must be an integer >= 0, got -1/],

@@ -325,26 +325,36 @@ export class Caller {
   }
 }
 
+/** The keys of ProxyOptions. */
+const PROXY_OPTIONS = ['timeout', 'retries', 'balance', 'maxPending', 'maxPendingBytes', 'locality'];
+
+/** A value as an error message shows it: NaN and Infinity as themselves, not as JSON's null. */
+function show(v: unknown): string {
+  return typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+}
+
 function checkOptions(options: ProxyOptions, role: string): ProxyOptions {
   const where = `require("${role}", options)`;
   if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: options must be an object`);
+  const extra = Object.keys(options).filter((k) => !PROXY_OPTIONS.includes(k));
+  if (extra.length) throw new ConfigError(`${where}: unknown option ${JSON.stringify(extra[0])}; options are ${PROXY_OPTIONS.join(', ')}`);
   const { timeout, retries, balance, maxPending, maxPendingBytes, locality } = options;
   if (locality !== undefined && locality !== 'prefer-local' && locality !== 'any') {
-    throw new ConfigError(`${where}: locality must be 'prefer-local' or 'any', got ${JSON.stringify(locality)}`);
+    throw new ConfigError(`${where}: locality must be 'prefer-local' or 'any', got ${show(locality)}`);
   }
   for (const [name, v] of [['maxPending', maxPending], ['maxPendingBytes', maxPendingBytes]] as const) {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) {
-      throw new ConfigError(`${where}: ${name} must be an integer >= 1, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`${where}: ${name} must be an integer >= 1, got ${show(v)}`);
     }
   }
   if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
-    throw new ConfigError(`${where}: timeout must be a number of ms > 0, got ${JSON.stringify(timeout)}`);
+    throw new ConfigError(`${where}: timeout must be a number of ms > 0, got ${show(timeout)}`);
   }
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
-    throw new ConfigError(`${where}: retries must be an integer >= 0, got ${JSON.stringify(retries)}`);
+    throw new ConfigError(`${where}: retries must be an integer >= 0, got ${show(retries)}`);
   }
   if (balance !== undefined && balance !== 'round-robin' && balance !== 'least-pending') {
-    throw new ConfigError(`${where}: balance must be 'round-robin' or 'least-pending', got ${JSON.stringify(balance)}`);
+    throw new ConfigError(`${where}: balance must be 'round-robin' or 'least-pending', got ${show(balance)}`);
   }
   return { ...options };
 }

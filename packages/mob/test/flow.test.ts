@@ -92,6 +92,8 @@ describe('flow control', () => {
     expect(invoke.invoked).toBeGreaterThanOrEqual(90);
     expect(invoke.invoked).toBeLessThanOrEqual(100);
     expect(invoke.got).toBe(invoke.invoked);
+    // counted in flowStats() whichever path refused it (the link's, here)
+    expect(invoke.refused).toBe(1);
     await app.stop();
   });
 });
