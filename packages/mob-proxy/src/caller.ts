@@ -39,12 +39,8 @@ export interface ProxyOptions {
   maxPendingBytes?: number;
 }
 
-/**
- * Defaults of a proxy's pending bounds. 2,000 calls: a flood of unawaited calls with 1 KB
- * arguments against a consumer 100× slower held 10,000 pending calls and their frames, and
- * took the caller past 200 MiB of RSS on Node 24 (167 MiB at 2,000).
- */
-export const DEFAULT_PENDING = { count: 2_000, bytes: 64 * 1024 * 1024 };
+/** Defaults of a proxy's pending bounds. */
+export const DEFAULT_PENDING = { count: 10_000, bytes: 64 * 1024 * 1024 };
 
 /** A proxy's pending calls and their bytes, against its bounds. */
 interface Quota {
