@@ -412,7 +412,9 @@ export class Links {
     socket.setNoDelay(true);
     socket.setEncoding('utf8');
     // Acks ride along with whatever else goes to the peer.
-    l.outbox = new Outbox(lineChannel(socket), { extra: () => l.owed.take() });
+    // Past the socket's mark, frames wait in the outbox as they are (not as copies in its write
+    // queue) until it drains: a slow peer costs this worker the window's frames, no more.
+    l.outbox = new Outbox(lineChannel(socket), { extra: () => l.owed.take(), onDrain: (cb) => socket.once('drain', cb) });
     const buffered = l.buffer;
     l.buffer = [];
     for (const { frame, bytes } of buffered) l.outbox.push(frame, bytes);

@@ -269,3 +269,54 @@ describe('Outbox credits', () => {
     expect(ch.sent.map((s) => s.message.f)).toEqual([[frame(1), { k: Kind.Ack, n: 3, b: 30 }], [frame(2)]]);
   });
 });
+
+describe('Outbox with onDrain (a socket)', () => {
+  /** A channel whose backlog is over its mark after `room` writes, until drain() is called. */
+  function pacedChannel(room: number): FakeChannel & { drain(): void; onDrain: (cb: () => void) => void; waiting: number } {
+    let left = room;
+    let waiter: (() => void) | null = null;
+    const ch = {
+      sent: [] as Sent[],
+      waiting: 0,
+      send(message: unknown, handle: unknown, options: unknown, callback?: (err: Error | null) => void) {
+        ch.sent.push({ message: message as Envelope, handle, options });
+        if (callback) process.nextTick(callback, null);
+        return --left > 0;
+      },
+      onDrain(cb: () => void) {
+        ch.waiting++;
+        waiter = cb;
+      },
+      drain() {
+        left = room;
+        const w = waiter;
+        waiter = null;
+        w?.();
+      },
+    };
+    return ch;
+  }
+
+  it('keeps frames itself while the channel is over its mark, and sends them in order once it drains', async () => {
+    const ch = pacedChannel(2);
+    const out = new Outbox(ch, { limits: { count: 10, bytes: 1 << 20 }, onDrain: ch.onDrain });
+    for (let n = 0; n < 35; n++) out.push(frame(n));
+    // The count cap made batches leave at 10 and 20 frames; the second write said "over".
+    expect(ch.sent.map(numbers)).toEqual([range(0, 10), range(10, 20)]);
+    await nextTurn();
+    // The turn's flush sends nothing more: the rest waits for the drain.
+    expect(ch.sent).toHaveLength(2);
+    expect(out.size).toBe(15);
+    expect(ch.waiting).toBe(1);
+    ch.drain();
+    expect(ch.sent.map(numbers)).toEqual([range(0, 10), range(10, 20), range(20, 30), range(30, 35)]);
+    expect(out.size).toBe(0);
+    // A flush with a callback (before exit) sends everything, drained or not.
+    for (let n = 35; n < 60; n++) out.push(frame(n));
+    let done = false;
+    out.flush(() => (done = true));
+    expect(ch.sent.slice(4).flatMap(numbers)).toEqual(range(35, 60));
+    await nextTurn();
+    expect(done).toBe(true);
+  });
+});

@@ -53,6 +53,12 @@ export interface OutboxOptions {
   corked?: boolean;
   /** a frame to add to each batch as it leaves (the router's acks ride along this way) */
   extra?: () => Frame | undefined;
+  /**
+   * For a channel that says when its backlog is written (a socket's 'drain'): once a write
+   * returns false, frames wait here as they are (small: a payload is shared, not yet a copy in
+   * a write queue) until `onDrain` calls back, instead of piling up in the channel's queue.
+   */
+  onDrain?: (callback: () => void) => void;
 }
 
 /**
@@ -77,8 +83,15 @@ export class Outbox {
   readonly #channel: IpcChannel;
   readonly #limits: BatchLimits;
   readonly #extra: (() => Frame | undefined) | undefined;
+  readonly #onDrain: ((callback: () => void) => void) | undefined;
+  /** the channel's backlog is over its mark: wait for its drain (only with onDrain) */
+  #blocked = false;
   readonly #flush = (): void => {
     this.#scheduled = false;
+    this.flush();
+  };
+  readonly #drained = (): void => {
+    this.#blocked = false;
     this.flush();
   };
 
@@ -87,6 +100,7 @@ export class Outbox {
     this.#limits = options.limits ?? DEFAULT_BATCH;
     this.#corked = options.corked ?? false;
     this.#extra = options.extra;
+    this.#onDrain = options.onDrain;
   }
 
   /** Frames waiting to leave. */
@@ -106,7 +120,7 @@ export class Outbox {
       c.origins.push(origin);
       c.bytes.push(bytes);
     }
-    if (this.#corked) return;
+    if (this.#corked || this.#blocked) return;
     if (this.#frames.length >= this.#limits.count || this.#bytes >= this.#limits.bytes) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
@@ -146,12 +160,18 @@ export class Outbox {
     this.flush();
   }
 
-  /** Send what is queued now; `callback` runs once it is written (or at once if nothing was). */
+  /**
+   * Send what is queued now; `callback` runs once it is written (or at once if nothing was).
+   * Without a callback, a channel waiting for its drain keeps the frames until then; with one
+   * (before the process exits), everything goes.
+   */
   flush(callback?: (err: Error | null) => void): void {
     if (this.#corked || this.#frames.length === 0) {
       if (callback) process.nextTick(callback, null);
       return;
     }
+    if (this.#blocked && !callback) return;
+    if (this.#onDrain && !callback) return this.#flushPaced();
     let frames = this.#frames;
     const extra = this.#extra?.();
     if (extra) frames.push(compactFrame(extra));
@@ -173,10 +193,36 @@ export class Outbox {
     } else this.#write(frames, undefined, false, callback ?? onSent);
   }
 
+  /**
+   * flush() for a channel with onDrain: batch after batch until the channel says its backlog
+   * is over its mark; the rest waits for its drain. (No origins: only the router uses them,
+   * over IPC.)
+   */
+  #flushPaced(): void {
+    const all = this.#frames;
+    const extra = this.#extra?.();
+    if (extra) all.push(compactFrame(extra));
+    const max = this.#limits.count;
+    let at = 0;
+    while (at < all.length) {
+      const batch = at === 0 && all.length <= max ? all : all.slice(at, at + max);
+      at += batch.length;
+      if (!this.#write(batch, undefined, false, onSent)) {
+        this.#blocked = true;
+        break;
+      }
+    }
+    this.#frames = at < all.length ? all.slice(at) : [];
+    // (The bytes of what waits are not counted again: the byte cap only makes a batch leave early.)
+    this.#bytes = 0;
+    if (this.#blocked) this.#onDrain!(this.#drained);
+  }
+
   /** Drop what is queued (the channel is gone); the origins of dropped frames are told. */
   clear(): void {
     this.#frames = [];
     this.#bytes = 0;
+    this.#blocked = false;
     const handles = this.#corkedHandles;
     this.#corkedHandles = [];
     const credits = this.#credits;
@@ -185,18 +231,20 @@ export class Outbox {
     for (const h of handles) h.callback(new Error('channel closed'));
   }
 
-  #write(frames: Wire[], handle: unknown, keepOpen: boolean, callback: (err: Error | null) => void): void {
+  /** Writes one batch; false when the channel's backlog is over its mark (or it is gone). */
+  #write(frames: Wire[], handle: unknown, keepOpen: boolean, callback: (err: Error | null) => void): boolean {
     if (this.#channel.connected === false) {
       debug('channel closed: %d frame(s) not sent', frames.length);
       process.nextTick(callback, new Error('channel closed'));
-      return;
+      return false;
     }
     try {
-      this.#channel.send({ [MARKER]: PROTOCOL_VERSION, f: frames }, handle, keepOpen ? { keepOpen } : undefined, callback);
+      return this.#channel.send({ [MARKER]: PROTOCOL_VERSION, f: frames }, handle, keepOpen ? { keepOpen } : undefined, callback);
     } catch (err) {
       // A payload the serializer rejects, or a channel torn down under us: never a crash.
       debug('send threw: %s', (err as Error).message);
       process.nextTick(callback, err);
+      return false;
     }
   }
 }
