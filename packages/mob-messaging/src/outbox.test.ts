@@ -320,3 +320,24 @@ describe('Outbox with onDrain (a socket)', () => {
     expect(done).toBe(true);
   });
 });
+
+describe('Outbox with onDrain: batches within the byte cap', () => {
+  it('what waited for the drain leaves in batches of at most the byte cap (a long line is slow to read)', () => {
+    let left = 1;
+    let waiter: (() => void) | null = null;
+    const sent: Sent[] = [];
+    const ch: IpcChannel = {
+      send(message, handle, options) {
+        sent.push({ message: message as Envelope, handle, options });
+        return --left > 0;
+      },
+    };
+    const out = new Outbox(ch, { limits: { count: 250, bytes: 30_000 }, onDrain: (cb) => (waiter = cb) });
+    // 10 KB frames: the third passes the byte cap, so the first batch leaves, and the channel is then over its mark.
+    for (let n = 0; n < 20; n++) out.push(frame(n), 10_000);
+    expect(sent.map(numbers)).toEqual([range(0, 3)]);
+    left = 100;
+    waiter!();
+    expect(sent.map(numbers)).toEqual([range(0, 3), range(3, 6), range(6, 9), range(9, 12), range(12, 15), range(15, 18), range(18, 20)]);
+  });
+});

@@ -86,6 +86,8 @@ export class Outbox {
   readonly #onDrain: ((callback: () => void) => void) | undefined;
   /** the channel's backlog is over its mark: wait for its drain (only with onDrain) */
   #blocked = false;
+  /** with onDrain: the bytes of each queued frame, so that what waits leaves in batches within the caps */
+  #sizes: number[] = [];
   readonly #flush = (): void => {
     this.#scheduled = false;
     this.flush();
@@ -115,6 +117,7 @@ export class Outbox {
   push(frame: Frame, bytes = 0, origin?: Origin): void {
     this.#frames.push(compactFrame(frame));
     this.#bytes += bytes;
+    if (this.#onDrain) this.#sizes.push(bytes);
     if (origin) {
       const c = (this.#credits ??= { origins: [], bytes: [] });
       c.origins.push(origin);
@@ -176,6 +179,7 @@ export class Outbox {
     const extra = this.#extra?.();
     if (extra) frames.push(compactFrame(extra));
     this.#frames = [];
+    this.#sizes = [];
     this.#bytes = 0;
     const max = this.#limits.count;
     while (frames.length > max) {
@@ -200,27 +204,38 @@ export class Outbox {
    */
   #flushPaced(): void {
     const all = this.#frames;
+    const sizes = this.#sizes;
     const extra = this.#extra?.();
-    if (extra) all.push(compactFrame(extra));
-    const max = this.#limits.count;
+    if (extra) {
+      all.push(compactFrame(extra));
+      sizes.push(0);
+    }
+    const { count, bytes } = this.#limits;
     let at = 0;
     while (at < all.length) {
-      const batch = at === 0 && all.length <= max ? all : all.slice(at, at + max);
-      at += batch.length;
+      // A batch within both caps (a long line is slow to read), at least one frame.
+      let end = at + 1;
+      let b = sizes[at] ?? 0;
+      while (end < all.length && end - at < count && b + (sizes[end] ?? 0) <= bytes) b += sizes[end++] ?? 0;
+      const batch = at === 0 && end === all.length ? all : all.slice(at, end);
+      at = end;
       if (!this.#write(batch, undefined, false, onSent)) {
         this.#blocked = true;
         break;
       }
     }
     this.#frames = at < all.length ? all.slice(at) : [];
-    // (The bytes of what waits are not counted again: the byte cap only makes a batch leave early.)
-    this.#bytes = 0;
+    this.#sizes = at < all.length ? sizes.slice(at) : [];
+    let left = 0;
+    for (const n of this.#sizes) left += n;
+    this.#bytes = left;
     if (this.#blocked) this.#onDrain!(this.#drained);
   }
 
   /** Drop what is queued (the channel is gone); the origins of dropped frames are told. */
   clear(): void {
     this.#frames = [];
+    this.#sizes = [];
     this.#bytes = 0;
     this.#blocked = false;
     const handles = this.#corkedHandles;
