@@ -133,6 +133,19 @@ describe('direct paths between workers of two hosts', () => {
     expect(b.got[0]).toMatchObject({ k: Kind.Call, i: 1, p: B_A });
   });
 
+  it('a batch waits for its Alias past 3 s while there is room (a host back under its old name is introduced late)', async () => {
+    const { a, b } = pair({ introduce: false });
+    a.remotes.send(A_B, call(1), 'c');
+    await tick();
+    const now = Date.now();
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(now + 10_000);
+    // Another worker not introduced yet, 10 s later: the first batch still waits (it went before).
+    b.remotes.receive(JSON.stringify({ h: 'c', p: 301, g: 'tag', f: [[Kind.Call, 'back', 5, 'add', '[1]']] }));
+    b.remotes.alias({ k: Kind.Alias, p: B_A, h: 'a', q: 101, o: 'tag-a-for-b', e: 'tag-b-for-a' });
+    spy.mockRestore();
+    expect(b.got.map((f) => (f as { i?: number }).i)).toEqual([1]);
+  });
+
   it('a batch that waited for its Alias is taken only with the tag the Alias gives: forged or stale ones are dropped', async () => {
     const { a, b } = pair({ introduce: false });
     // Someone else on the server, posing as worker 101 of host a, before the Kingpin introduces it.

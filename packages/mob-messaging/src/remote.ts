@@ -29,7 +29,7 @@ const debug = debuglog('mob');
 const ACK_DELAY_MS = 5;
 /** A batch to one peer leaves early once its frames pass this many bytes. */
 const FLUSH_BYTES = 64 * 1024;
-/** Batches from workers not introduced yet wait for their Alias frame: this many, this long. */
+/** Batches from workers not introduced yet wait for their Alias frame: this many; past the bound, those older than EARLY_MS make room. */
 const EARLY_MAX = 256;
 const EARLY_BYTES = 4 * 1024 * 1024;
 const EARLY_MS = 3_000;
@@ -357,13 +357,18 @@ export class Remotes {
   /** A batch from a worker the Kingpin has not introduced yet: it waits (bounded) for its Alias. */
   #park(addr: string, tag: string, frames: unknown[], bytes: number): void {
     const now = Date.now();
+    // Batches wait for as long as there is room: a host that comes back under its old name is
+    // introduced only once its old incarnation is known gone (2 to 3 s, longer on a loaded
+    // machine), and the calls in them would otherwise be lost until their timeout. Only when
+    // room is needed do batches older than EARLY_MS go (a flood from workers never introduced).
+    const full = (): boolean => this.#earlyCount >= EARLY_MAX || this.#earlyBytes + bytes > EARLY_BYTES;
     for (const [key, e] of this.#early) {
-      if (now - e.since <= EARLY_MS) break;
+      if (!full() || now - e.since <= EARLY_MS) break;
       this.#early.delete(key);
       this.#earlyCount -= e.bodies.length;
       this.#earlyBytes -= e.bytes;
     }
-    if (this.#earlyCount >= EARLY_MAX || this.#earlyBytes + bytes > EARLY_BYTES) {
+    if (full()) {
       debug('remote: a batch from %s (not introduced) dropped', addr);
       return;
     }
