@@ -27,6 +27,15 @@ describe('Window', () => {
     expect(w.count).toBe(5);
   });
 
+  it('counts its refusals in a tally shared with other windows (a worker over all its links)', () => {
+    const tally = { refused: 0 };
+    const [a, b] = [new Window(small, 'the link to worker 1', tally), new Window(small, 'the link to worker 2', tally)];
+    for (const w of [a, b]) for (let i = 0; i < 4; i++) w.take(10, true, 'x');
+    expect(() => a.take(10, true, 'x')).toThrow(QueueFullError);
+    expect(() => b.take(10, true, 'x')).toThrow(QueueFullError);
+    expect([a.refused, b.refused, tally.refused]).toEqual([1, 1, 2]);
+  });
+
   it('bounds bytes as well as frames', () => {
     const w = new Window(small, 'the path');
     expect(w.take(99, true, 'a')).toBe(true);

@@ -138,11 +138,14 @@ export class Window {
   /** false once the other end is known not to acknowledge (a Kingpin of protocol 1) */
   enabled = true;
   readonly #what: string;
+  /** counts this window's refusals too: the sum over a worker's many windows (its links) */
+  readonly #tally: { refused: number } | undefined;
   #waiters: (() => void)[] = [];
 
-  constructor(limits: FlowLimits, what: string) {
+  constructor(limits: FlowLimits, what: string, tally?: { refused: number }) {
     this.limits = limits;
     this.#what = what;
+    this.#tally = tally;
   }
 
   /** True when over the high-water mark. */
@@ -159,6 +162,7 @@ export class Window {
     const { max } = this.limits;
     if (refusable && (this.count + 1 > max.count || this.bytes + bytes > max.bytes)) {
       this.refused++;
+      if (this.#tally) this.#tally.refused++;
       throw new QueueFullError(
         `${where}: ${this.#what} is full (${this.count} frames, ${this.bytes} bytes sent and not yet delivered; ` +
           `bound ${max.count} frames / ${max.bytes} bytes, option flow.max); await mob.drain() before sending more, ` +

@@ -92,8 +92,9 @@ class Link {
     readonly pid: number,
     public role: string,
     flow: FlowLimits,
+    tally: { refused: number },
   ) {
-    this.window = new Window(flow, `the link to worker ${pid}`);
+    this.window = new Window(flow, `the link to worker ${pid}`, tally);
     this.owed = new Owed(flow);
   }
 }
@@ -132,7 +133,7 @@ export class Links {
   readonly #max: number;
   #server: Server | null = null;
   #path = '';
-  /** calls, messages and callback invocations refused at their call (a link's window full), over every link */
+  /** calls, messages and callback invocations refused at their call (a link's window full), over every link (each window counts here) */
   refused = 0;
   /** this worker retires and its peers have stopped calling (or did not in time): calls are turned away */
   #closing = false;
@@ -186,13 +187,7 @@ export class Links {
     // An answer goes back the way its call came: a call that came routed (before the link
     // opened) is answered routed, where the Kingpin counts it and its caller expects it.
     if (frame.k === Kind.Return && !l.serving.delete(frame.i)) return undefined;
-    let below: boolean;
-    try {
-      below = l.window.take(bytes, where !== undefined, where ?? '');
-    } catch (err) {
-      this.refused++;
-      throw err;
-    }
+    const below = l.window.take(bytes, where !== undefined, where ?? '');
     if (frame.k === Kind.Call) l.inflight.add(frame.i);
     if (l.state === 'opening') l.buffer.push({ frame, bytes });
     else l.outbox!.push(frame, bytes);
@@ -228,7 +223,7 @@ export class Links {
         this.#host.routed({ k: Kind.Link, p: from, x: 1 });
         return;
       }
-      l = new Link(from, role, this.#host.flow());
+      l = new Link(from, role, this.#host.flow(), this);
       this.#links.set(from, l);
     }
     l.requester = false;
@@ -337,7 +332,7 @@ export class Links {
 
   #request(pid: number, role: string): Link | undefined {
     if (!this.#listen()) return undefined;
-    const l = new Link(pid, role, this.#host.flow());
+    const l = new Link(pid, role, this.#host.flow(), this);
     l.requester = true;
     l.token = globalThis.crypto.randomUUID();
     this.#links.set(pid, l);

@@ -125,8 +125,9 @@ class Peer {
     readonly out: string,
     readonly tag: string,
     flow: FlowLimits,
+    tally: { refused: number },
   ) {
-    this.window = new Window(flow, `the path to worker ${rpid} of host "${host}"`);
+    this.window = new Window(flow, `the path to worker ${rpid} of host "${host}"`, tally);
     this.owed = new Owed(flow);
   }
 }
@@ -152,7 +153,7 @@ export class Remotes {
   #wire: RemoteWire | null = null;
   /** frames sent directly so far */
   sent = 0;
-  /** calls and callback invocations refused at their call (a path's window full), over every path */
+  /** calls and callback invocations refused at their call (a path's window full), over every path (each window counts here) */
   refused = 0;
 
   constructor(side: RemoteSide) {
@@ -177,7 +178,7 @@ export class Remotes {
     if (this.#byAlias.has(p) || this.#byAlias.size >= MAX_PEERS) return;
     const addr = `${h}/${q}`;
     this.#last = null;
-    const peer = new Peer(p, h, q, typeof fr.r === 'string' ? fr.r : '', o, e, this.#side.flow());
+    const peer = new Peer(p, h, q, typeof fr.r === 'string' ? fr.r : '', o, e, this.#side.flow(), this);
     this.#byAlias.set(p, peer);
     this.#byAddr.set(addr, peer);
     const early = this.#early.get(addr);
@@ -205,13 +206,7 @@ export class Remotes {
       if (!peer.serving.delete(frame.i)) return undefined;
     } else if (!this.#usable(peer)) return undefined;
     if (peer.window.count === 0) peer.waiting = clock;
-    let below: boolean;
-    try {
-      below = peer.window.take(bytes, where !== undefined, where ?? '');
-    } catch (err) {
-      this.refused++;
-      throw err;
-    }
+    const below = peer.window.take(bytes, where !== undefined, where ?? '');
     if (frame.k === Kind.Call) peer.inflight.add(frame.i);
     this.#push(peer, compactFrame(frame), bytes);
     this.sent++;
