@@ -91,6 +91,15 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
     }
   };
 
+  /** The methods each path takes, for a 405's Allow header. */
+  const ROUTES = new Map([
+    ['/', 'GET, HEAD'],
+    ['/api/status', 'GET, HEAD'],
+    ['/api/events', 'GET'],
+    ['/api/reload', 'POST'],
+    ['/api/scale', 'POST'],
+  ]);
+
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: Error) => json(res, 500, { error: err.message }));
   });
@@ -102,7 +111,9 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
     if (!authorized(req, url, token)) return json(res, 401, { error: 'a token is needed: open the URL that `mob dashboard` printed' });
     const from = req.headers.origin;
     if (from !== undefined && from !== origin) return json(res, 403, { error: `requests from ${from} are not accepted; only from ${origin}` });
-    const route = `${req.method} ${url.pathname}`;
+    // HEAD is GET without the body (Node's response leaves it out); not for the event stream.
+    const method = req.method === 'HEAD' && url.pathname !== '/api/events' ? 'GET' : req.method;
+    const route = `${method} ${url.pathname}`;
     switch (route) {
       case 'GET /':
         res.writeHead(200, {
@@ -142,8 +153,14 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
           return json(res, 409, { ok: false, error: (err as Error).message, code });
         }
       }
-      default:
-        return json(res, 404, { error: `no ${route}` });
+      default: {
+        const allow = ROUTES.get(url.pathname);
+        if (allow) {
+          res.setHeader('allow', allow);
+          return json(res, 405, { error: `${url.pathname} takes ${allow}, not ${req.method ?? '?'}` });
+        }
+        return json(res, 404, { error: `no ${req.method ?? '?'} ${url.pathname}` });
+      }
     }
   }
 

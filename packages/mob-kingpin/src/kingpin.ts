@@ -679,7 +679,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     if (this.#stopping) throw new ShutdownError(`scale("${name}", ${typeof count === 'number' ? count : describe(count)}): the app is stopping`);
     if (!Number.isInteger(count) || count < role.min || count > role.max) {
       throw new ConfigError(
-        `scale("${name}", ${describe(count)}): count must be an integer within the role's ` +
+        `scale("${name}", ${typeof count === 'number' ? count : describe(count)}): count must be an integer within the role's ` +
           `minWorkers..maxWorkers (${role.min}..${role.max})`,
       );
     }

@@ -30,11 +30,11 @@ afterEach(async () => {
   await stopAll();
 });
 
-function http(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+function http(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end(init.body);
@@ -70,6 +70,12 @@ describe('mob dashboard', () => {
     expect((await http(`${base}/api/status?token=wrong`)).status).toBe(401);
     expect((await http(`${base}/api/reload`, { method: 'POST', body: '{"role":"back"}' })).status).toBe(401);
     expect((await http(url)).status).toBe(200);
+    // HEAD is GET without a body (a monitor's probe); a known path with the wrong method is a 405.
+    const head = await http(url, { method: 'HEAD' });
+    expect([head.status, head.body]).toEqual([200, '']);
+    const wrong = await http(`${base}/api/reload?token=${token}`);
+    expect([wrong.status, wrong.headers.allow]).toEqual([405, 'POST']);
+    expect((await http(`${base}/nothing?token=${token}`)).status).toBe(404);
     const api = await http(`${base}/api/status`, { headers: { authorization: `Bearer ${token}` } });
     expect(api.status).toBe(200);
     const apps = JSON.parse(api.body);

@@ -320,7 +320,7 @@ describe('scaling', () => {
     bad.proc.kill('SIGUSR2');
     const scaled = await bad.waitFor((l) => l.ev === 'scaled', 'kingpin.scale');
     expect(scaled.error.name).toBe('ConfigError');
-    expect(scaled.error.message).toContain('minWorkers..maxWorkers (1..3)');
+    expect(scaled.error.message).toBe('scale("jobs", 5): count must be an integer within the role\'s minWorkers..maxWorkers (1..3)');
     await bad.stop();
   });
 });
