@@ -60,6 +60,10 @@ function drainServer(server: NetServer, idleGraceMs: number): Promise<void> {
         if (!idle) return http.closeIdleConnections();
         const now = Date.now();
         for (const socket of idle() as Tracked[]) {
+          // Node's "idle" list holds a connection whose request is in but not yet answered:
+          // that one closes after its answer (no keep-alive now), as closeIdleConnections does.
+          const res = (socket as { _httpMessage?: { finished?: boolean } })._httpMessage;
+          if (res && !res.finished) continue;
           if (now - (socket[LAST_USE] ?? since) >= idleGraceMs) socket.destroy();
         }
       }, Math.max(50, idleGraceMs / 4));

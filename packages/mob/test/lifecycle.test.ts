@@ -43,14 +43,19 @@ describe('graceful shutdown', () => {
     await app.stop();
   });
 
-  it.each([['the Kingpin', false], ['the whole process group (systemd, timeout)', true]])('on SIGTERM to %s, an HTTP request in flight that calls another role afterwards gets its answer: roles serve until every shutdown listener is done', async (_to, group) => {
+  it.each([
+    ['the Kingpin', false, 400],
+    ['the whole process group (systemd, timeout)', true, 400],
+    // Past the 1 s after which an idle keep-alive socket is closed: a request still running is not idle.
+    ['the Kingpin, each request running 1.6 s', false, 1600],
+  ])('on SIGTERM to %s, an HTTP request in flight that calls another role afterwards gets its answer: roles serve until every shutdown listener is done', async (_to, group, late) => {
     const port = await freePort();
     const app = mobApp(
       [
         ['front', './web.cjs', { workers: 2 }],
         ['back', './sleeper.cjs', { workers: 2 }],
       ],
-      { PORT: String(port), LATE_MS: '400' },
+      { PORT: String(port), LATE_MS: String(late) },
       {},
       group,
     );
@@ -67,7 +72,7 @@ describe('graceful shutdown', () => {
             .end();
         }),
     );
-    // Every request has arrived; each calls back 400 ms later, after the stop began.
+    // Every request has arrived; each calls back `late` ms later, after the stop began.
     await app.waitFor(() => app.lines.filter((l) => l.got !== undefined).length === 8, '8 requests in flight');
     if (group) process.kill(-app.pid, 'SIGTERM');
     else app.proc.kill('SIGTERM');
@@ -76,6 +81,41 @@ describe('graceful shutdown', () => {
     await waitFor(() => app.lines.filter((l) => l.ev === 'exit').length >= 4);
     expect(app.lines.filter((l) => l.ev === 'exit').map((e) => [e.code, e.signal, e.expected])).toEqual(Array(4).fill([0, null, true]));
     expect(app.descendants().filter(isAlive)).toEqual([]);
+    await app.stop();
+  });
+
+  it('a reload answers the HTTP requests its old workers are still running, however long past the 1 s idle grace', async () => {
+    const port = await freePort();
+    const app = mobApp(
+      [
+        ['front', './web.cjs', { workers: 2 }],
+        ['back', './sleeper.cjs'],
+      ],
+      { PORT: String(port), LATE_MS: '1600' },
+    );
+    await app.waitFor((l) => l.ev === 'full', 'full');
+    const olds = ofRole(app, 'ready', 'front').map((l) => l.pid);
+    const answers = Array.from(
+      { length: 4 },
+      (_, id) =>
+        new Promise<string>((resolve) => {
+          request({ host: '127.0.0.1', port, path: `/${id}`, agent: new Agent({ keepAlive: true }) }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(`${res.statusCode} ${body}`));
+          })
+            .on('error', (err) => resolve(err.message))
+            .end();
+        }),
+    );
+    await app.waitFor(() => app.lines.filter((l) => l.got !== undefined).length === 4, '4 requests in flight');
+    app.proc.kill('SIGHUP');
+    const got = await Promise.all(answers);
+    // Each answered by the worker it reached, one of the two the reload replaced.
+    expect(got.map((a) => a.split(' ').slice(0, 3).join(' ')).sort()).toEqual(Array.from({ length: 4 }, (_, id) => `200 ok ${id}`));
+    expect(got.every((a) => olds.includes(Number(a.split(' ')[4])))).toBe(true);
+    await app.waitFor((l) => l.ev === 'reload' && l.role === 'front' && l.phase === 'done', 'front reloaded', 15_000);
+    await app.waitFor(() => app.lines.filter((l) => l.ev === 'exit' && olds.includes(l.pid)).length === 2, 'the old fronts exited');
+    expect(app.lines.filter((l) => l.ev === 'exit' && olds.includes(l.pid)).map((e) => [e.code, e.signal])).toEqual([[0, null], [0, null]]);
     await app.stop();
   });
 
