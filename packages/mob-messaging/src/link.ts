@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ShutdownError, WorkerExitedError, serializeError } from './errors.js';
 import { received } from './batches.js';
-import { Owed, Window, type FlowLimits } from './flow.js';
+import { Owed, Window, flowFromWire, flowToWire, type FlowLimits } from './flow.js';
 import { IdSet } from './idmap.js';
 import { Outbox, type IpcChannel } from './outbox.js';
 import {
@@ -163,6 +163,12 @@ export class Links {
     return n;
   }
 
+  /** A link's window over its high-water mark, if any (what `drain()` waits for). */
+  over(): Window | undefined {
+    for (const l of this.#links.values()) if (l.state !== 'closed' && l.window.over) return l.window;
+    return undefined;
+  }
+
   /** True when frames for `pid` travel over a link (open or opening). */
   has(pid: number): boolean {
     const s = this.#links.get(pid)?.state;
@@ -229,6 +235,8 @@ export class Links {
     l.requester = false;
     l.state = 'opening';
     l.token = fr.t;
+    // Acknowledge at the requester's pace (its flow limits may differ from ours).
+    l.owed.limits = flowFromWire(fr.fc) ?? l.owed.limits;
     // The requester's routed frames to us came before its request: all handled now. Ours to
     // it end with this mark; it handles our link frames once the mark is in.
     l.markSeen = true;
@@ -246,7 +254,7 @@ export class Links {
     });
     socket.once('connect', () => {
       if (link.state !== 'opening') return socket.destroy();
-      socket.write(JSON.stringify({ t: link.token, p: this.#host.pid }) + '\n');
+      socket.write(JSON.stringify({ t: link.token, p: this.#host.pid, fc: flowToWire(this.#host.flow()) }) + '\n');
       this.#attach(link, socket);
     });
   }
@@ -382,9 +390,9 @@ export class Links {
       }
       socket.off('data', onData);
       clearTimeout(timer);
-      let hello: { t?: unknown; p?: unknown } | null;
+      let hello: { t?: unknown; p?: unknown; fc?: unknown } | null;
       try {
-        hello = nl <= HANDSHAKE_BYTES ? (JSON.parse(text.slice(0, nl)) as { t?: unknown; p?: unknown } | null) : null;
+        hello = nl <= HANDSHAKE_BYTES ? (JSON.parse(text.slice(0, nl)) as { t?: unknown; p?: unknown; fc?: unknown } | null) : null;
       } catch {
         hello = null;
       }
@@ -394,6 +402,8 @@ export class Links {
         socket.destroy();
         return;
       }
+      // Acknowledge at the connecting peer's pace (its flow limits may differ from ours).
+      l.owed.limits = flowFromWire(hello.fc) ?? l.owed.limits;
       this.#attach(l, socket, text.slice(nl + 1));
     };
     socket.on('data', onData);

@@ -369,6 +369,8 @@ export interface LinkFrame {
   t?: string;
   /** 1: refused (the requester sends routed) */
   x?: number;
+  /** Kingpin → worker: the requester's flow limits (flowToWire), so that its peer acknowledges in time for its window */
+  fc?: number[];
 }
 
 export interface LinkMarkFrame {

@@ -171,6 +171,12 @@ export class Remotes {
     return this.#byAlias.size;
   }
 
+  /** A path's window over its high-water mark, if any (what `drain()` waits for). */
+  over(): Window | undefined {
+    for (const peer of this.#byAlias.values()) if (peer.window.over) return peer.window;
+    return undefined;
+  }
+
   /** An Alias frame from the Kingpin: a worker of another host, and how to reach it. */
   alias(fr: AliasFrame): void {
     const { p, h, q, o, e } = fr;

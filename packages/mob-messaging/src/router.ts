@@ -602,7 +602,7 @@ export class Router extends EventEmitter<RouterEvents> {
       peer.outbox.push({ k: Kind.Link, p: fr.p, x: 1 });
       return false;
     }
-    to.outbox.push({ k: Kind.Link, s: peer.pid, r: peer.role, t: fr.t }, bytes, peer);
+    to.outbox.push({ k: Kind.Link, s: peer.pid, r: peer.role, t: fr.t, fc: flowToWire(peer.owed.limits) }, bytes, peer);
     return true;
   }
 

@@ -593,16 +593,24 @@ function hostName(): string {
 }
 
 /**
- * Resolves once this worker's path to the Kingpin is below its high-water mark again (at once
- * if it is): the `'drain'` of a `send()` that returned false. The Kingpin acknowledges frames
- * as they leave it toward their targets, so a slow receiver slows its senders here.
+ * Resolves once every path of this worker is below its high-water mark again (at once if it
+ * is): the `'drain'` of a `send()` that returned false. The paths are the one to the Kingpin,
+ * each direct link and each path to a worker of another host. Their other ends acknowledge
+ * frames as they take them, so a slow receiver slows its senders here.
  *
  * @example
  * import { any, drain } from 'mob-messaging';
  * for (const job of jobs) if (!any('back').send(job)) await drain();
  */
-export function drain(): Promise<void> {
-  return state('drain()').window.drain();
+export async function drain(): Promise<void> {
+  const s = state('drain()');
+  // One window at a time: another may have gone over meanwhile.
+  for (let w = overWindow(s); w; w = overWindow(s)) await w.drain();
+}
+
+/** The first of this worker's windows (Kingpin, links, other hosts) over its high-water mark. */
+function overWindow(s: State): Window | undefined {
+  return s.window.over ? s.window : (s.links?.over() ?? s.remotes?.over());
 }
 
 /**

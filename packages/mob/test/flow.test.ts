@@ -36,6 +36,20 @@ describe('flow control', () => {
     await app.stop();
   });
 
+  it('drain() waits for a direct link too: pid() messages over a link to a stalled worker, awaiting drain() when send() says false, are all delivered and none refused', async () => {
+    const app = flowApp('link', [
+      ['prod', './flow-prod.mjs', { flow: small }],
+      ['sink', './flow-sink.cjs'],
+    ]);
+    const { link } = await app.waitFor((l) => l.link, 'the link report', 20_000);
+    expect(link.refused).toBeUndefined();
+    expect(link).toMatchObject({ total: 5000, links: 1 });
+    expect(link.waits).toBeGreaterThan(0);
+    const { sink } = await app.waitFor((l) => l.sink, 'the sink count', 20_000);
+    expect(sink).toMatchObject({ got: 5000, dups: 0, max: 4999 });
+    await app.stop();
+  });
+
   it('a message to many workers is accepted or refused as a whole: every worker gets every accepted one', async () => {
     const app = flowApp('all', [
       ['prod', './flow-prod.mjs', { flow: { highWater: { count: 20 }, max: { count: 50 } } }],
