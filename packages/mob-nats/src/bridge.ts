@@ -30,6 +30,9 @@ const DOUBT_BEATS = 2;
 /** log lines about hosts of other protocol versions, at most (forged heartbeats may vary it) */
 const MAX_VERSION_LINES = 16;
 const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Nesting a heartbeat may have (it has 4 levels), and a batch of frames (an error's props are the app's). */
+const HEARTBEAT_DEPTH = 16;
+const FRAMES_DEPTH = 256;
 
 /** One subject token of a name (names match [A-Za-z0-9_.-]: a dot would split the token). */
 export function token(name: string): string {
@@ -259,7 +262,7 @@ export class Bridge {
 
   #onHeartbeat(msg: Msg): void {
     try {
-      this.#heartbeat(parse(msg) as Heartbeat);
+      this.#heartbeat(parse(msg, HEARTBEAT_DEPTH) as Heartbeat);
     } catch (err) {
       // Nothing the broker brings may crash the Kingpin.
       debug('heartbeat dropped: %s', (err as Error).message);
@@ -518,7 +521,7 @@ export class Bridge {
 
   #onFrames(msg: Msg): void {
     try {
-      const b = parse(msg) as { v?: unknown; h?: unknown; i?: unknown; f?: unknown; a?: unknown };
+      const b = parse(msg, FRAMES_DEPTH) as { v?: unknown; h?: unknown; i?: unknown; f?: unknown; a?: unknown };
       if (!isObject(b) || b.v !== HOSTS_VERSION || typeof b.h !== 'string') return;
       const e = this.#hosts.get(b.h);
       // Only from a host joined with us, in its current incarnation.
@@ -553,9 +556,32 @@ function clip(text: string): string {
   return text.length > 32 ? `${text.slice(0, 32)}…` : text;
 }
 
-function parse(msg: Msg): unknown {
+/**
+ * A message's JSON, refused (throws) when it nests deeper than `maxDepth`: JSON.parse takes
+ * about 45 ms for 200 KB of `[[[…]]]` on these machines, and a flood of those kept a Kingpin
+ * from its heartbeats. What mob publishes nests a few levels; the scan stops at the limit.
+ */
+function parse(msg: Msg, maxDepth: number): unknown {
   const d = msg.data;
+  if (tooDeep(d, maxDepth)) throw new Error(`nested deeper than ${maxDepth} levels`);
   return JSON.parse(Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('utf8'));
+}
+
+/** Whether the JSON in `d` opens more than `max` arrays or objects at once (strings skipped). */
+export function tooDeep(d: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < d.length; i++) {
+    const c = d[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next byte is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

@@ -446,6 +446,22 @@ describe('one mob over three hosts through NATS', () => {
     const after = await ask(a.port, '/call?n=20&timeout=5000');
     expect(hostsOf(after)).toEqual({ b: 20 });
 
+    // Deep nesting: 150 messages of 200 KB of [[[…]]] on the heartbeat and host subjects. Parsed,
+    // each held a Kingpin ~45 ms, and together kept both from their heartbeats: they lost each
+    // other. Calls of 4 s pending on b meanwhile must all resolve, and nobody leaves.
+    const leftBeforeDeep = left(a, 'b');
+    const slow = ask(a.port, '/call?n=20&ms=4000&timeout=12000');
+    await delay(200);
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const flooder = await connect({ servers: nats.url });
+    for (let i = 0; i < 150; i++) flooder.publish(subjects[i % 5 === 4 ? 1 + (i % 2) : 0]!, deep);
+    await flooder.flush();
+    await flooder.close();
+    const duringDeep = await slow;
+    expect(duringDeep.filter((r: any) => !r.ok)).toEqual([]);
+    expect(left(a, 'b')).toBe(leftBeforeDeep);
+    expect(b.app.stderr()).not.toMatch(/host "a" left/);
+
     // A second Kingpin calling itself "b": the later one leaves the mob and says why; b stays.
     // a never takes the newcomer for b restarted: calls to b go on all the while.
     const leftBefore = left(a, 'b');
