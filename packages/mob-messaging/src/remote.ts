@@ -204,13 +204,16 @@ export class Remotes {
    */
   send(pid: number, frame: Frame, where: string | undefined, bytes = frameBytes(frame)): boolean | undefined {
     const wire = this.#wire;
-    if (!wire?.connected) return undefined;
+    if (!wire) return undefined;
     const peer = this.#byAlias.get(pid);
     if (!peer) return undefined;
-    // An answer goes back the way its call came: one that came through the Kingpins goes back through them.
+    // An answer goes back the way its call came: one that came through the Kingpins goes back
+    // through them, one that came directly goes back directly, even while the broker is away
+    // (the client holds it until it reconnects; the Kingpins would drop it, not having routed
+    // the call).
     if (frame.k === Kind.Return) {
       if (!peer.serving.delete(frame.i)) return undefined;
-    } else if (!this.#usable(peer)) return undefined;
+    } else if (!wire.connected || !this.#usable(peer)) return undefined;
     if (peer.window.count === 0) peer.waiting = clock;
     const below = peer.window.take(bytes, where !== undefined, where ?? '');
     if (frame.k === Kind.Call) peer.inflight.add(frame.i);

@@ -7,6 +7,8 @@ import { subjects } from './bridge.js';
 const debug = debuglog('mob');
 
 let started = false;
+/** ms after a reconnection before direct paths are used again, at least (3 x reconnectTimeWait if more). */
+const RECONNECT_GRACE_MS = 1_500;
 /** Subjects of one host's workers kept at once. */
 const MAX_SUBJECTS = 4096;
 
@@ -76,10 +78,24 @@ export function direct(fr: RemoteFrame): void {
         () => (receive = connectRemote(wire)),
         (err: Error) => debug('remote: not subscribed (%s); calls go through the Kingpin', err.message),
       );
+      // After a reconnection, direct paths wait a while before they are used again: the other
+      // workers reconnect on their own schedule, and a batch published to one that has not
+      // subscribed again is lost (its calls were never answered). Meanwhile they go through
+      // the Kingpins.
+      const grace = Math.max(RECONNECT_GRACE_MS, 3 * (Number(options.connect.reconnectTimeWait) || 500));
+      let epoch = 0;
       void (async () => {
         for await (const s of nc.status()) {
-          if (s.type === 'disconnect') connected = false;
-          else if (s.type === 'reconnect') connected = true;
+          if (s.type === 'disconnect') {
+            connected = false;
+            epoch++;
+          } else if (s.type === 'reconnect') {
+            const mine = ++epoch;
+            nc.flush().then(
+              () => setTimeout(() => epoch === mine && (connected = true), grace).unref(),
+              () => {},
+            );
+          }
         }
       })().catch(() => {});
     },

@@ -334,9 +334,20 @@ describe('one mob over three hosts through NATS', () => {
 
     const t0 = Date.now();
     await startNats(nats.port);
+    // Calls from c (all cross hosts) from the restart on, while the hosts rejoin and each
+    // worker's own connection comes back: every one is answered (an answer to a call that came
+    // directly was routed through the Kingpins while its worker reconnected, and dropped there).
+    const rounds: Promise<any[]>[] = [];
+    for (let i = 0; i < 40; i++) {
+      rounds.push(ask(c.port, '/call?n=10&locality=any&timeout=8000'));
+      await delay(75);
+    }
     await formed(a, ['a', 'b'], 2, 10_000);
     await formed(c, ['a', 'b'], 2, 10_000);
     expect(Date.now() - t0).toBeLessThan(10_000);
+    const after = (await Promise.all(rounds)).flat();
+    expect(after.filter((r: any) => !r.ok).map((r: any) => r.name)).toEqual([]);
+    expect(after).toHaveLength(400);
   });
 
   it('hostile publishes on the app subjects crash nothing, and calls work afterwards; another protocol version is refused with a log line', async () => {
