@@ -269,6 +269,8 @@ const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
 const FAILED_AFTER = 3;
 /** How long a worker's SIGTERM waits for the Kingpin's own (a signal to the whole group). */
 const TERM_GRACE_MS = 100;
+/** The same stop signal again within this many ms is one signal delivered twice (to the Kingpin and to its group). */
+const SAME_SIGNAL_MS = 500;
 /** Lines of output kept with a crash report. */
 const CRASH_LINES = 20;
 const MOBSTER_ENTRY = join(__dirname, 'worker-main.js');
@@ -830,14 +832,20 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   }
 
   #installSignals(): void {
-    let signalled = false;
+    let signalled: { signal: NodeJS.Signals; at: number } | null = null;
     const stop = (signal: NodeJS.Signals) => () => {
+      if (signalled?.signal === signal && Date.now() - signalled.at < SAME_SIGNAL_MS) {
+        // One signal delivered twice: `timeout`, a supervisor or a shell passes it on to the
+        // Kingpin and sends it to the whole group too. Not a second ask.
+        this.#log(`mob: ${signal} again within ${SAME_SIGNAL_MS} ms: taken as the same signal (send it again later to kill every worker at once)`);
+        return;
+      }
       if (signalled) {
         this.#log(`mob: ${signal} again: killing every worker now`);
         for (const m of this.#mobsters.values()) m.worker.process.kill('SIGKILL');
         process.exit(1);
       }
-      signalled = true;
+      signalled = { signal, at: Date.now() };
       if (this.#stopping) {
         // A stop asked otherwise (`mob stop`, kingpin.stop()) runs: this signal joins it, as
         // systemd's SIGTERM after an ExecStop does. Only a second signal kills.
