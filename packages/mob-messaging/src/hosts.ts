@@ -17,6 +17,9 @@ import { Kind, type Frame } from './protocol.js';
 import type { Origin } from './outbox.js';
 import type { Peer, PeerOutbox } from './router.js';
 
+/** Exits one heartbeat tells at most (a host's workers are bounded by mob-nats at 4096 too). */
+const MAX_EXITS = 4096;
+
 /**
  * How the router reaches one other host (mob-nats's bridge implements it).
  *
@@ -62,6 +65,8 @@ export interface RemoteHost {
   retired(pids: readonly number[]): void;
   /** The host's workers that are subscribed to the broker (after `live`): ours may send to them directly. */
   direct(pids: readonly number[]): void;
+  /** How the host's workers that exited lately did (before `live`): `[pid, exit code, signal]`, told to the calls that fail there. */
+  exited(exits: readonly unknown[]): void;
   /** The host's live workers, `[pid, role]`: a worker missing from here on has exited. */
   live(workers: readonly (readonly [number, string])[]): void;
   /** A frame from worker `from` of that host for our worker `to`. */
@@ -81,7 +86,7 @@ export interface RouterSide {
   alias(host: HostState, rpid: number): Peer | undefined;
   direct(peer: Peer): void;
   members(host: HostState, role: string, pids: readonly number[]): void;
-  gone(peer: Peer, why: string | null): void;
+  gone(peer: Peer, why: string | null, exit?: { code: number | null; signal: string | null }): void;
   receive(host: HostState, to: number, from: number, frame: unknown, tracked: boolean): void;
   done(host: HostState): void;
 }
@@ -130,6 +135,8 @@ export class HostState implements RemoteHost {
   readonly calls = new IdMap<Peer>();
   readonly #unacked = new Map<number, Unacked>();
   readonly #owing = new Set<Peer>();
+  /** exit code and signal of its workers that exited lately, by their pids there (from its heartbeat) */
+  readonly #exits = new Map<number, { code: number | null; signal: string | null }>();
   #gone = false;
 
   constructor(
@@ -149,6 +156,16 @@ export class HostState implements RemoteHost {
 
   members(role: string, pids: readonly number[]): void {
     if (!this.#gone && typeof role === 'string' && Array.isArray(pids)) this.router.members(this, role, pids);
+  }
+
+  exited(exits: readonly unknown[]): void {
+    if (this.#gone || !Array.isArray(exits)) return;
+    for (const x of exits.slice(0, MAX_EXITS)) {
+      if (!Array.isArray(x) || !Number.isInteger(x[0]) || !this.aliases.has(x[0] as number)) continue;
+      const code = Number.isInteger(x[1]) && (x[1] as number) >= 0 && (x[1] as number) < 256 ? (x[1] as number) : null;
+      const signal = typeof x[2] === 'string' && /^SIG[A-Z0-9]{2,10}$/.test(x[2]) ? x[2] : null;
+      this.#exits.set(x[0] as number, { code, signal });
+    }
   }
 
   retired(pids: readonly number[]): void {
@@ -180,7 +197,8 @@ export class HostState implements RemoteHost {
       if (!peer.role && typeof w[1] === 'string') peer.role = w[1];
       seen.add(w[0]);
     }
-    for (const [rpid, peer] of [...this.aliases]) if (!seen.has(rpid)) this.router.gone(peer, null);
+    for (const [rpid, peer] of [...this.aliases]) if (!seen.has(rpid)) this.router.gone(peer, null, this.#exits.get(rpid));
+    this.#exits.clear();
   }
 
   receive(to: number, from: number, frame: unknown, tracked: boolean): void {

@@ -260,6 +260,8 @@ export class Router extends EventEmitter<RouterEvents> {
   #nextAlias = REMOTE_BASE + 1;
   /** this host's workers retired lately (pid → when), for the other hosts */
   readonly #retired = new Map<number, number>();
+  /** this host's workers that exited lately (for the other hosts, whose calls there fail with how): pid → [at, code, signal] */
+  readonly #exits = new Map<number, [number, number | null, string | null]>();
 
   constructor(options: RouterOptions = {}) {
     super();
@@ -359,6 +361,16 @@ export class Router extends EventEmitter<RouterEvents> {
   #pruneRetired(): void {
     const since = Date.now() - RETIRED_MS;
     for (const [pid, at] of this.#retired) if (at < since) this.#retired.delete(pid);
+    for (const [pid, x] of this.#exits) if (x[0] < since) this.#exits.delete(pid);
+  }
+
+  /**
+   * This host's workers that exited in the last 10 s, `[pid, exit code, signal]`: what a mob
+   * over several hosts tells the others, whose calls pending there fail with how it exited.
+   */
+  exits(): [number, number | null, string | null][] {
+    this.#pruneRetired();
+    return [...this.#exits].map(([pid, x]) => [pid, x[1], x[2]]);
   }
 
   /** This host's workers that other hosts' workers may send to directly (subscribed to the broker). */
@@ -395,7 +407,7 @@ export class Router extends EventEmitter<RouterEvents> {
         this.#toWorkers(aliasFrame(peer));
       },
       members: (host, role, pids) => this.#remoteMembers(host, role, pids),
-      gone: (peer, why) => this.#aliasGone(peer, why),
+      gone: (peer, why, exit) => this.#aliasGone(peer, why, exit),
       receive: (host, to, from, frame, tracked) => this.#remote(host, to, from, frame, tracked),
       done: (host) => {
         if (this.#hosts.get(host.name) === host) this.#hosts.delete(host.name);
@@ -902,14 +914,16 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** A remote worker is gone (it exited, or its host is lost): its calls fail, our workers are told. */
-  #aliasGone(peer: Peer, why: string | null): void {
+  #aliasGone(peer: Peer, why: string | null, exit?: { code: number | null; signal: string | null }): void {
     if (peer.state === 'dead') return;
     peer.state = 'dead';
     const host = peer.host!;
     const role = this.#roles.get(peer.role);
     if (role && leave(role, peer)) this.#members(role);
     const remote = why ? { host: host.name, reason: why } : { host: host.name };
-    this.#gone(peer, () => new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', remote), null, null, { h: host.name, ...(why ? { w: why } : {}), ...(peer.retiring && !why ? { y: 1 } : {}) });
+    const code = exit?.code ?? null;
+    const signal = exit?.signal ?? null;
+    this.#gone(peer, () => new WorkerExitedError(peer.role, peer.rpid!, code, signal, 'the call', remote), code, signal, { h: host.name, ...(why ? { w: why } : {}), ...(peer.retiring && !why ? { y: 1 } : {}) });
     host.aliases.delete(peer.rpid!);
     this.#byPid.delete(peer.pid);
   }
@@ -1018,6 +1032,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#byPid.delete(peer.pid);
     peer.outbox.clear();
     const { code, signal } = peer.exit ?? { code: null, signal: null };
+    if (this.#hosts.size > 0 && !peer.host && this.#exits.size < MAX_ALIASES) this.#exits.set(peer.pid, [Date.now(), code, signal]);
     for (const h of peer.early ?? []) {
       closeHandle(h.handle);
       h.origin.sent(h.bytes);

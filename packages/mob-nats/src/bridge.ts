@@ -92,6 +92,8 @@ type Heartbeat = {
   w?: unknown;
   r?: unknown;
   d?: unknown;
+  /** workers that exited lately: [pid, exit code, signal] */
+  x?: unknown;
   k?: unknown;
   e?: unknown;
 };
@@ -245,16 +247,16 @@ export class Bridge {
       k[entry.name] = entry.token;
       if (entry.theirs !== undefined) e[entry.name] = entry.theirs;
     }
-    const w = router
-      .workers()
-      .filter((x) => x.state !== 'dead')
-      .map((x) => [x.pid, x.role]);
+    // Every worker until its exit is known (a worker that closed its channel is 'dead' a few
+    // ms before): the heartbeat that first leaves it out tells how it exited (`x`).
+    const w = router.workers().map((x) => [x.pid, x.role]);
     try {
       const stats = this.#kingpin.stats();
       const s = slimStats(stats);
       const r = router.retired();
       const d = router.direct();
-      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, t: stats.startedAt, m: router.members(), w, k, e, s, ...(r.length ? { r } : {}), ...(d.length ? { d } : {}) }));
+      const x = router.exits();
+      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, t: stats.startedAt, m: router.members(), w, k, e, s, ...(r.length ? { r } : {}), ...(d.length ? { d } : {}), ...(x.length ? { x } : {}) }));
     } catch (err) {
       debug('heartbeat not published: %s', (err as Error).message);
     }
@@ -390,6 +392,8 @@ export class Bridge {
     const remote = e.remote!;
     // Retired first: a worker that retired and exited between two heartbeats is gone as retired.
     if (Array.isArray(hb.r)) remote.retired(hb.r.slice(0, MAX_WORKERS).filter(isPid));
+    // How the workers that exited lately did: the calls that fail there say so.
+    if (Array.isArray(hb.x)) remote.exited(hb.x.slice(0, MAX_WORKERS));
     const live: [number, string][] = [];
     if (Array.isArray(hb.w)) {
       for (const x of hb.w.slice(0, MAX_WORKERS)) if (Array.isArray(x) && isPid(x[0]) && typeof x[1] === 'string') live.push([x[0], x[1]]);

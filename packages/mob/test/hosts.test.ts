@@ -263,6 +263,27 @@ describe('one mob over three hosts through NATS', () => {
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
   });
 
+  it('a worker of another host that dies: the calls pending on it fail with its signal and its host', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    await host(nats, 'b', { back: 2 }, dir);
+    await formed(a, ['b'], 2);
+    const backs = [...new Set<number>((await ask(a.port, '/call?n=8')).map((r: any) => r.value.pid as number))];
+    expect(backs).toHaveLength(2);
+    const pending = ask(a.port, '/call?n=10&ms=3000&timeout=15000');
+    await delay(500); // (the calls reach b within moments; they run 3 s)
+    process.kill(backs[0]!, 'SIGKILL');
+    const got = await pending;
+    const failed = got.filter((r: any) => !r.ok);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const f of failed) {
+      expect(f).toMatchObject({ name: 'WorkerExitedError', host: 'b', signal: 'SIGKILL', exitCode: null });
+      expect(f.message).toContain('signal SIGKILL');
+    }
+    expect(got.filter((r: any) => r.ok).map((r: any) => r.value.pid)).toEqual(Array(10 - failed.length).fill(backs[1]));
+  });
+
   it('a host SIGKILLed and started again under its name counts as restarted: calls reach its new workers', async () => {
     const { a, b, dir, nats } = await threeHosts();
     const old = new Set(tree(b));
