@@ -270,7 +270,7 @@ const FAILED_AFTER = 3;
 /** How long a worker's SIGTERM waits for the Kingpin's own (a signal to the whole group). */
 const TERM_GRACE_MS = 100;
 /** The same stop signal again within this many ms is one signal delivered twice (to the Kingpin and to its group). */
-const SAME_SIGNAL_MS = 500;
+const SAME_SIGNAL_MS = 100;
 /** Lines of output kept with a crash report. */
 const CRASH_LINES = 20;
 const MOBSTER_ENTRY = join(__dirname, 'worker-main.js');
