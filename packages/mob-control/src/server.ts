@@ -39,9 +39,13 @@ export class AppRunningError extends MobError {
   readonly pid: number | null;
   readonly path: string;
   constructor(app: string, pid: number | null, path: string) {
+    // One of several hosts of the app on this machine (`<app>.<host>.sock`) is named app@host.
+    const file = path.slice(path.lastIndexOf('/') + 1);
+    const host = file.startsWith(`${app}.`) && file.endsWith('.sock') ? file.slice(app.length + 1, -5) : '';
+    const target = host ? `${app}@${host}` : app;
     super(
       `an app named "${app}" is already running on this host (Kingpin ${pid ?? 'pid unknown'}, control socket ${path}): ` +
-        `give this one another name (start("${app}-2")), or stop the other (npx mob stop ${app}), or set MOB_HOME to keep them apart`,
+        `give this one another name (start("${app}-2")), or stop the other (npx mob stop ${target}), or set MOB_HOME to keep them apart`,
       'E_MOB_APP_RUNNING',
     );
     this.app = app;

@@ -77,6 +77,12 @@ export interface RemoteHost {
   takeAcks(): number[][];
   /** The host is gone (`reason`, e.g. 'host lost'): its workers leave, calls pending there fail. */
   lost(reason: string): void;
+  /**
+   * The way to the host was cut (this host lost the broker): what was in flight may be lost,
+   * so the calls pending there fail with `reason` (they may have run; `retries` sends them
+   * again). Its workers stay.
+   */
+  interrupted(reason: string): void;
   /** True once lost. */
   readonly gone: boolean;
 }
@@ -87,6 +93,7 @@ export interface RouterSide {
   direct(peer: Peer): void;
   members(host: HostState, role: string, pids: readonly number[]): void;
   gone(peer: Peer, why: string | null, exit?: { code: number | null; signal: string | null }): void;
+  interrupt(peer: Peer, why: string): void;
   receive(host: HostState, to: number, from: number, frame: unknown, tracked: boolean): void;
   done(host: HostState): void;
 }
@@ -235,6 +242,11 @@ export class HostState implements RemoteHost {
     let q = this.#unacked.get(from);
     if (!q) this.#unacked.set(from, (q = new Unacked()));
     q.push(origin, bytes);
+  }
+
+  interrupted(reason: string): void {
+    if (this.#gone) return;
+    for (const peer of [...this.aliases.values()]) this.router.interrupt(peer, reason);
   }
 
   lost(reason: string): void {

@@ -82,6 +82,7 @@ export {
   flowStats,
   onReport,
   connectRemote,
+  interruptRemote,
   type Sender,
   type MessageListener,
   type ShutdownListener,

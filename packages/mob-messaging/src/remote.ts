@@ -270,6 +270,24 @@ export class Remotes {
     for (const i of ids) this.#side.dispatch(retired ? { k: Kind.Fail, i, e, y: 1 } : { k: Kind.Fail, i, e });
   }
 
+  /**
+   * This worker lost the broker: what was in flight to other hosts' workers, or back from
+   * them, may be lost. The calls pending there fail with WorkerExitedError naming the host and
+   * `reason` (they may have run; `retries` sends them again); the windows start afresh.
+   */
+  interrupt(reason: string): void {
+    for (const peer of this.#byAlias.values()) {
+      peer.frames = [];
+      peer.bytes = 0;
+      peer.window.credit(Infinity, Infinity);
+      if (peer.inflight.size === 0) continue;
+      const e = serializeError(new WorkerExitedError(peer.role, peer.rpid, null, null, 'the call', { host: peer.host, reason }));
+      const ids = peer.inflight.values();
+      peer.inflight.clear();
+      for (const i of ids) this.#side.dispatch({ k: Kind.Fail, i, e });
+    }
+  }
+
   /** Resolves once what is queued has been published and has left (before this worker exits). */
   async flush(): Promise<void> {
     for (const peer of this.#byAlias.values()) this.#flush(peer);

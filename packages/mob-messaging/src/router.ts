@@ -408,6 +408,7 @@ export class Router extends EventEmitter<RouterEvents> {
       },
       members: (host, role, pids) => this.#remoteMembers(host, role, pids),
       gone: (peer, why, exit) => this.#aliasGone(peer, why, exit),
+      interrupt: (peer, why) => this.#interrupt(peer, why),
       receive: (host, to, from, frame, tracked) => this.#remote(host, to, from, frame, tracked),
       done: (host) => {
         if (this.#hosts.get(host.name) === host) this.#hosts.delete(host.name);
@@ -926,6 +927,18 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#gone(peer, () => new WorkerExitedError(peer.role, peer.rpid!, code, signal, 'the call', remote), code, signal, { h: host.name, ...(why ? { w: why } : {}), ...(peer.retiring && !why ? { y: 1 } : {}) });
     host.aliases.delete(peer.rpid!);
     this.#byPid.delete(peer.pid);
+  }
+
+  /** The way to another host's worker was cut: the calls pending there fail; the worker stays. */
+  #interrupt(peer: Peer, why: string): void {
+    if (peer.state === 'dead' || peer.inflight.size === 0) return;
+    const host = peer.host!;
+    const wire: SerializedError = serializeError(new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', { host: host.name, reason: why }));
+    for (const [pid, id] of peer.inflight.drain()) {
+      host.calls.delete(pid * SPAN + id);
+      const caller = this.#byPid.get(pid);
+      if (caller && caller.state !== 'dead') caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
+    }
   }
 
   /** A frame from worker `from` of `host` for our worker `to`. */

@@ -762,6 +762,19 @@ export function connectRemote(wire: RemoteWire): (text: string) => void {
 }
 
 /**
+ * This worker lost its broker connection (mob-nats calls it): the calls pending on other
+ * hosts' workers over its direct paths fail with WorkerExitedError naming the host and
+ * `reason`, since their frames or answers may be lost.
+ *
+ * @example
+ * import { interruptRemote } from 'mob-messaging';
+ * interruptRemote('this worker lost the NATS server');
+ */
+export function interruptRemote(reason: string): void {
+  state('interruptRemote()').remotes?.interrupt(reason);
+}
+
+/**
  * This worker's role, pid and host (`MOB_HOST`, else the machine's hostname), and whether the
  * Kingpin is stopping it.
  *

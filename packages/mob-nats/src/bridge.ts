@@ -30,6 +30,8 @@ const DOUBT_BEATS = 2;
 /** log lines about hosts of other protocol versions, at most (forged heartbeats may vary it) */
 const MAX_VERSION_LINES = 16;
 const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
+/** ms after a reconnection before frames go to the other hosts again, at least (3 x reconnectTimeWait if more). */
+const RECONNECT_GRACE_MS = 1_500;
 /** Nesting a heartbeat may have (it has 4 levels), and a batch of frames (an error's props are the app's). */
 const HEARTBEAT_DEPTH = 16;
 const FRAMES_DEPTH = 256;
@@ -129,6 +131,10 @@ export class Bridge {
   #closed = false;
   /** this host's connection to the server is down (reconnecting) */
   #away = false;
+  /** after a reconnection, frames for the other hosts wait until then (ms since the epoch) */
+  #holdUntil = 0;
+  /** how long: the others reconnect within about one reconnectTimeWait of us */
+  readonly #grace: number;
   #maxPayload = 1024 * 1024;
   /** when this Kingpin first reached the server (ms since epoch) */
   #joinedAt = 0;
@@ -138,6 +144,7 @@ export class Bridge {
     this.#options = options;
     this.#log = log;
     this.#subjects = subjects(kingpin.name);
+    this.#grace = Math.max(RECONNECT_GRACE_MS, 3 * (Number(options.connect.reconnectTimeWait) || 500));
   }
 
   /** This host's name. */
@@ -215,13 +222,26 @@ export class Bridge {
         if (s.type === 'disconnect') {
           this.#away = true;
           this.#log(`mob: lost the NATS server (${this.#options.where}); local roles go on, reconnecting`);
+          // What was in flight to the other hosts, or on its way back, may be lost: the calls
+          // pending there fail now (the hosts stay, unless their heartbeats stop).
+          for (const e of this.#hosts.values()) e.remote?.interrupted('this host lost the NATS server; the call may have run');
         } else if (s.type === 'reconnect') {
-          this.#away = false;
-          this.#log(`mob: NATS server back (${this.#options.where}); joining the other hosts again`);
-          this.#beat();
+          this.#back();
         }
       }
     })().catch(() => {});
+    this.#beat();
+  }
+
+  /** The connection is back (its reconnect event, or a heartbeat heard while away). */
+  #back(): void {
+    if (!this.#away) return;
+    this.#away = false;
+    // The other Kingpins reconnect on their own schedule: frames for them wait a while, or
+    // they would be published before those have subscribed again, and lost.
+    this.#holdUntil = Date.now() + this.#grace;
+    setTimeout(() => this.#flushSoon(), this.#grace).unref();
+    this.#log(`mob: NATS server back (${this.#options.where}); joining the other hosts again`);
     this.#beat();
   }
 
@@ -263,6 +283,8 @@ export class Bridge {
   }
 
   #onHeartbeat(msg: Msg): void {
+    // (Heard, so connected: should the reconnect event not come, frames must not wait forever.)
+    if (this.#away) this.#back();
     try {
       this.#heartbeat(parse(msg, HEARTBEAT_DEPTH) as Heartbeat);
     } catch (err) {
@@ -474,13 +496,17 @@ export class Bridge {
         clearTimeout(this.#ackTimer);
         this.#ackTimer = null;
       }
-      for (const e of this.#dirty) this.#flush(e);
+      // (A host whose frames must wait is marked dirty again.)
+      const dirty = [...this.#dirty];
       this.#dirty.clear();
+      for (const e of dirty) this.#flush(e);
     });
   }
 
   /** Publishes what is queued for host `e`: its frames and the acknowledgements we owe it. */
   #flush(e: Entry): void {
+    // Away from the server, or just back: what is queued waits (the reconnection flushes it).
+    if (this.#away || Date.now() < this.#holdUntil) return void this.#dirty.add(e);
     const acks = e.remote?.takeAcks() ?? [];
     const out = e.out;
     if (out.length === 0 && acks.length === 0) return;

@@ -1,5 +1,5 @@
 import { debuglog } from 'node:util';
-import { connectRemote, type RemoteFrame, type RemoteWire } from 'mob-messaging';
+import { connectRemote, interruptRemote, type RemoteFrame, type RemoteWire } from 'mob-messaging';
 import { client } from './client.js';
 import { resolveOptions } from './options.js';
 import { subjects } from './bridge.js';
@@ -89,6 +89,8 @@ export function direct(fr: RemoteFrame): void {
           if (s.type === 'disconnect') {
             connected = false;
             epoch++;
+            // What was in flight to other hosts' workers, or on its way back, may be lost.
+            interruptRemote('this worker lost the NATS server; the call may have run');
           } else if (s.type === 'reconnect') {
             const mine = ++epoch;
             nc.flush().then(

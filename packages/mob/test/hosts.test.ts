@@ -190,6 +190,8 @@ describe('one mob over three hosts through NATS', () => {
     const twin = await host(nats, 'b', {}, dir);
     expect((await twin.app.exited).code).toBe(1);
     await twin.app.waitForText(/did not start: an app named "hostsapp" is already running/);
+    // Its hint names the one host to stop (`mob stop hostsapp` would ask which).
+    expect(twin.app.stderr()).toMatch(/or stop the other \(npx mob stop hostsapp@b\)/);
     expect(twin.app.stderr()).not.toMatch(/is taken by another Kingpin|NATS/);
     const none = cli(['stop', 'hostsapp@x']);
     expect(none.code).toBe(1);
@@ -369,6 +371,35 @@ describe('one mob over three hosts through NATS', () => {
     const after = (await Promise.all(rounds)).flat();
     expect(after.filter((r: any) => !r.ok).map((r: any) => r.name)).toEqual([]);
     expect(after).toHaveLength(400);
+  });
+
+  it('a short break of the nats-server (no host is lost): calls in flight then settle, and calls from the restart on are all answered', async () => {
+    const nats = await startNats();
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    await host(nats, 'b', { back: 2 }, dir);
+    await formed(a, ['b'], 2);
+    // No timeout: each must settle by itself. Their frames or answers may be lost with the
+    // connections: they fail, saying so (they may have run).
+    const inflight = ask(a.port, '/call?n=20&ms=1500');
+    await delay(300);
+    await nats.kill();
+    await startNats(nats.port);
+    const rounds: Promise<any[]>[] = [];
+    for (let i = 0; i < 30; i++) {
+      rounds.push(ask(a.port, '/call?n=10&timeout=10000'));
+      await delay(50);
+    }
+    const first = await inflight;
+    expect(first).toHaveLength(20);
+    for (const r of first.filter((x: any) => !x.ok)) {
+      expect(r).toMatchObject({ name: 'WorkerExitedError', host: 'b' });
+      expect(r.reason).toMatch(/lost the NATS server; the call may have run/);
+    }
+    const after = (await Promise.all(rounds)).flat();
+    expect(after.filter((r: any) => !r.ok).map((r: any) => r.name)).toEqual([]);
+    expect(hostsOf(after)).toEqual({ b: 300 });
+    expect(left(a, 'b')).toBe(0);
   });
 
   it('hostile publishes on the app subjects crash nothing, and calls work afterwards; another protocol version is refused with a log line', async () => {
