@@ -30,8 +30,6 @@ const DOUBT_BEATS = 2;
 /** log lines about hosts of other protocol versions, at most (forged heartbeats may vary it) */
 const MAX_VERSION_LINES = 16;
 const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
-/** ms after a reconnection before frames go to the other hosts again, at least (3 x reconnectTimeWait if more). */
-const RECONNECT_GRACE_MS = 1_500;
 /** Nesting a heartbeat may have (it has 4 levels), and a batch of frames (an error's props are the app's). */
 const HEARTBEAT_DEPTH = 16;
 const FRAMES_DEPTH = 256;
@@ -131,10 +129,8 @@ export class Bridge {
   #closed = false;
   /** this host's connection to the server is down (reconnecting) */
   #away = false;
-  /** after a reconnection, frames for the other hosts wait until then (ms since the epoch) */
-  #holdUntil = 0;
-  /** how long: the others reconnect within about one reconnectTimeWait of us */
-  readonly #grace: number;
+  /** when the connection last came back: frames for a host not heard from since then wait */
+  #reconnectedAt = 0;
   #maxPayload = 1024 * 1024;
   /** when this Kingpin first reached the server (ms since epoch) */
   #joinedAt = 0;
@@ -144,7 +140,6 @@ export class Bridge {
     this.#options = options;
     this.#log = log;
     this.#subjects = subjects(kingpin.name);
-    this.#grace = Math.max(RECONNECT_GRACE_MS, 3 * (Number(options.connect.reconnectTimeWait) || 500));
   }
 
   /** This host's name. */
@@ -237,10 +232,10 @@ export class Bridge {
   #back(): void {
     if (!this.#away) return;
     this.#away = false;
-    // The other Kingpins reconnect on their own schedule: frames for them wait a while, or
-    // they would be published before those have subscribed again, and lost.
-    this.#holdUntil = Date.now() + this.#grace;
-    setTimeout(() => this.#flushSoon(), this.#grace).unref();
+    // The other Kingpins reconnect on their own schedule: frames for one wait until its
+    // heartbeat is heard again (it resubscribed before it published that), or they would be
+    // published before it has subscribed again, and lost.
+    this.#reconnectedAt = Date.now();
     this.#log(`mob: NATS server back (${this.#options.where}); joining the other hosts again`);
     this.#beat();
   }
@@ -352,6 +347,8 @@ export class Bridge {
     if (theirs !== undefined && e.theirs === undefined) tell = true;
     e.theirs = theirs;
     e.lastSeen = Date.now();
+    // Frames held for it since our reconnection may go now.
+    if (this.#dirty.has(e)) this.#flushSoon();
     if (!e.remote && theirs !== undefined && ownString(hb.e, this.host) === e.token && this.#router) {
       // Both have heard each other: tell it at once (before any frame), then route to it.
       this.#beat();
@@ -505,8 +502,9 @@ export class Bridge {
 
   /** Publishes what is queued for host `e`: its frames and the acknowledgements we owe it. */
   #flush(e: Entry): void {
-    // Away from the server, or just back: what is queued waits (the reconnection flushes it).
-    if (this.#away || Date.now() < this.#holdUntil) return void this.#dirty.add(e);
+    // Away from the server, or back and not heard from that host since: what is queued waits
+    // (its next heartbeat flushes it).
+    if (this.#away || e.lastSeen < this.#reconnectedAt) return void this.#dirty.add(e);
     const acks = e.remote?.takeAcks() ?? [];
     const out = e.out;
     if (out.length === 0 && acks.length === 0) return;
