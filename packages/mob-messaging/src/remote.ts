@@ -21,7 +21,7 @@ import { PayloadError, ShutdownError, WorkerExitedError, serializeError } from '
 import { received } from './batches.js';
 import { Owed, Window, type FlowLimits } from './flow.js';
 import { IdSet } from './idmap.js';
-import { Kind, compactFrame, expandFrame, frameBytes, isFrame, stringifyFrames, type AliasFrame, type DownFrame, type Frame } from './protocol.js';
+import { Kind, compactFrame, expandFrame, frameBytes, isFrame, stringifyFrames, type AliasFrame, type DownFrame, type Frame, type SerializedError } from './protocol.js';
 
 const debug = debuglog('mob');
 
@@ -265,9 +265,7 @@ export class Remotes {
             ...(reason ? { reason } : {}),
           }),
         );
-    const ids = peer.inflight.values();
-    peer.inflight.clear();
-    for (const i of ids) this.#side.dispatch(retired ? { k: Kind.Fail, i, e, y: 1 } : { k: Kind.Fail, i, e });
+    this.#failPending(peer, e, retired);
   }
 
   /**
@@ -281,11 +279,15 @@ export class Remotes {
       peer.bytes = 0;
       peer.window.credit(Infinity, Infinity);
       if (peer.inflight.size === 0) continue;
-      const e = serializeError(new WorkerExitedError(peer.role, peer.rpid, null, null, 'the call', { host: peer.host, reason }));
-      const ids = peer.inflight.values();
-      peer.inflight.clear();
-      for (const i of ids) this.#side.dispatch({ k: Kind.Fail, i, e });
+      this.#failPending(peer, serializeError(new WorkerExitedError(peer.role, peer.rpid, null, null, 'the call', { host: peer.host, reason })), false);
     }
+  }
+
+  /** The calls of ours pending on `peer` fail with `e`; `unrun` (y: 1): they never ran there, and go elsewhere. */
+  #failPending(peer: Peer, e: SerializedError, unrun: boolean): void {
+    const ids = peer.inflight.values();
+    peer.inflight.clear();
+    for (const i of ids) this.#side.dispatch(unrun ? { k: Kind.Fail, i, e, y: 1 } : { k: Kind.Fail, i, e });
   }
 
   /** Resolves once what is queued has been published and has left (before this worker exits). */

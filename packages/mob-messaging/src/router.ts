@@ -354,11 +354,12 @@ export class Router extends EventEmitter<RouterEvents> {
    * several hosts tells the others, whose calls pending on them never ran and go elsewhere.
    */
   retired(): number[] {
-    this.#pruneRetired();
+    this.#pruneRecent();
     return [...this.#retired.keys()];
   }
 
-  #pruneRetired(): void {
+  /** Forgets the retirements and exits older than RETIRED_MS (what heartbeats tell the other hosts). */
+  #pruneRecent(): void {
     const since = Date.now() - RETIRED_MS;
     for (const [pid, at] of this.#retired) if (at < since) this.#retired.delete(pid);
     for (const [pid, x] of this.#exits) if (x[0] < since) this.#exits.delete(pid);
@@ -369,7 +370,7 @@ export class Router extends EventEmitter<RouterEvents> {
    * over several hosts tells the others, whose calls pending there fail with how it exited.
    */
   exits(): [number, number | null, string | null][] {
-    this.#pruneRetired();
+    this.#pruneRecent();
     return [...this.#exits].map(([pid, x]) => [pid, x[1], x[2]]);
   }
 
@@ -446,7 +447,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#unroute(peer, true);
     peer.state = 'stopping';
     if (this.#hosts.size > 0 || this.#retired.size > 0) {
-      this.#pruneRetired();
+      this.#pruneRecent();
       if (this.#retired.size < MAX_ALIASES) this.#retired.set(pid, Date.now());
     }
   }
@@ -931,11 +932,16 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** The way to another host's worker was cut: the calls pending there fail; the worker stays. */
   #interrupt(peer: Peer, why: string): void {
-    if (peer.state === 'dead' || peer.inflight.size === 0) return;
-    const host = peer.host!;
-    const wire: SerializedError = serializeError(new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', { host: host.name, reason: why }));
+    if (peer.state === 'dead') return;
+    this.#failPending(peer, () => new WorkerExitedError(peer.role, peer.rpid!, null, null, 'the call', { host: peer.host!.name, reason: why }));
+  }
+
+  /** The calls pending on `peer` fail at their callers with `err()` (made only if there are some). */
+  #failPending(peer: Peer, err: () => Error): void {
+    if (peer.inflight.size === 0) return;
+    const wire: SerializedError = serializeError(err());
     for (const [pid, id] of peer.inflight.drain()) {
-      host.calls.delete(pid * SPAN + id);
+      peer.host?.calls.delete(pid * SPAN + id);
       const caller = this.#byPid.get(pid);
       if (caller && caller.state !== 'dead') caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
     }
@@ -1061,14 +1067,7 @@ export class Router extends EventEmitter<RouterEvents> {
    * workers are told it is gone.
    */
   #gone(peer: Peer, err: () => Error, code: number | null, signal: string | null, remote?: { h: string; w?: string; y?: number }): void {
-    if (peer.inflight.size) {
-      const wire: SerializedError = serializeError(err());
-      for (const [pid, id] of peer.inflight.drain()) {
-        peer.host?.calls.delete(pid * SPAN + id);
-        const caller = this.#byPid.get(pid);
-        if (caller && caller.state !== 'dead') caller.outbox.push({ k: Kind.Fail, i: id, e: wire });
-      }
-    }
+    this.#failPending(peer, err);
     const down: DownFrame = { k: Kind.Down, p: peer.pid, r: peer.role, c: code, s: signal, ...remote };
     for (const other of this.#byPid.values()) if (other.state !== 'dead' && !other.host) other.outbox.push(down);
   }
