@@ -231,3 +231,28 @@ describe('direct paths between workers of two hosts', () => {
     expect(b.got).toHaveLength(1);
   });
 });
+
+describe('the broker lost (interrupt)', () => {
+  it('fails the calls pending on other hosts, saying they may have run; an answer queued this turn still leaves', async () => {
+    const { a, b } = pair();
+    a.remotes.send(A_B, call(1), 'c');
+    a.remotes.send(A_B, call(2), 'c');
+    await tick();
+    expect(b.got.map((f) => (f as { i: number }).i)).toEqual([1, 2]);
+    // b answers call 1, and loses the broker in the same turn: the answer is not lost with it
+    // (the client holds it until it reconnects).
+    b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 1, v: 2 }, undefined);
+    b.remotes.interrupt('this worker lost the NATS server; the call may have run');
+    // a loses it too: call 2 fails, and call 1's answer, already on its way, settles call 1 first.
+    await tick();
+    expect(a.got).toEqual([{ k: Kind.Return, p: 101, i: 1, v: 2 }]);
+    a.remotes.interrupt('this worker lost the NATS server; the call may have run');
+    expect(a.got).toHaveLength(2);
+    const fail = a.got[1] as { k: number; i: number; e: { name: string; props?: { host?: string; reason?: string } }; y?: number };
+    expect(fail).toMatchObject({ k: Kind.Fail, i: 2, e: { name: 'WorkerExitedError' } });
+    expect(fail.y).toBeUndefined();
+    expect(fail.e.props).toMatchObject({ host: 'b', reason: 'this worker lost the NATS server; the call may have run' });
+    // Its window starts afresh: the path takes calls again.
+    expect(a.remotes.send(A_B, call(3), 'c')).toBe(true);
+  });
+});

@@ -271,12 +271,11 @@ export class Remotes {
   /**
    * This worker lost the broker: what was in flight to other hosts' workers, or back from
    * them, may be lost. The calls pending there fail with WorkerExitedError naming the host and
-   * `reason` (they may have run; `retries` sends them again); the windows start afresh.
+   * `reason` (they may have run; `retries` sends them again); the windows start afresh. What is
+   * queued still leaves (the client holds it until it reconnects): answers among it are owed.
    */
   interrupt(reason: string): void {
     for (const peer of this.#byAlias.values()) {
-      peer.frames = [];
-      peer.bytes = 0;
       peer.window.credit(Infinity, Infinity);
       if (peer.inflight.size === 0) continue;
       this.#failPending(peer, serializeError(new WorkerExitedError(peer.role, peer.rpid, null, null, 'the call', { host: peer.host, reason })), false);
