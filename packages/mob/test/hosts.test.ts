@@ -135,6 +135,16 @@ async function threeHosts(direct = true): Promise<{ a: Host; b: Host; c: Host; d
   return { a, b, c, dir, nats };
 }
 
+/** Host a (a front) and host b (2 back workers) on a nats-server of their own, joined. */
+async function twoHosts(): Promise<{ a: Host; b: Host; nats: NatsServer }> {
+  const nats = await startNats();
+  const dir = home();
+  const a = await host(nats, 'a', { front: 1 }, dir);
+  const b = await host(nats, 'b', { back: 2 }, dir);
+  await formed(a, ['b'], 2);
+  return { a, b, nats };
+}
+
 /**
  * 200 calls of `callMs` without retries and 200 with, from a; then `signal` to every process
  * of `victim`. Resolves with both results and the ms from the signal until all settled.
@@ -266,11 +276,7 @@ describe('one mob over three hosts through NATS', () => {
   });
 
   it('a worker of another host that dies: the calls pending on it fail with its signal and its host', async () => {
-    const nats = await startNats();
-    const dir = home();
-    const a = await host(nats, 'a', { front: 1 }, dir);
-    await host(nats, 'b', { back: 2 }, dir);
-    await formed(a, ['b'], 2);
+    const { a } = await twoHosts();
     const backs = [...new Set<number>((await ask(a.port, '/call?n=8')).map((r: any) => r.value.pid as number))];
     expect(backs).toHaveLength(2);
     const pending = ask(a.port, '/call?n=10&ms=3000&timeout=15000');
@@ -374,11 +380,7 @@ describe('one mob over three hosts through NATS', () => {
   });
 
   it('a short break of the nats-server (no host is lost): calls in flight then settle, and calls from the restart on are all answered', async () => {
-    const nats = await startNats();
-    const dir = home();
-    const a = await host(nats, 'a', { front: 1 }, dir);
-    await host(nats, 'b', { back: 2 }, dir);
-    await formed(a, ['b'], 2);
+    const { nats, a } = await twoHosts();
     // No timeout: each must settle by itself. Their frames or answers may be lost with the
     // connections: they fail, saying so (they may have run).
     const inflight = ask(a.port, '/call?n=20&ms=1500');
@@ -403,11 +405,7 @@ describe('one mob over three hosts through NATS', () => {
   });
 
   it('hostile publishes on the app subjects crash nothing, and calls work afterwards; another protocol version is refused with a log line', async () => {
-    const nats = await startNats();
-    const dir = home();
-    const a = await host(nats, 'a', { front: 1 }, dir);
-    const b = await host(nats, 'b', { back: 2 }, dir);
-    await formed(a, ['b'], 2);
+    const { nats, a, b } = await twoHosts();
     const before = [...tree(a), ...tree(b)];
 
     const nc = await connect({ servers: nats.url });
@@ -567,11 +565,7 @@ describe('one mob over three hosts through NATS', () => {
   });
 
   it('a rolling reload of host b while a calls into it: no call fails', async () => {
-    const nats = await startNats();
-    const dir = home();
-    const a = await host(nats, 'a', { front: 1 }, dir);
-    const b = await host(nats, 'b', { back: 2 }, dir);
-    await formed(a, ['b'], 2);
+    const { a, b } = await twoHosts();
     const oldPids = b.app.descendants();
 
     let reloaded = false;
