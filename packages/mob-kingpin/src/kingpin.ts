@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -27,6 +27,7 @@ import { Output, type LogLine } from './output.js';
 import { StatsBook, type ExportTotals, type WorkerStats } from './stats.js';
 import { baseDir, defaultBase, describe, resolveRole, type BaseLike } from './paths.js';
 import { MAX_SEMI_SPACE_MB, capYoungGeneration, semiSpaceGiven } from './young.js';
+import { setTitle } from './title.js';
 
 /** Options of one role. */
 export interface RoleOptions {
@@ -1279,50 +1280,4 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => `    ${l}`)
     .join('\n');
-}
-
-/**
- * Sets the process title. Linux keeps it in the space of the original command line, which
- * `node main.js` leaves too short for `myapp (kingpin)`: there, as setproctitle(3) does in
- * C, the title goes on over the environment strings that follow the command line (every
- * variable is first copied out, so `process.env` keeps them all). Where that is not
- * permitted, `ps aux` shows the title truncated; the process name `ps -e` shows is set too.
- *
- * @example
- * setTitle('myapp (kingpin)');
- */
-export function setTitle(title: string): void {
-  process.title = title;
-  if (process.platform !== 'linux' || process.title === title) return;
-  if (titleOverEnvironment(title)) return;
-  try {
-    writeFileSync('/proc/self/comm', title.slice(0, 15));
-  } catch {
-    // not permitted here: the truncated title stays
-  }
-}
-
-/** Writes `title` from the start of the command line into the environment area after it. */
-function titleOverEnvironment(title: string): boolean {
-  try {
-    // /proc/self/stat fields 48..51 (after the parenthesised name, fields count from 3).
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const [argStart, argEnd, envStart, envEnd] = [48, 49, 50, 51].map((n) => Number(fields[n - 3]));
-    const bytes = Buffer.from(`${title}\0`);
-    // The kernel shows a title that runs on past the command line only into the environment
-    // right after it; the title must also end within it.
-    if (!(argStart! > 0 && envStart === argEnd && argStart! + bytes.length <= envEnd!)) return false;
-    // setenv() gives each variable a copy of its own, away from the memory written next.
-    for (const [key, value] of Object.entries(process.env)) if (value !== undefined) process.env[key] = value;
-    const fd = openSync('/proc/self/mem', 'r+');
-    try {
-      writeSync(fd, bytes, 0, bytes.length, argStart);
-    } finally {
-      closeSync(fd);
-    }
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { ConfigError, Kind, ready, serializeError, transport, type CrashReport } from 'mob-messaging';
-import { setTitle } from './kingpin.js';
+import { setTitle } from './title.js';
 
 /** A loaded role module. */
 export interface RoleModule {

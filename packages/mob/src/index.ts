@@ -1,10 +1,10 @@
 import cluster from 'node:cluster';
 import { join } from 'node:path';
-import { createKingpin, type Kingpin, type KingpinOptions } from 'mob-kingpin';
+import type { Kingpin, KingpinOptions } from 'mob-kingpin';
 import { ConfigError, WrongProcessError } from 'mob-messaging';
 import type { ProxyOptions, Remote } from 'mob-proxy';
 import type { NatsOptions } from 'mob-nats';
-import { callbacksPkg, control, natsPkg, rpc } from './rpc.js';
+import { callbacksPkg, control, kingpinPkg, natsPkg, rpc } from './rpc.js';
 
 /** Options of `start()`: the Kingpin's, and the control socket and metrics endpoint. */
 export interface StartOptions extends Omit<KingpinOptions, 'exec'> {
@@ -55,7 +55,7 @@ export function start(name: string, options: StartOptions = {}): Kingpin {
     throw new ConfigError(`start(name, { nats }): frames cross hosts as JSON; use serialization: 'json' (the default) with nats`);
   }
   const pkg = broker === undefined ? undefined : natsPkg();
-  const kingpin = createKingpin(name, { ...kingpinOptions, exec: join(__dirname, 'worker-main.js') });
+  const kingpin = kingpinPkg().createKingpin(name, { ...kingpinOptions, exec: join(__dirname, 'worker-main.js') });
   const claimed = control !== false || m ? operate(kingpin, control !== false, m, kingpinOptions.log, pkg ? kingpin.host : undefined) : Promise.resolve();
   // This host joins the others once its name is claimed here: a second Kingpin of the same app
   // and host on this machine is refused before it says anything to the mob (the claim's own
@@ -199,7 +199,7 @@ export function keep<F extends (...args: any[]) => unknown>(fn: F): F {
 }
 
 export { send, all, any, pid, on, off, whoami, drain, flowStats, createRouter } from 'mob-messaging';
-export { scale, lastErr } from 'mob-kingpin';
+export { scale, lastErr } from 'mob-kingpin/mobster';
 export {
   MobError,
   ConfigError,

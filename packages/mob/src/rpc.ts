@@ -16,6 +16,9 @@ type WithRpc = typeof globalThis & { [KEY]?: Rpc };
 /* eslint-disable @typescript-eslint/no-require-imports */
 const proxy = (): typeof import('mob-proxy') => require('mob-proxy') as typeof import('mob-proxy');
 export const callbacksPkg = (): typeof import('mob-callbacks') => require('mob-callbacks') as typeof import('mob-callbacks');
+// The Kingpin itself, its control socket and metrics: loaded in the Kingpin only (a worker
+// loads mob-kingpin's worker side alone, mob-kingpin/mobster).
+export const kingpinPkg = (): typeof import('mob-kingpin') => require('mob-kingpin') as typeof import('mob-kingpin');
 // The Kingpin's control socket and metrics: loaded in the Kingpin only.
 export const control = (): typeof import('mob-control') => require('mob-control') as typeof import('mob-control');
 /** mob-nats, for `start(name, { nats })`: an optional package, installed by the user who wants it. */

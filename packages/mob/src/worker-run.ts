@@ -1,5 +1,5 @@
 // What the worker entry runs once the compile cache is on (worker-main.ts): serve the role module.
-import { runMobster } from 'mob-kingpin';
+import { runMobster } from 'mob-kingpin/mobster';
 import { Kind, transport } from 'mob-messaging';
 import { flushCompileCache } from './compile-cache.js';
 import { natsPkg, serve } from './rpc.js';

@@ -45,10 +45,10 @@ describe('mob.require: remote proxies between roles', () => {
     await app.stop();
   });
 
-  it('a worker loads the proxy and callback packages at its first call, not before', async () => {
+  it('a worker loads the proxy and callback packages at its first call, not before, and never the Kingpin\'s code', async () => {
     const app = startApp(join(fixtures, 'lazy-main.cjs'));
     const { lazy } = await app.waitFor((l) => l.lazy, 'the lazy report', 20_000);
-    expect(lazy).toEqual({ atReady: 0, afterCall: 2 });
+    expect(lazy).toEqual({ atReady: 0, afterCall: 2, kingpinCode: false });
     await app.stop();
   });
 });
