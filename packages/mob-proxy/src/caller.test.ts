@@ -406,6 +406,32 @@ describe('callbacks as arguments', () => {
   });
 });
 
+describe('callbacks of a failed call', () => {
+  const api = {
+    throwWith(_cb: () => void) {
+      throw new Error('no');
+    },
+    async throwLater(_cb: () => void) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      throw new Error('later');
+    },
+  };
+
+  it('a callee that throws or rejects: the callbacks of the call are released at once, kept ones too', async () => {
+    const { caller, net, callbacks } = world(api);
+    const back = caller.proxy<typeof api>('back');
+    const kept = keep(() => {});
+    const calls = [back.throwWith(() => {}), back.throwLater(() => {}), back.throwWith(kept), back.throwLater(kept)];
+    expect(callbacks.size).toBe(4);
+    const errs = await Promise.all(calls.map((p) => rejection(p)));
+    expect(errs.map((e) => e.message)).toEqual(['no', 'later', 'no', 'later']);
+    // The callee still holds its stubs (nothing collected them): only the failure released them.
+    expect(callbacks.size).toBe(0);
+    await net.settle();
+    expect(callbacks.size).toBe(0);
+  });
+});
+
 describe('timeouts', () => {
   it('an unanswered call rejects with TimeoutError and its callbacks are released', async () => {
     vi.useFakeTimers();

@@ -281,7 +281,9 @@ export class Caller {
     this.#settle(fr.i, p);
     if (p.timer) clearTimeout(p.timer);
     const pid = typeof fr.w === 'number' ? fr.w : 0;
-    this.#callbacks.settleCall(fr.i, pid || null);
+    // Answered: the callee holds the call's callbacks from now on. Failed (it threw or
+    // rejected): they are released here, as for every failed call.
+    this.#callbacks.settleCall(fr.i, fr.e ? null : pid || null);
     if (fr.e) {
       this.#reject(p, restoreError(fr.e, { role: p.role, pid }));
       return;
