@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Kind, LATENCY_BUCKETS, type ReportFrame } from 'mob-messaging';
 import { StatsBook, percentile } from './stats.js';
 
@@ -23,6 +23,10 @@ describe('percentile', () => {
     expect(percentile(h, 0.99)).toBe(10_000);
     expect(percentile(new Array<number>(N).fill(0), 0.5)).toBeNull();
   });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 describe('StatsBook', () => {
@@ -53,6 +57,32 @@ describe('StatsBook', () => {
     expect(w.exports).toEqual({});
     book.report(99, report({}));
     expect(book.worker(99, 'ready')).toBeNull();
+  });
+
+  it('rates are taken over a second or more: a report asked for a few ms after the periodic one changes nothing', () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+    const book = new StatsBook();
+    book.fork(1, 'back');
+    // 200 calls/s and 50% of a core, reported once a second...
+    const at = (s: number, calls: number) => report({ foo: figures(calls, 0, 0, { 3: calls }) }, { c: [s * 500_000, 0] });
+    book.report(1, at(0, 0));
+    vi.setSystemTime(1_001_000);
+    book.report(1, at(1, 200));
+    vi.setSystemTime(1_002_000);
+    book.report(1, at(2, 400));
+    expect(book.worker(1, 'ready')).toMatchObject({ callsPerSec: 200, cpu: 50 });
+    // ...and a status asks for one 5 ms later (one more call, 2.5 ms of CPU): still about 200/s,
+    // not 1 call in 5 ms (200/s by luck) or 0 (a few ms without a call).
+    vi.setSystemTime(1_002_005);
+    book.report(1, at(2.005, 401));
+    expect(book.worker(1, 'ready')).toMatchObject({ callsPerSec: 200, cpu: 50 });
+    vi.setSystemTime(1_002_010);
+    book.report(1, at(2.01, 401));
+    expect(book.worker(1, 'ready')!.callsPerSec).toBe(199); // 201 calls in 1.01 s
+    // A worker with one report so far: 0.
+    book.fork(2, 'back');
+    book.report(2, at(0, 5));
+    expect(book.worker(2, 'ready')).toMatchObject({ callsPerSec: 0, cpu: 0 });
   });
 
   it('fresh(): waits for the asked workers, not for one that has been quiet for 3 s', async () => {

@@ -79,6 +79,8 @@ interface Tracked {
 const WINDOW_MS = 10_000;
 /** Reports older than this: the worker is not waited for when fresh figures are wanted. */
 export const STALE_MS = 3_000;
+/** Rates (CPU, calls/s, event-loop use) are taken over at least this long, when the reports span it. */
+const RATE_MIN_MS = 900;
 const MAX_EXPORTS = 1000;
 
 /**
@@ -167,8 +169,16 @@ export class StatsBook {
     const now = Date.now();
     const s = w.samples;
     const last = s[s.length - 1];
-    const prev = s[s.length - 2];
     const first = s[0];
+    // Rates over about a second at least: a report asked for (a status, a scrape) can come a
+    // few ms after the periodic one, and a rate over those few ms is noise (0, or double).
+    let prev = s.length > 1 ? first : undefined;
+    for (let i = s.length - 2; i >= 0; i--) {
+      if (last!.at - s[i]!.at >= RATE_MIN_MS) {
+        prev = s[i];
+        break;
+      }
+    }
     let cpu = 0;
     let elu = 0;
     let callsPerSec = 0;
