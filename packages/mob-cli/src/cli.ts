@@ -79,7 +79,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        io.err(`mob: no command "${command}"\n\n${USAGE}`);
+        io.err(`mob: no command "${command}" (commands: ${COMMANDS.join(', ')}; mob --help shows how to use them)`);
         return 2;
     }
   } catch (err) {
@@ -92,7 +92,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       return 1;
     }
     if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`mob ${command}: ${(err as Error).message}\n\n${USAGE}`);
+      io.err(`mob ${command}: ${argsError(err as Error)} (mob --help shows the usage)`);
       return 2;
     }
     throw err;
@@ -170,6 +170,21 @@ async function running(): Promise<string> {
   for (const l of listed) count.set(l.status!.name, (count.get(l.status!.name) ?? 0) + 1);
   const apps = listed.map((l) => (count.get(l.status!.name)! > 1 ? `${l.status!.name}@${l.status!.host}` : l.status!.name));
   return apps.length ? `running: ${apps.join(', ')}` : `no app is running (control folder ${controlDir()})`;
+}
+
+/** The commands, as an unknown one lists them. */
+const COMMANDS = ['ls', 'status', 'reload', 'scale', 'stop', 'logs', 'run', 'dashboard'];
+
+/**
+ * A usage error of `util.parseArgs`, in one short line: its first sentence ("Unknown option
+ * '--bogus'"), without the advice about `--` that follows it.
+ *
+ * @example
+ * try { parseArgs({ args: ['--bogus'], options: {} }); } catch (err) { argsError(err); } // "Unknown option '--bogus'"
+ */
+export function argsError(err: Error): string {
+  const first = /^(.*?[^.])\.(\s|$)/.exec(err.message);
+  return first ? first[1]! : err.message;
 }
 
 /**
@@ -278,11 +293,21 @@ async function control(app: string | undefined, io: CliIo, op: 'reload' | 'scale
   }
 }
 
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+
+/** An answer to `op` that is not in the shape this mob's Kingpin gives: said, never printed as if it were. */
+function badAnswer(app: string | undefined, op: string, answer: unknown): Failure {
+  const text = JSON.stringify(answer) ?? String(answer);
+  return new Failure(`the Kingpin of app "${app}" answered ${op} in a shape this mob does not know (${text.length > 80 ? `${text.slice(0, 80)}…` : text}); use the mob command of the app's own mob version`);
+}
+
 async function reload(args: string[], io: CliIo): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const [app, role] = positionals;
   const t0 = Date.now();
-  await control(app, io, 'reload', role ? { role } : {});
+  const r = await control(app, io, 'reload', role ? { role } : {});
+  const reloaded = (r as { reloaded?: unknown } | null)?.reloaded;
+  if (!(typeof reloaded === 'string' || (Array.isArray(reloaded) && reloaded.every((x) => typeof x === 'string')))) throw badAnswer(app, 'reload', r);
   io.out(`reloaded ${role ? `role ${role}` : 'every role'} of ${app} in ${Date.now() - t0} ms`);
   return 0;
 }
@@ -297,6 +322,7 @@ async function scale(args: string[], io: CliIo): Promise<number> {
   const n = Number(count);
   if (!Number.isInteger(n) || n < 0) throw new Usage(`n must be a whole number of workers, got "${count}"`);
   const r = (await control(app, io, 'scale', { role, n })) as { workers: number };
+  if (!isCount(r?.workers)) throw badAnswer(app, 'scale', r);
   io.out(`role ${role} of ${app}: ${r.workers} worker(s) ready`);
   return 0;
 }
@@ -305,6 +331,7 @@ async function stop(args: string[], io: CliIo): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const app = positionals[0];
   const r = (await control(app, io, 'stop', {})) as { stopped: number; ms: number };
+  if (!isCount(r?.stopped) || !isCount(r.ms)) throw badAnswer(app, 'stop', r);
   io.out(`stopped ${app}: ${r.stopped} worker(s) in ${r.ms} ms`);
   return 0;
 }

@@ -76,13 +76,21 @@ function client(socket: Socket, app: string): ControlClient {
     resolveClosed();
   });
   readLines(socket, (line) => {
-    let a: ControlAnswer;
+    let a: ControlAnswer | undefined;
     try {
       a = JSON.parse(line) as ControlAnswer;
     } catch {
+      a = undefined;
+    }
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) {
+      if (!line.trim() || refused) return;
+      // Not the control protocol: whatever listens there is no Kingpin of this mob (or a
+      // broken one). Every request fails with what it said, rather than waiting for an answer.
+      const shown = line.length > 60 ? `${line.slice(0, 60)}…` : line;
+      refused = new ControlRequestError(`the control socket of app "${app}" answered with something that is not mob's control protocol: ${JSON.stringify(shown)}`, 'E_MOB_CONTROL_BAD_ANSWER');
+      socket.destroy();
       return;
     }
-    if (typeof a !== 'object' || a === null || Array.isArray(a)) return;
     const w = waiting.get(a.id) ?? (a.id === 0 ? waiting.values().next().value : undefined);
     if (!w) {
       if (a.id === 0 && a.ok === false && refused === null) refused = remoteError(a.error, a.v);

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,6 +122,43 @@ describe('the control server', () => {
     const { server } = await serve();
     const got = await raw(server.path, 'x'.repeat(70_000), 1);
     expect(got[0]).toMatchObject({ ok: false, error: { code: 'E_MOB_CONTROL_TOO_LARGE' } });
+  });
+
+  it('a socket that answers with lines that are not the protocol: requests fail at once with E_MOB_CONTROL_BAD_ANSWER', async () => {
+    const path = join(dir(), '..', 'garbage.sock');
+    const srv = createServer((s) => s.on('data', () => s.write('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    await new Promise<void>((resolve) => srv.listen(path, resolve));
+    try {
+      const c = await connectControl(path, 'fake');
+      const t0 = Date.now();
+      const err = await c.request('status').catch((e: unknown) => e);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(err).toBeInstanceOf(ControlRequestError);
+      expect(err).toMatchObject({ code: 'E_MOB_CONTROL_BAD_ANSWER' });
+      expect((err as Error).message).toMatch(/^the control socket of app "fake" answered with something that is not mob's control protocol: "HTTP\/1.1 400 Bad Request/);
+      // The next request says the same at once.
+      await expect(c.request('status')).rejects.toMatchObject({ code: 'E_MOB_CONTROL_BAD_ANSWER' });
+    } finally {
+      await new Promise((resolve) => srv.close(resolve));
+    }
+  });
+
+  it('refuses a whole request line over 64 KiB, however the socket splits it, and nothing after it', async () => {
+    const { server } = await serve();
+    // A valid status request padded past the bound, newline included: it came whole in one
+    // read and was answered. Then a valid one after it on the same connection: not read.
+    for (const size of [66_000, 100_000, 131_000]) {
+      const pad = 'x'.repeat(size);
+      const text = `${JSON.stringify({ v: 1, id: 1, op: 'status', pad })}
+${JSON.stringify({ v: 1, id: 2, op: 'status' })}
+`;
+      const got = await raw(server.path, text, 2);
+      expect(got).toHaveLength(1);
+      expect(got[0]).toMatchObject({ id: 0, ok: false, error: { code: 'E_MOB_CONTROL_TOO_LARGE' } });
+    }
+    // Multi-byte characters count as their bytes: 30,000 of 3 bytes each is 90,000 bytes.
+    const wide = await raw(server.path, `${JSON.stringify({ v: 1, id: 1, op: 'status', pad: '€'.repeat(30_000) })}\n`, 1);
+    expect(wide[0]).toMatchObject({ ok: false, error: { code: 'E_MOB_CONTROL_TOO_LARGE' } });
   });
 
   it('survives 10,000 hostile writes and answers afterwards', async () => {

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { joinDashValues, main } from 'mob-cli';
+import { argsError, joinDashValues, main } from 'mob-cli';
 import { start } from './index.js';
 
 function run(args: string[]): number | null {
@@ -49,7 +49,7 @@ if (argv[0] === 'run') {
   } catch (err) {
     // A wrong option is a usage error (2), as in every other command; anything else failed (1).
     const usage = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    process.stderr.write(`mob run: ${(err as Error).message}${usage ? '\nusage: mob run <file> [-i N] [--name NAME]' : ''}\n`);
+    process.stderr.write(`mob run: ${usage ? `${argsError(err as Error)} (usage: mob run <file> [-i N] [--name NAME])` : (err as Error).message}\n`);
     process.exitCode = usage ? 2 : 1;
   }
 } else {

@@ -171,6 +171,52 @@ describe('mob command errors are short and honest', () => {
     }
   });
 
+  it('a Kingpin of this protocol that answers in an unknown shape, and a socket that answers what is no JSON: reload, scale and stop say so and exit 1', async () => {
+    const home = tmp('mob-home-');
+    // "odd" speaks protocol 1 but answers reload, scale and stop with results of other shapes;
+    // "noise" answers every line with a line that is not JSON.
+    const odd: Server = createServer((s) => {
+      readLines(s, (line) => {
+        const req = JSON.parse(line);
+        const result = req.op === 'reload' ? {} : req.op === 'scale' ? { workers: -1 } : { stopped: 'all' };
+        s.write(`${JSON.stringify({ v: 1, id: req.id, ok: true, result })}\n`);
+      });
+      s.on('error', () => {});
+    });
+    const noise: Server = createServer((s) => {
+      readLines(s, () => s.write('-ERR unknown command\n'));
+      s.on('error', () => {});
+    });
+    for (const [srv, name] of [[odd, 'odd'], [noise, 'noise']] as const) {
+      await new Promise<void>((r) => srv.listen(join(home, `${name}.sock`), r));
+      cleanup.push(() => new Promise((r) => srv.close(r)));
+    }
+    for (const args of [['reload', 'odd', 'back'], ['scale', 'odd', 'back', '2'], ['stop', 'odd']]) {
+      const r = await mob(args, { MOB_HOME: home });
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.out, args.join(' ')).toBe('');
+      expect(r.err).toMatch(new RegExp(`^mob ${args[0]}: the Kingpin of app "odd" answered ${args[0]} in a shape this mob does not know \\(`));
+    }
+    for (const args of [['reload', 'noise'], ['stop', 'noise'], ['status', 'noise']]) {
+      const t0 = Date.now();
+      const r = await mob(args, { MOB_HOME: home });
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err).toBe(`mob ${args[0]}: the control socket of app "noise" answered with something that is not mob's control protocol: "-ERR unknown command"\n`);
+      // Said at once, not after the 5 s a Kingpin that does not answer gets.
+      expect(Date.now() - t0).toBeLessThan(4000);
+    }
+  });
+
+  it('usage errors are one line: an unknown option, an unknown command', async () => {
+    const home = tmp('mob-home-');
+    const bogusOption = await mob(['status', 'x', '--bogus'], { MOB_HOME: home });
+    expect(bogusOption.code).toBe(2);
+    expect(bogusOption.err).toBe("mob status: Unknown option '--bogus' (mob --help shows the usage)\n");
+    const bogusCommand = await mob(['bogus'], { MOB_HOME: home });
+    expect(bogusCommand.code).toBe(2);
+    expect(bogusCommand.err).toBe('mob: no command "bogus" (commands: ls, status, reload, scale, stop, logs, run, dashboard; mob --help shows how to use them)\n');
+  });
+
   it('logs of a pid that is no worker of the app, and negative numbers, are refused with a short message', async () => {
     const { env } = await startFailApp();
     const none = await mob(['logs', 'failapp', '999999'], env);
