@@ -33,13 +33,18 @@ export function table(head: string[], rows: string[][], right: boolean[] = []): 
   return [line(head), ...rows.map(line)].join('\n');
 }
 
+/** A worker whose last report is this old (seconds) is shown as silent (it reports every second). */
+const SILENT_S = 3;
+
 /** The table of one role, as `mob status` prints it. */
 export function roleTable(role: RoleStatus): string {
   const head = `role ${role.name}: ${role.ready}/${role.target} ready, restarts ${role.restarts}, ${role.calls} calls served` +
     `${role.errors ? ` (${role.errors} failed)` : ''}, held ${role.held}`;
   const rows = role.workers.map((w) => [
     String(w.pid),
-    w.state,
+    // A worker that stopped reporting (stopped with SIGSTOP, or its event loop blocked): its
+    // figures are its last ones; say how old.
+    w.state !== 'dead' && w.reportAge !== null && w.reportAge !== undefined && w.reportAge >= SILENT_S ? `${w.state}, silent ${duration(w.reportAge * 1000)}` : w.state,
     duration(w.uptime),
     String(w.restarts ?? 0),
     w.cpu.toFixed(1),

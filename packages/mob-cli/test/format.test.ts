@@ -29,10 +29,13 @@ describe('format', () => {
       lastCrash: { pid: 7, time: '2026-01-01T00:00:00.000Z', code: null, signal: 'SIGKILL', origin: null, error: null, lines: [{ time: 1, role: 'back', pid: 7, stream: 'stdout', line: 'last words' }] },
       workers: [
         { pid: 8, state: 'ready', rss: 50 * 1024 * 1024, cpu: 2.5, calls: 10, host: 'a', uptime: 5000, restarts: 1, startedAt: 0, heapUsed: 0, elu: 0, errors: 0, callsPerSec: 1, p50: 0.25, p99: 3, inflight: 0, pending: 0, links: 0, reportAge: 0 },
+        // stopped with SIGSTOP 13 s ago: its last figures, said to be old
+        { pid: 9, state: 'ready', rss: 50 * 1024 * 1024, cpu: 2.5, calls: 10, host: 'a', uptime: 20000, restarts: 0, startedAt: 0, heapUsed: 0, elu: 0, errors: 0, callsPerSec: 1, p50: 0.25, p99: 3, inflight: 0, pending: 0, links: 0, reportAge: 13.4 },
       ],
     });
     expect(text.split('\n')[0]).toBe('role back: 2/2 ready, restarts 1, 10 calls served, held 0');
     expect(text).toMatch(/^ *8 +ready +5\.0s +1 +2\.5 +50\.0 MiB +1\.0 +250µs +3\.0ms +0 +0$/m);
+    expect(text).toMatch(/^ *9 +ready, silent 13\.4s +20\.0s +0 +2\.5/m);
     expect(text).toMatch(/last crash: worker 7 at 2026-01-01T00:00:00.000Z \(signal SIGKILL\): killed by SIGKILL/);
     expect(text).toContain('  | last words');
     expect(listText([])).toBe('no mob app is running on this host');
