@@ -280,11 +280,12 @@ function describeProgress(data: unknown): string | null {
   }
 }
 
-async function control(app: string | undefined, io: CliIo, op: 'reload' | 'scale' | 'stop', args: { role?: string; n?: number }): Promise<unknown> {
+async function control(app: string | undefined, io: CliIo, op: 'reload' | 'scale' | 'stop', args: { role?: string; n?: number }, seen?: (data: unknown) => void): Promise<unknown> {
   const c = await open(app);
   try {
     return await c.request(op, args, (event, data) => {
       if (event !== 'progress') return;
+      seen?.(data);
       const line = describeProgress(data);
       if (line) io.out(line);
     });
@@ -305,10 +306,16 @@ async function reload(args: string[], io: CliIo): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const [app, role] = positionals;
   const t0 = Date.now();
-  const r = await control(app, io, 'reload', role ? { role } : {});
+  let forks = 0;
+  const r = await control(app, io, 'reload', role ? { role } : {}, (d) => {
+    if ((d as { type?: unknown } | null)?.type === 'fork') forks++;
+  });
   const reloaded = (r as { reloaded?: unknown } | null)?.reloaded;
   if (!(typeof reloaded === 'string' || (Array.isArray(reloaded) && reloaded.every((x) => typeof x === 'string')))) throw badAnswer(app, 'reload', r);
-  io.out(`reloaded ${role ? `role ${role}` : 'every role'} of ${app} in ${Date.now() - t0} ms`);
+  // A reload replaces each running worker by a new one: no new worker, nothing was running
+  // (in a mob over several hosts, the role may run on other hosts only).
+  if (forks === 0) io.out(`${role ? `role ${role}` : 'no role'} of ${app} has no worker here: nothing to reload`);
+  else io.out(`reloaded ${role ? `role ${role}` : 'every role'} of ${app} in ${Date.now() - t0} ms (${forks} new worker${forks === 1 ? '' : 's'})`);
   return 0;
 }
 

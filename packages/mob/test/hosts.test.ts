@@ -194,6 +194,10 @@ describe('one mob over three hosts through NATS', () => {
     };
     const which = cli(['reload', 'hostsapp', 'back']);
     expect([which.code, which.err]).toEqual([1, 'mob reload: app "hostsapp" runs as 3 hosts on this machine (hostsapp@a, hostsapp@b, hostsapp@c): name one, as hostsapp@a\n']);
+    // Host a runs no back worker: its reload of back says there was nothing to reload.
+    const nothing = cli(['reload', 'hostsapp@a', 'back']);
+    expect(nothing.code, nothing.err).toBe(0);
+    expect(nothing.out).toMatch(/\nrole back of hostsapp@a has no worker here: nothing to reload\n$/);
     const logsB = cli(['logs', 'hostsapp@b', 'back', '--no-follow', '--lines', '0']);
     expect(logsB.code, logsB.err).toBe(0);
     // A second Kingpin of host b on this machine (same MOB_HOME) is refused before it joins.

@@ -135,7 +135,7 @@ describe('the control socket and the mob command', () => {
     loading = false;
     await load;
     expect(reload.code, reload.err).toBe(0);
-    expect(reload.out).toMatch(/reloaded role back of opapp/);
+    expect(reload.out).toMatch(/^reloaded role back of opapp in \d+ ms \(4 new workers\)$/m);
     expect(failed).toBe(0);
     expect(ok).toBeGreaterThan(10);
     const now = (await status(env))[0].roles[0].workers.map((w: any) => w.pid);
