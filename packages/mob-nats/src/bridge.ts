@@ -8,6 +8,8 @@ import type { Resolved } from './options.js';
 import { readStats, slimStats } from './stats.js';
 
 const debug = debuglog('mob');
+/** A first connection not made within this long is logged (the client keeps trying). */
+const FIRST_CONNECT_SAY_MS = 2000;
 
 /** The protocol the Kingpins of a mob speak over NATS; a host of another version is refused. */
 export const HOSTS_VERSION = 1;
@@ -176,9 +178,20 @@ export class Bridge {
     this.#kingpin.onStop(() => this.close());
     this.#kingpin.setOtherHosts(() => this.stats());
     const { connect } = client();
+    // The client waits for a server that is not up yet, without a word: say so once.
+    const waiting = setTimeout(() => {
+      if (!this.#closed) this.#log(`mob: waiting for the NATS server at ${this.#options.where} (not reachable yet); local roles run meanwhile, and this host joins the others once it answers`);
+    }, FIRST_CONNECT_SAY_MS);
+    waiting.unref();
     connect({ name: `mob ${this.#kingpin.name} ${this.host}`, ...this.#options.connect }).then(
-      (nc) => this.#connected(nc),
-      (err: Error) => this.#log(`mob: cannot connect to NATS at ${this.#options.where} (${err.message}); this host runs alone`),
+      (nc) => {
+        clearTimeout(waiting);
+        this.#connected(nc);
+      },
+      (err: Error) => {
+        clearTimeout(waiting);
+        this.#log(`mob: cannot connect to NATS at ${this.#options.where} (${err.message}); this host runs alone`);
+      },
     );
     const beat = setInterval(() => this.#beat(), this.#options.heartbeat);
     const check = setInterval(() => this.#check(), Math.min(250, this.#options.lostAfter / 4));

@@ -383,6 +383,17 @@ describe('one mob over three hosts through NATS', () => {
     expect(after).toHaveLength(400);
   });
 
+  it('a host started while its nats-server is down says it waits, serves its own roles, and joins once the server is up', async () => {
+    const nats = await startNats();
+    await nats.kill();
+    const a = await host(nats, 'a', { front: 1, back: 1 }, home());
+    await a.app.waitForText(/mob: waiting for the NATS server at nats:\/\/127\.0\.0\.1:\d+ \(not reachable yet\); local roles run meanwhile/, 1, 10_000);
+    expect(hostsOf(await ask(a.port, '/call?n=4&timeout=2000'))).toEqual({ a: 4 });
+    await startNats(nats.port);
+    await a.app.waitForText(/host "a" of "hostsapp" joined NATS at/, 1, 15_000);
+    expect(a.app.stderr().match(/waiting for the NATS server/g)).toHaveLength(1);
+  });
+
   it('a short break of the nats-server (no host is lost): calls in flight then settle, and calls from the restart on are all answered', async () => {
     const { nats, a } = await twoHosts();
     // No timeout: each must settle by itself. Their frames or answers may be lost with the
