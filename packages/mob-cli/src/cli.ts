@@ -359,6 +359,19 @@ async function logs(args: string[], io: CliIo): Promise<number> {
     else filter.role = which;
   }
   const c = await open(app);
+  if (filter.role !== undefined) {
+    // A role with no worker on this Kingpin's host (a mob over several hosts) has no lines
+    // here: say where its workers are, rather than print nothing.
+    const st = assertStatus(await withTimeout(c.request('status'), STATUS_MS), app ?? '');
+    const here = st.roles.find((r) => r.name === filter.role);
+    if (here && here.workers.length === 0) {
+      const hosts = (st.others ?? []).filter((o) => o.roles.some((r) => r.name === filter.role && r.workers.length > 0)).map((o) => o.host);
+      io.err(
+        `mob logs: role ${filter.role} has no worker on host ${st.host}` +
+          (hosts.length ? `; its workers run on ${hosts.join(', ')} (mob logs ${st.name}@${hosts[0]} ${filter.role} on that machine)` : ''),
+      );
+    }
+  }
   const print = (event: string, data: unknown): void => {
     if (event !== 'log') return;
     const l = data as { role: string; pid: number; stream: string; line: string };

@@ -198,6 +198,9 @@ describe('one mob over three hosts through NATS', () => {
     const nothing = cli(['reload', 'hostsapp@a', 'back']);
     expect(nothing.code, nothing.err).toBe(0);
     expect(nothing.out).toMatch(/\nrole back of hostsapp@a has no worker here: nothing to reload\n$/);
+    const logsA = cli(['logs', 'hostsapp@a', 'back', '--no-follow']);
+    expect(logsA.code, logsA.err).toBe(0);
+    expect(logsA.err).toMatch(/^mob logs: role back has no worker on host a; its workers run on (b, c|c, b) \(mob logs hostsapp@[bc] back on that machine\)\n$/);
     const logsB = cli(['logs', 'hostsapp@b', 'back', '--no-follow', '--lines', '0']);
     expect(logsB.code, logsB.err).toBe(0);
     // A second Kingpin of host b on this machine (same MOB_HOME) is refused before it joins.
