@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ControlRequestError, connectControl, socketPath, type AppStatus, type ControlClient } from 'mob-control';
+import { ControlRequestError, assertStatus, connectControl, flatten, socketPath, type AppStatus, type ControlClient } from 'mob-control';
 import { PAGE } from './page.js';
 
 /** Options of the dashboard server. */
@@ -28,14 +28,18 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** The largest request body the API reads. */
+/** The largest request body the API reads (bytes); a larger one gets 413. */
 const MAX_BODY = 16 * 1024;
+
+/** What readBody resolves with when the body is larger than MAX_BODY. */
+const TOO_LARGE = Symbol('too large');
 
 /**
  * Serves the live dashboard of one app: one page (no external assets), a status stream
  * (Server-Sent Events, once a second) and a small API that scripts may call too:
- * `GET /api/status` (what `mob status <app> --json` prints), `POST /api/reload` with
- * `{ role }`, `POST /api/scale` with `{ role, n }`.
+ * `GET /api/status` (what `mob status <app> --json` prints: an array with one entry per
+ * host, this one's first), `POST /api/reload` with `{ role }`, `POST /api/scale` with
+ * `{ role, n }`. A body larger than 16 KiB gets 413.
  *
  * Every request must carry the token (`?token=` or `Authorization: Bearer …`), the page
  * itself included, or gets 401; a request whose `Origin` is not the page's own gets 403.
@@ -52,6 +56,7 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
   let origin = '';
   const streams = new Set<ServerResponse>();
   let feed: ControlClient | null = null;
+  /** the last status, one entry per host (the shape of `mob status --json`) */
   let last: AppStatus[] = [];
 
   const request = async (op: 'status' | 'reload' | 'scale', args: { role?: string; n?: number } = {}): Promise<unknown> => {
@@ -74,7 +79,12 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
       });
       c.request('subscribe', { interval: 1000 }, (event, data) => {
         if (event === 'status') {
-          last = [data as AppStatus];
+          // The stream carries what GET /api/status answers: one entry per host, not `others`.
+          try {
+            last = flatten(assertStatus(data, app));
+          } catch {
+            return;
+          }
           broadcast('status', last);
         } else if (event === 'progress') broadcast('progress', data);
       }).catch(() => {});
@@ -108,7 +118,9 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
     const url = new URL(req.url ?? '/', 'http://x');
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
-    if (!authorized(req, url, token)) return json(res, 401, { error: 'a token is needed: open the URL that `mob dashboard` printed' });
+    const auth = authorized(req, url, token);
+    if (auth === 'none') return json(res, 401, { error: 'a token is needed: open the URL that `mob dashboard` printed' });
+    if (auth === 'wrong') return json(res, 401, { error: 'the token is wrong: open the URL that this run of `mob dashboard` printed (each run makes a new one)' });
     const from = req.headers.origin;
     if (from !== undefined && from !== origin) return json(res, 403, { error: `requests from ${from} are not accepted; only from ${origin}` });
     // HEAD is GET without the body (Node's response leaves it out); not for the event stream.
@@ -125,7 +137,7 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
         return;
       case 'GET /api/status':
         try {
-          return json(res, 200, [await request('status')]);
+          return json(res, 200, flatten(assertStatus(await request('status'), app)));
         } catch (err) {
           return json(res, 503, { error: (err as Error).message });
         }
@@ -141,6 +153,7 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
       case 'POST /api/reload':
       case 'POST /api/scale': {
         const body = await readBody(req);
+        if (body === TOO_LARGE) return tooLarge(res);
         if (body === null || typeof body !== 'object') return json(res, 400, { error: 'send a JSON object: { "role": "back" }' });
         const { role, n } = body as { role?: unknown; n?: unknown };
         if (typeof role !== 'string') return json(res, 400, { error: 'role must be a string' });
@@ -189,13 +202,24 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
   };
 }
 
-function authorized(req: IncomingMessage, url: URL, token: string): boolean {
+/** Whether the request carries the token: none, a wrong one, or the right one. */
+function authorized(req: IncomingMessage, url: URL, token: string): 'none' | 'wrong' | 'ok' {
   const auth = req.headers.authorization;
   const given = url.searchParams.get('token') ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : null);
-  if (given === null) return false;
+  if (given === null) return 'none';
   const a = Buffer.from(given);
   const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return a.length === b.length && timingSafeEqual(a, b) ? 'ok' : 'wrong';
+}
+
+/**
+ * 413 for a body over MAX_BODY. The rest of the body is dropped, not kept: the answer says
+ * `Connection: close`, so Node's server closes the connection once the answer is flushed.
+ * (Destroying the socket on the first byte too many, the client got a reset and no answer.)
+ */
+function tooLarge(res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  json(res, 413, { error: `the request body is larger than ${MAX_BODY} bytes (16 KiB), the most this API reads`, limit: MAX_BODY });
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {
@@ -208,16 +232,22 @@ function json(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
+/** The request's JSON body; null when it is not JSON; TOO_LARGE past MAX_BODY bytes. */
 function readBody(req: IncomingMessage): Promise<unknown> {
+  if (Number(req.headers['content-length']) > MAX_BODY) return Promise.resolve(TOO_LARGE);
   return new Promise((resolve) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
+      if (size > MAX_BODY) return;
       size += c.length;
-      if (size > MAX_BODY) {
-        resolve(null);
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
+      else {
+        // Not destroyed here: the 413 must reach the client first (see tooLarge). What
+        // follows is read and dropped until the connection closes.
+        chunks.length = 0;
+        resolve(TOO_LARGE);
+      }
     });
     req.on('end', () => {
       try {

@@ -1,7 +1,75 @@
+import type { AppStatus, RoleStatus, WorkerStatus } from 'mob-control';
+
+/** One role of an app over every host that runs it: what the dashboard shows in its header and charts. */
+export interface RoleOverHosts {
+  name: string;
+  /** ready workers, on every host */
+  ready: number;
+  /** the workers aimed for (the roles' targets), summed over the hosts */
+  target: number;
+  /** unexpected exits, summed over the hosts */
+  restarts: number;
+  /** calls served, summed over the hosts */
+  calls: number;
+  /** calls served per second, summed over the hosts */
+  callsPerSec: number;
+  /** calls and messages held for want of a ready worker, summed over the hosts */
+  held: number;
+  /** the p50 and p99 (ms) of the role's slowest worker on any host; null when none served a call lately */
+  p50: number | null;
+  p99: number | null;
+  /** every host's workers of the role, this host's first */
+  workers: { host: string; worker: WorkerStatus }[];
+  /** the latest crash of the role on any host, with its host */
+  lastCrash: (NonNullable<RoleStatus['lastCrash']> & { host: string }) | null;
+  /** the role on this host (the first entry), which the reload and scale buttons act on; null when it does not declare it */
+  here: RoleStatus | null;
+}
+
+/**
+ * Each role over every host of the app, from a status with one entry per host (this host's
+ * first, as `GET /api/status` answers): the role's figures summed, latency the slowest
+ * worker's. Roles in this host's order, then the ones only other hosts declare. The page runs
+ * this very function (its source is inlined), so it uses nothing from outside itself.
+ *
+ * @example
+ * rolesOverHosts(await (await fetch('/api/status?token=…')).json())[0].ready; // 4 (2 on b, 2 on c)
+ */
+export function rolesOverHosts(apps: AppStatus[]): RoleOverHosts[] {
+  const out: RoleOverHosts[] = [];
+  const byName = new Map<string, RoleOverHosts>();
+  const worst = (a: number | null, b: number | null): number | null => (typeof b !== 'number' || (a !== null && a >= b) ? a : b);
+  apps.forEach((app, i) => {
+    app.roles.forEach((role) => {
+      let r = byName.get(role.name);
+      if (!r) {
+        r = { name: role.name, ready: 0, target: 0, restarts: 0, calls: 0, callsPerSec: 0, held: 0, p50: null, p99: null, workers: [], lastCrash: null, here: null };
+        byName.set(role.name, r);
+        out.push(r);
+      }
+      if (i === 0) r.here = role;
+      r.ready += role.ready;
+      r.target += role.target;
+      r.restarts += role.restarts;
+      r.calls += role.calls;
+      r.callsPerSec = Math.round((r.callsPerSec + role.callsPerSec) * 10) / 10;
+      r.held += role.held;
+      role.workers.forEach((w) => {
+        r.workers.push({ host: app.host, worker: w });
+        r.p50 = worst(r.p50, w.p50);
+        r.p99 = worst(r.p99, w.p99);
+      });
+      if (role.lastCrash && (!r.lastCrash || role.lastCrash.time > r.lastCrash.time)) r.lastCrash = { ...role.lastCrash, host: app.host };
+    });
+  });
+  return out;
+}
+
 /**
  * The dashboard's one page: HTML, CSS and script inline, charts drawn as SVG, no external
  * asset (it works offline). It reads the token from its own URL, follows `/api/events`
- * (Server-Sent Events) and keeps the last 5 minutes of figures in memory.
+ * (Server-Sent Events: `status` carries what `GET /api/status` answers, one entry per host)
+ * and keeps the last 5 minutes of figures in memory.
  */
 export const PAGE = `<!doctype html>
 <html lang="en">
@@ -47,7 +115,7 @@ export const PAGE = `<!doctype html>
     while (h.length && t - h[0].t > WINDOW * 1000) h.shift();
   }
   function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
-  function dur(ms) { var s = ms / 1000; if (s < 60) return s.toFixed(0) + 's'; var m = Math.floor(s / 60); if (m < 60) return m + 'm ' + Math.floor(s % 60) + 's'; var h = Math.floor(m / 60); return h + 'h ' + (m % 60) + 'm'; }
+  function dur(ms) { var s = Math.floor(ms / 1000); if (s < 60) return s + 's'; var m = Math.floor(s / 60); if (m < 60) return m + 'm ' + Math.floor(s % 60) + 's'; var h = Math.floor(m / 60); return h + 'h ' + (m % 60) + 'm'; }
   function mib(b) { return b ? (b / 1048576).toFixed(1) + ' MiB' : '-'; }
   function ms(x) { return x === null || x === undefined ? '-' : x < 1 ? (x * 1000).toFixed(0) + ' µs' : x.toFixed(1) + ' ms'; }
   function chart(title, series, unit) {
@@ -78,42 +146,45 @@ export const PAGE = `<!doctype html>
   }
   window.mobReload = function (role) { act('/api/reload', { role: role }); };
   window.mobScale = function (role, n) { act('/api/scale', { role: role, n: n }); };
+  var rolesOverHosts = ${rolesOverHosts.toString()};
   function render(apps) {
     var app = apps[0];
     if (!app) return;
     var t = Date.now();
+    var several = apps.length > 1;
     document.getElementById('app').textContent = app.name;
-    document.getElementById('meta').textContent = 'host ' + app.host + ' · Kingpin ' + app.pid + ' · up ' + dur(app.uptime);
-    var html = app.roles.map(function (role) {
-      var p50 = null;
-      role.workers.forEach(function (w) { if (w.p50 !== null && (p50 === null || w.p50 > p50)) p50 = w.p50; });
+    document.getElementById('meta').textContent = 'host ' + app.host + ' · Kingpin ' + app.pid + ' · up ' + dur(app.uptime) +
+      (several ? ' · hosts ' + apps.map(function (a) { return a.host; }).join(', ') : '');
+    // Each role over every host: its figures summed, its latency the slowest worker's on any host.
+    var html = rolesOverHosts(apps).map(function (role) {
+      var here = role.here || { target: 0, min: 0, max: 0 };
       push('calls:' + role.name, t, role.callsPerSec);
-      push('p50:' + role.name, t, p50 === null ? 0 : p50);
-      // Every host's workers of the role: this host's, then the others' (a mob over several hosts).
-      var everyWorker = role.workers.map(function (w) { return { h: app.host, w: w }; });
-      (app.others || []).forEach(function (o) {
-        o.roles.forEach(function (r) { if (r.name === role.name) r.workers.forEach(function (w) { everyWorker.push({ h: o.host, w: w }); }); });
-      });
-      var rows = everyWorker.map(function (x) {
-        var w = x.w;
-        if (x.h === app.host) {
-          push('cpu:' + w.pid, t, w.cpu);
-          push('rss:' + w.pid, t, w.rss / 1048576);
-        }
-        return '<tr data-pid="' + w.pid + '" data-host="' + esc(x.h) + '"><td>' + esc(x.h) + '</td><td>' + w.pid + '</td><td class="state-' + esc(w.state) + '">' + esc(w.state) + '</td><td>' + dur(w.uptime) +
+      push('p50:' + role.name, t, role.p50 === null ? 0 : role.p50);
+      // host/pid: pids of different hosts may be equal.
+      var key = function (x) { return x.host + '/' + x.worker.pid; };
+      var rows = role.workers.map(function (x) {
+        var w = x.worker;
+        push('cpu:' + key(x), t, w.cpu);
+        push('rss:' + key(x), t, w.rss / 1048576);
+        return '<tr data-pid="' + w.pid + '" data-host="' + esc(x.host) + '"><td>' + esc(x.host) + '</td><td>' + w.pid + '</td><td class="state-' + esc(w.state) + '">' + esc(w.state) + '</td><td>' + dur(w.uptime) +
           '</td><td>' + w.restarts + '</td><td>' + w.cpu.toFixed(1) + '</td><td>' + mib(w.rss) + '</td><td>' + w.callsPerSec.toFixed(1) +
           '</td><td>' + ms(w.p50) + '</td><td>' + ms(w.p99) + '</td><td>' + w.inflight + '</td></tr>';
       }).join('');
-      var crash = role.lastCrash ? '<div class="crash"><b>last crash</b>: worker ' + role.lastCrash.pid + ' at ' + esc(role.lastCrash.time) + ' (' +
-        esc(role.lastCrash.signal ? 'signal ' + role.lastCrash.signal : 'code ' + role.lastCrash.code) + ')' +
-        (role.lastCrash.error ? ': ' + esc(role.lastCrash.error.name + ': ' + role.lastCrash.error.message) : '') +
-        (role.lastCrash.lines.length ? '<pre>' + role.lastCrash.lines.map(function (l) { return esc(l.line); }).join('\\n') + '</pre>' : '') + '</div>' : '';
-      var workerSeries = function (prefix) { return role.workers.map(function (w) { return { name: String(w.pid), points: history[prefix + w.pid] || [] }; }); };
+      var c = role.lastCrash;
+      var crash = c ? '<div class="crash"><b>last crash</b>: worker ' + c.pid + (several ? ' on host ' + esc(c.host) : '') + ' at ' + esc(c.time) + ' (' +
+        esc(c.signal ? 'signal ' + c.signal : 'code ' + c.code) + ')' +
+        (c.error ? ': ' + esc(c.error.name + ': ' + c.error.message) : '') +
+        (c.lines.length ? '<pre>' + c.lines.map(function (l) { return esc(l.line); }).join('\\n') + '</pre>' : '') + '</div>' : '';
+      var workerSeries = function (prefix) {
+        return role.workers.map(function (x) { return { name: several ? key(x) : String(x.worker.pid), points: history[prefix + key(x)] || [] }; });
+      };
+      var on = ' title="on host ' + esc(app.host) + ' (this Kingpin): ' + here.target + ' workers"';
       return '<section class="role" data-role="' + esc(role.name) + '"><div class="bar"><h2>' + esc(role.name) + '</h2>' +
-        '<span>' + role.ready + '/' + role.target + ' ready · restarts <b class="restarts">' + role.restarts + '</b> · ' + role.calls + ' calls served · held ' + role.held + '</span>' +
-        '<button data-action="reload" onclick="mobReload(\\'' + esc(role.name) + '\\')">reload</button>' +
-        '<button data-action="scale-down" onclick="mobScale(\\'' + esc(role.name) + '\\',' + (role.target - 1) + ')"' + (role.target <= role.min ? ' disabled' : '') + '>−1</button>' +
-        '<button data-action="scale-up" onclick="mobScale(\\'' + esc(role.name) + '\\',' + (role.target + 1) + ')"' + (role.target >= role.max ? ' disabled' : '') + '>+1</button></div>' +
+        '<span class="summary">' + role.ready + '/' + role.target + ' ready · restarts <b class="restarts">' + role.restarts + '</b> · ' + role.calls + ' calls served · ' +
+        role.callsPerSec.toFixed(1) + ' calls/s · held ' + role.held + '</span>' +
+        '<button data-action="reload"' + on + ' onclick="mobReload(\\'' + esc(role.name) + '\\')"' + (role.here ? '' : ' disabled') + '>reload</button>' +
+        '<button data-action="scale-down"' + on + ' onclick="mobScale(\\'' + esc(role.name) + '\\',' + (here.target - 1) + ')"' + (here.target <= here.min ? ' disabled' : '') + '>−1</button>' +
+        '<button data-action="scale-up"' + on + ' onclick="mobScale(\\'' + esc(role.name) + '\\',' + (here.target + 1) + ')"' + (here.target >= here.max ? ' disabled' : '') + '>+1</button></div>' +
         '<table><thead><tr><th>host</th><th>pid</th><th>state</th><th>uptime</th><th>restarts</th><th>CPU %</th><th>memory</th><th>calls/s</th><th>p50</th><th>p99</th><th>in flight</th></tr></thead><tbody>' + rows + '</tbody></table>' +
         '<div class="charts">' + chart('calls/s', [{ name: role.name, points: history['calls:' + role.name] }], '/s') +
         chart('latency p50 (slowest worker)', [{ name: role.name, points: history['p50:' + role.name] }], 'ms') +
