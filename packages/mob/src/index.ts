@@ -4,7 +4,7 @@ import type { Kingpin, KingpinOptions } from 'mob-kingpin';
 import { ConfigError, WrongProcessError } from 'mob-messaging';
 import type { ProxyOptions, Remote } from 'mob-proxy';
 import type { NatsOptions } from 'mob-nats';
-import { callbacksPkg, control, kingpinPkg, natsPkg, rpc } from './rpc.js';
+import { callbacksPkg, control, kingpinPkg, mobsterPkg, natsPkg, rpc } from './rpc.js';
 
 /** Options of `start()`: the Kingpin's, and the control socket and metrics endpoint. */
 export interface StartOptions extends Omit<KingpinOptions, 'exec'> {
@@ -199,7 +199,28 @@ export function keep<F extends (...args: any[]) => unknown>(fn: F): F {
 }
 
 export { send, all, any, pid, on, off, whoami, drain, flowStats, createRouter } from 'mob-messaging';
-export { scale, lastErr } from 'mob-kingpin/mobster';
+
+/**
+ * From a worker: asks the Kingpin to add (`n > 0`) or remove (`n < 0`) workers of this
+ * worker's role, within its minWorkers..maxWorkers (mob-kingpin's `scale`). Loaded on first
+ * use: the Kingpin, which never calls it, resolves one module less at its start.
+ *
+ * @example
+ * mob.scale(+2);
+ */
+export function scale(n: number): void {
+  mobsterPkg().scale(n);
+}
+
+/**
+ * From a worker: the last crash report of this worker's role, or null (mob-kingpin's
+ * `lastErr`); also takes the callback form `(err, report)`.
+ *
+ * @example
+ * const last = await mob.lastErr();
+ * if (last) console.log('previous worker died of', last.error.message);
+ */
+export const lastErr = ((...args: unknown[]) => (mobsterPkg().lastErr as (...a: unknown[]) => unknown)(...args)) as typeof import('mob-kingpin/mobster').lastErr;
 export {
   MobError,
   ConfigError,

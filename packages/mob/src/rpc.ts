@@ -19,6 +19,8 @@ export const callbacksPkg = (): typeof import('mob-callbacks') => require('mob-c
 // The Kingpin itself, its control socket and metrics: loaded in the Kingpin only (a worker
 // loads mob-kingpin's worker side alone, mob-kingpin/mobster).
 export const kingpinPkg = (): typeof import('mob-kingpin') => require('mob-kingpin') as typeof import('mob-kingpin');
+/** The worker's side of mob-kingpin (scale, lastErr): loaded in workers, on first use. */
+export const mobsterPkg = (): typeof import('mob-kingpin/mobster') => require('mob-kingpin/mobster') as typeof import('mob-kingpin/mobster');
 // The Kingpin's control socket and metrics: loaded in the Kingpin only.
 export const control = (): typeof import('mob-control') => require('mob-control') as typeof import('mob-control');
 /** mob-nats, for `start(name, { nats })`: an optional package, installed by the user who wants it. */
