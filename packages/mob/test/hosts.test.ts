@@ -1,6 +1,6 @@
 // One mob over several hosts through a real nats-server: three Kingpins on this machine, each
 // its own process tree and its own MOB_HOST. front (host a) calls back on hosts b and c.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -188,20 +188,24 @@ describe('one mob over three hosts through NATS', () => {
     expect(backOf('b').workers.map((w: any) => w.host)).toEqual(['b', 'b']);
     expect(backOf('c').workers.map((w: any) => w.host)).toEqual(['c', 'c']);
     // A command that acts on one Kingpin asks which host, here three; app@host names one.
-    const cli = (args: string[]): { code: number; out: string; err: string } => {
-      const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, MOB_HOME: dir }, encoding: 'utf8', timeout: 30_000 });
-      return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
-    };
-    const which = cli(['reload', 'hostsapp', 'back']);
+    // (Not spawnSync: blocked, this process would stop reading the hosts' output, and a
+    // Kingpin whose stderr pipe fills waits on it, unable to answer the command.)
+    const cli = (args: string[]): Promise<{ code: number; out: string; err: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [BIN, ...args], { env: { ...process.env, MOB_HOME: dir }, encoding: 'utf8', timeout: 30_000 }, (error, out, err) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out, err });
+        });
+      });
+    const which = await cli(['reload', 'hostsapp', 'back']);
     expect([which.code, which.err]).toEqual([1, 'mob reload: app "hostsapp" runs as 3 hosts on this machine (hostsapp@a, hostsapp@b, hostsapp@c): name one, as hostsapp@a\n']);
     // Host a runs no back worker: its reload of back says there was nothing to reload.
-    const nothing = cli(['reload', 'hostsapp@a', 'back']);
+    const nothing = await cli(['reload', 'hostsapp@a', 'back']);
     expect(nothing.code, nothing.err).toBe(0);
     expect(nothing.out).toMatch(/\nrole back of hostsapp@a has no worker here: nothing to reload\n$/);
-    const logsA = cli(['logs', 'hostsapp@a', 'back', '--no-follow']);
+    const logsA = await cli(['logs', 'hostsapp@a', 'back', '--no-follow']);
     expect(logsA.code, logsA.err).toBe(0);
     expect(logsA.err).toMatch(/^mob logs: role back has no worker on host a; its workers run on (b, c|c, b) \(mob logs hostsapp@[bc] back on that machine\)\n$/);
-    const logsB = cli(['logs', 'hostsapp@b', 'back', '--no-follow', '--lines', '0']);
+    const logsB = await cli(['logs', 'hostsapp@b', 'back', '--no-follow', '--lines', '0']);
     expect(logsB.code, logsB.err).toBe(0);
     // A second Kingpin of host b on this machine (same MOB_HOME) is refused before it joins.
     const twin = await host(nats, 'b', {}, dir);
@@ -210,7 +214,7 @@ describe('one mob over three hosts through NATS', () => {
     // Its hint names the one host to stop (`mob stop hostsapp` would ask which).
     expect(twin.app.stderr()).toMatch(/or stop the other \(npx mob stop hostsapp@b\)/);
     expect(twin.app.stderr()).not.toMatch(/is taken by another Kingpin|NATS/);
-    const none = cli(['stop', 'hostsapp@x']);
+    const none = await cli(['stop', 'hostsapp@x']);
     expect(none.code).toBe(1);
     expect(none.err).toMatch(/^mob stop: no app "hostsapp@x" is running on this host; running: hostsapp@a, hostsapp@b, hostsapp@c\n$/);
 
@@ -264,7 +268,7 @@ describe('one mob over three hosts through NATS', () => {
     const refused = await ask(a.port, `/handle?to=${encodeURIComponent(target)}`);
     expect(refused.name).toBe('ConfigError');
     expect(refused.message).toContain('a handle cannot go to another host');
-  });
+  }, 60_000);
 
   it('a host killed with SIGKILL under 200 calls in flight: every call settles within 5 s; with retries every call resolves', async () => {
     const { a, b } = await threeHosts();
