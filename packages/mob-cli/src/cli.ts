@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { ControlRequestError, assertStatus, connectControl, controlDir, flatten, listApps, socketPath, withTimeout, type AppStatus, type ControlClient, type Listed } from 'mob-control';
+import { ControlRequestError, assertStatus, connectControl, controlDir, listApps, socketPath, withTimeout, type AppStatus, type ControlClient, type Listed } from 'mob-control';
 import { appText, listText } from './format.js';
 import { serveDashboard } from './dashboard.js';
+import { everyHost } from './hosts.js';
 
 /** Where the command writes (tests give their own). */
 export interface CliIo {
@@ -148,19 +149,6 @@ async function open(target: string | undefined, anyHost = false): Promise<Contro
     }
     throw err;
   }
-}
-
-/** Every host's entry once, this machine's first (each host's status lists the others it knows). */
-function everyHost(statuses: AppStatus[]): AppStatus[] {
-  const out: AppStatus[] = [];
-  const seen = new Set<string>();
-  for (const s of statuses.flatMap(flatten).sort((a, b) => Number(!a.socket) - Number(!b.socket))) {
-    const key = `${s.name}\0${s.host}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(s);
-  }
-  return out;
 }
 
 async function running(): Promise<string> {

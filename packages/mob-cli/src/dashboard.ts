@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ControlRequestError, assertStatus, connectControl, flatten, socketPath, type AppStatus, type ControlClient } from 'mob-control';
+import { ControlRequestError, assertStatus, connectControl, socketPath, type AppStatus, type ControlClient } from 'mob-control';
+import { everyHost } from './hosts.js';
 import { PAGE } from './page.js';
 
 /** Options of the dashboard server. */
@@ -81,7 +82,7 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
         if (event === 'status') {
           // The stream carries what GET /api/status answers: one entry per host, not `others`.
           try {
-            last = flatten(assertStatus(data, app));
+            last = everyHost([assertStatus(data, app)]);
           } catch {
             return;
           }
@@ -137,7 +138,7 @@ export async function serveDashboard(options: DashboardOptions): Promise<Dashboa
         return;
       case 'GET /api/status':
         try {
-          return json(res, 200, flatten(assertStatus(await request('status'), app)));
+          return json(res, 200, everyHost([assertStatus(await request('status'), app)]));
         } catch (err) {
           return json(res, 503, { error: (err as Error).message });
         }

@@ -16,8 +16,8 @@ type WithRpc = typeof globalThis & { [KEY]?: Rpc };
 /* eslint-disable @typescript-eslint/no-require-imports */
 const proxy = (): typeof import('mob-proxy') => require('mob-proxy') as typeof import('mob-proxy');
 export const callbacksPkg = (): typeof import('mob-callbacks') => require('mob-callbacks') as typeof import('mob-callbacks');
-// The Kingpin itself, its control socket and metrics: loaded in the Kingpin only (a worker
-// loads mob-kingpin's worker side alone, mob-kingpin/mobster).
+// The Kingpin itself: loaded in the Kingpin only (a worker loads mob-kingpin's worker side
+// alone, mob-kingpin/mobster).
 export const kingpinPkg = (): typeof import('mob-kingpin') => require('mob-kingpin') as typeof import('mob-kingpin');
 /** The worker's side of mob-kingpin (scale, lastErr): loaded in workers, on first use. */
 export const mobsterPkg = (): typeof import('mob-kingpin/mobster') => require('mob-kingpin/mobster') as typeof import('mob-kingpin/mobster');
