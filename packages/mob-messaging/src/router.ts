@@ -171,6 +171,8 @@ interface RoleState {
   heldBytes: number;
   /** set once an overflow was logged, cleared when the queue drains */
   warned: boolean;
+  /** set once a worker of this host's has been ready in it: other hosts' messages may wait for one */
+  here?: boolean;
 }
 
 // Call ids are small integers (V8 Smis: no allocation, cheap hashing).
@@ -677,6 +679,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (role) {
       role.ready.push(peer);
       role.local.push(peer);
+      role.here = true;
     }
     const early = peer.early;
     peer.early = null;
@@ -1024,8 +1027,15 @@ export class Router extends EventEmitter<RouterEvents> {
           this.#deliver(local, fr, undefined, bytes, peer);
           return true;
         }
-        // Its worker left meanwhile: another of ours takes it (or it is held for one).
-        if (fr.t === Target.Any) return this.#message(peer, fr, undefined, bytes);
+        if (fr.t === Target.Any) {
+          // Its worker left meanwhile: another of ours takes it (or it is held for one). A role
+          // this host has never served (forged, or it runs elsewhere only) has none to wait for.
+          if (typeof fr.r !== 'string' || !this.#roles.get(fr.r)?.here) {
+            debug('message from host %s for role %s dropped: no worker of it has been ready on this host', host.name, String(fr.r).slice(0, 64));
+            return false;
+          }
+          return this.#message(peer, fr, undefined, bytes);
+        }
         if (!local || (fr.t !== Target.Pid && local.state !== 'ready')) return false;
         fr.t = Target.Pid;
         fr.p = to;

@@ -35,6 +35,12 @@ const HOST = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Nesting a heartbeat may have (it has 4 levels), and a batch of frames (an error's props are the app's). */
 const HEARTBEAT_DEPTH = 16;
 const FRAMES_DEPTH = 256;
+/**
+ * How far a heartbeat's sequence number may run ahead of the last one taken from its Kingpin
+ * (heartbeats lost on the way, extra ones on membership changes): a forged one far ahead
+ * would make every real one look old.
+ */
+const SEQ_AHEAD = 1000;
 
 /** One subject token of a name (names match [A-Za-z0-9_.-]: a dot would split the token). */
 export function token(name: string): string {
@@ -81,9 +87,13 @@ interface Entry {
   /** frames to publish: [to, from, tracked, frame] flat */
   out: unknown[];
   outBytes: number;
+  /** the sequence number of its last heartbeat taken (-1: none had one) */
+  seq: number;
 }
 
 type Heartbeat = {
+  /** sequence number: each heartbeat of a Kingpin has a higher one (a replayed copy is dropped) */
+  q?: unknown;
   s?: unknown;
   t?: unknown;
   v?: unknown;
@@ -115,6 +125,8 @@ export class Bridge {
   readonly #log: (line: string) => void;
   readonly #subjects: ReturnType<typeof subjects>;
   readonly #inc = randomBytes(8).toString('hex');
+  /** the sequence number of this Kingpin's last heartbeat */
+  #seq = 0;
   readonly #hosts = new Map<string, Entry>();
   readonly #dirty = new Set<Entry>();
   readonly #logged = new Set<string>();
@@ -209,7 +221,7 @@ export class Bridge {
     const nc = this.#nc;
     if (!nc || nc.isClosed()) return;
     try {
-      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, b: 1 }));
+      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, q: ++this.#seq, b: 1 }));
       await nc.flush();
     } catch {
       // the server is gone: the others notice by the missing heartbeats
@@ -284,7 +296,7 @@ export class Bridge {
       const r = router.retired();
       const d = router.direct();
       const x = router.exits();
-      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, t: stats.startedAt, m: router.members(), w, k, e, s, ...(r.length ? { r } : {}), ...(d.length ? { d } : {}), ...(x.length ? { x } : {}) }));
+      nc.publish(this.#subjects.heartbeats, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, q: ++this.#seq, t: stats.startedAt, m: router.members(), w, k, e, s, ...(r.length ? { r } : {}), ...(d.length ? { d } : {}), ...(x.length ? { x } : {}) }));
     } catch (err) {
       debug('heartbeat not published: %s', (err as Error).message);
     }
@@ -314,7 +326,12 @@ export class Bridge {
         this.#log(`mob: more hosts of other mob-nats protocol versions are heard; they are not logged further`);
         return;
       }
-      this.#once(key, `mob: host "${name}" speaks mob-nats protocol ${v}, this host ${HOSTS_VERSION}: it is not joined (run one mob version on every host)`);
+      this.#once(
+        key,
+        this.#hosts.get(name)?.remote
+          ? `mob: a heartbeat in the name of host "${name}", which is joined and speaks mob-nats protocol ${HOSTS_VERSION}, says protocol ${v}: ignored (another client publishes in its name on the server)`
+          : `mob: host "${name}" speaks mob-nats protocol ${v}, this host ${HOSTS_VERSION}: it is not joined (run one mob version on every host)`,
+      );
       return;
     }
     if (name === this.host) {
@@ -322,13 +339,17 @@ export class Bridge {
       return;
     }
     let e = this.#hosts.get(name);
+    // A copy of an earlier heartbeat of the Kingpin we know (replayed by anyone who can publish
+    // on the server, perhaps changed) is not taken.
+    if (e && e.inc === hb.i && !this.#inSequence(e, hb.q)) return;
     if (hb.b === 1) {
       // A goodbye counts from the Kingpin that joined, not from another of the same name.
       if (e && e.inc === hb.i) this.#forget(e, 'its Kingpin stopped');
       return;
     }
-    // A real heartbeat says when its Kingpin started; a restarted Kingpin started later.
-    if (typeof hb.t !== 'number' || !Number.isFinite(hb.t)) return;
+    // A real heartbeat says when its Kingpin started (a restarted Kingpin started later), and
+    // is well-formed in every field: one that is not is dropped whole, never taken in part.
+    if (typeof hb.t !== 'number' || !Number.isFinite(hb.t) || !wellFormed(hb)) return;
     if (e && e.inc !== hb.i) {
       // A restarted Kingpin started later, and the one it replaces has stopped beating. One
       // that started later while the known one still beats is a second Kingpin with a taken
@@ -357,6 +378,7 @@ export class Bridge {
       tell = true;
     }
     e.doubt = 0;
+    if (typeof hb.q === 'number') e.seq = hb.q;
     if (theirs !== undefined && e.theirs === undefined) tell = true;
     e.theirs = theirs;
     e.lastSeen = Date.now();
@@ -413,8 +435,18 @@ export class Bridge {
     void this.close();
   }
 
+  /**
+   * True when `q` may follow the last heartbeat taken from `e`'s Kingpin: higher, and not far
+   * ahead. Once its heartbeats have had numbers, one without is not its own.
+   */
+  #inSequence(e: Entry, q: unknown): boolean {
+    if (q === undefined) return e.seq < 0;
+    if (typeof q !== 'number' || !Number.isSafeInteger(q) || q <= 0) return false;
+    return e.seq < 0 || (q > e.seq && q <= e.seq + SEQ_AHEAD);
+  }
+
   #entry(name: string, inc: string, t0: number): Entry {
-    const e: Entry = { name, inc, t0, token: randomBytes(6).toString('hex'), theirs: undefined, doubt: 0, lastSeen: Date.now(), remote: null, roles: new Set(), stats: null, out: [], outBytes: 0 };
+    const e: Entry = { name, inc, t0, token: randomBytes(6).toString('hex'), theirs: undefined, doubt: 0, lastSeen: Date.now(), remote: null, roles: new Set(), stats: null, out: [], outBytes: 0, seq: -1 };
     this.#hosts.set(name, e);
     return e;
   }
@@ -631,6 +663,23 @@ function isObject(x: unknown): x is Record<string, unknown> {
 
 function isPid(x: unknown): x is number {
   return typeof x === 'number' && Number.isInteger(x) && x > 0 && x < 2 ** 31;
+}
+
+function pids(x: unknown): boolean {
+  return Array.isArray(x) && x.length <= MAX_WORKERS && x.every(isPid);
+}
+
+/**
+ * True when a heartbeat's membership fields have the shapes a Kingpin publishes: `w` an array
+ * of [pid, role], `m` an object of pid arrays, `r` and `d` pid arrays, `x` [pid, ...] entries.
+ * Taken in part, a malformed one would drop a host's live workers (and fail their calls).
+ */
+function wellFormed(hb: Heartbeat): boolean {
+  const { w, m, r, d, x } = hb;
+  if (!Array.isArray(w) || w.length > MAX_WORKERS || !w.every((e) => Array.isArray(e) && isPid(e[0]) && typeof e[1] === 'string')) return false;
+  if (!isObject(m) || !Object.values(m).every(pids)) return false;
+  if ((r !== undefined && !pids(r)) || (d !== undefined && !pids(d))) return false;
+  return x === undefined || (Array.isArray(x) && x.length <= MAX_WORKERS && x.every((e) => Array.isArray(e) && isPid(e[0])));
 }
 
 /** `obj[key]` when it is an own string property (a heartbeat's token of a host). */

@@ -34,6 +34,8 @@ interface Host {
   name: string;
   /** the front's HTTP port, when the host runs a front */
   port: number;
+  /** its MOB_HOME */
+  home: string;
 }
 
 async function host(nats: NatsServer, name: string, roles: { front?: number; back?: number; direct?: boolean; locality?: string }, home: string): Promise<Host> {
@@ -53,7 +55,17 @@ async function host(nats: NatsServer, name: string, roles: { front?: number; bac
   if (roles.back) await app.waitForText(/"backLoaded":\d+/, roles.back, 30_000);
   let port = 0;
   if (roles.front) port = (await app.waitFor((l) => typeof l.port === 'number', `front of host ${name}`)).port;
-  return { app, name, port };
+  return { app, name, port, home };
+}
+
+/** What `mob <args>` prints with MOB_HOME `home` (run without blocking this process: see cli below). */
+function mobCli(args: string[], home: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, MOB_HOME: home }, encoding: 'utf8', timeout: 30_000 }, (error, out, err) => {
+      if (error) reject(new Error(`mob ${args.join(' ')}: ${err || error.message}`));
+      else resolve(out);
+    });
+  });
 }
 
 function home(): string {
@@ -520,11 +532,37 @@ describe('one mob over three hosts through NATS', () => {
       await reader.flush();
       await delay(250);
     }
+    // The same copy, its membership emptied or malformed, replayed or numbered as b's next
+    // heartbeat: none is taken (b's workers stay, the calls pending there go on).
+    const next = real.q + 1;
+    const copies = [
+      { ...real, w: null },
+      { ...real, w: [] },
+      { ...real, m: {} },
+      { ...real, q: undefined, w: [] },
+      { ...real, q: 'x', w: [] },
+      { ...real, q: next, w: null },
+      { ...real, q: next, w: [[1, 'back']], m: { back: 'x' } },
+      { ...real, q: next, w: [['x', 'back']] },
+      { ...real, q: next, r: ['x'] },
+      { ...real, q: next, x: 5 },
+      { ...real, q: next + 10_000, w: [] },
+    ];
+    for (const copy of copies) reader.publish(subjects[0]!, JSON.stringify(copy));
+    await reader.flush();
+    // Another host's any() message for a role that a never runs (forged with b's sniffed
+    // incarnation and a worker of b as its sender): dropped, not held on a forever.
+    for (let i = 0; i < 5; i++) {
+      reader.publish('mob.hostsapp.h.a', JSON.stringify({ v: 1, h: 'b', i: real.i, f: [me.pid, backs[0], 0, { k: 4, t: 'any', r: 'back', d: '"forged"' }], a: [] }));
+    }
+    await reader.flush();
     await reader.close();
     const duringForgery = await pending;
     expect(duringForgery.filter((r: any) => !r.ok)).toEqual([]);
     expect(hostsOf(duringForgery)).toEqual({ b: 20 });
     expect(left(a, 'b')).toBe(leftBeforeForgery);
+    const statusA = JSON.parse(await mobCli(['status', 'hostsapp@a', '--json'], a.home));
+    expect(statusA[0].roles.find((r: any) => r.name === 'back').held).toBe(0);
 
     const after = await ask(a.port, '/call?n=20&timeout=5000');
     expect(hostsOf(after)).toEqual({ b: 20 });
