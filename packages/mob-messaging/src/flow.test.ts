@@ -36,6 +36,29 @@ describe('Window', () => {
     expect([a.refused, b.refused, tally.refused]).toEqual([1, 1, 2]);
   });
 
+  it('refuses a loop that keeps sending past the bound with one error per call site, made anew once credits come', () => {
+    const w = new Window(small, 'the path');
+    for (let i = 0; i < 4; i++) w.take(10, true, 'x');
+    const refusal = (where: string): unknown => {
+      try {
+        w.take(10, true, where);
+      } catch (err) {
+        return err;
+      }
+      throw new Error('not refused');
+    };
+    const first = refusal('slow.work()');
+    expect(first).toBeInstanceOf(QueueFullError);
+    expect(refusal('slow.work()')).toBe(first);
+    const other = refusal('any("slow").send()');
+    expect(other).not.toBe(first);
+    expect((other as Error).message).toMatch(/^any\("slow"\)\.send\(\): the path is full/);
+    w.credit(1, 10);
+    w.take(10, true, 'x');
+    expect(refusal('any("slow").send()')).not.toBe(other);
+    expect(w.refused).toBe(4);
+  });
+
   it('bounds bytes as well as frames', () => {
     const w = new Window(small, 'the path');
     expect(w.take(99, true, 'a')).toBe(true);

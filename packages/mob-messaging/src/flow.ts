@@ -141,6 +141,12 @@ export class Window {
   /** counts this window's refusals too: the sum over a worker's many windows (its links) */
   readonly #tally: { refused: number } | undefined;
   #waiters: (() => void)[] = [];
+  /**
+   * The error the window refuses with while it stays full, per call site: a loop that keeps
+   * sending past the bound gets the same one (made once), not an error and its stack per
+   * refused frame, which cost a producer hundreds of MiB in a burst.
+   */
+  #refusal: { where: string; err: QueueFullError } | null = null;
 
   constructor(limits: FlowLimits, what: string, tally?: { refused: number }) {
     this.limits = limits;
@@ -163,11 +169,14 @@ export class Window {
     if (refusable && (this.count + 1 > max.count || this.bytes + bytes > max.bytes)) {
       this.refused++;
       if (this.#tally) this.#tally.refused++;
-      throw new QueueFullError(
+      if (this.#refusal?.where === where) throw this.#refusal.err;
+      const err = new QueueFullError(
         `${where}: ${this.#what} is full (${this.count} frames, ${this.bytes} bytes sent and not yet delivered; ` +
           `bound ${max.count} frames / ${max.bytes} bytes, option flow.max); await mob.drain() before sending more, ` +
           `or raise flow.max in start() or role()`,
       );
+      this.#refusal = { where, err };
+      throw err;
     }
     this.count++;
     this.bytes += bytes;
@@ -178,6 +187,7 @@ export class Window {
   credit(n: number, b: number): void {
     this.count = Math.max(0, this.count - n);
     this.bytes = Math.max(0, this.bytes - b);
+    this.#refusal = null;
     if (this.#waiters.length && !this.over) this.#wake();
   }
 
