@@ -85,6 +85,10 @@ export async function serveControl(kingpin: Kingpin, options: ControlOptions = {
         `app "${kingpin.name}" has ${max} control connections open, its bound: close some (a mob logs, mob status --watch or dashboard left running?) and try again`,
       );
       socket.end(`${JSON.stringify(why)}\n`);
+      // What it sent is read and dropped, so that its close is seen; one that neither reads
+      // nor closes is cut after a second. (Left unread, each refused socket stayed open.)
+      socket.resume();
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     clients.add(socket);

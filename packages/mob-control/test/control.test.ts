@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,6 +177,28 @@ ${JSON.stringify({ v: 1, id: 2, op: 'status' })}
     const c = await connectControl(server.path);
     expect(await c.request('hello')).toMatchObject({ app: 'stubapp' });
     c.close();
+  });
+
+  it('closes the connections it refuses as busy, those that wrote a request too (no socket is left open)', async () => {
+    const kingpin = stubKingpin('busyapp');
+    const server = await serveControl(kingpin, { dir: dir(), maxConnections: 2 });
+    servers.push(server);
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const held = [connect(server.path), connect(server.path)];
+    await Promise.all(held.map((s) => new Promise((r) => s.once('connect', r))));
+    // (A first refusal, before counting: the process opens what it needs once.)
+    await raw(server.path, '{"v":1,"id":1,"op":"hello"}\n', 1);
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = fds();
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => raw(server.path, '{"v":1,"id":1,"op":"hello"}\n', 1)));
+      for (const a of answers) expect(a[0]?.error?.code).toBe('E_MOB_CONTROL_BUSY');
+    }
+    // Both ends are in this process: refused sockets left open on the server's side would stay.
+    const until = Date.now() + 3000;
+    while (fds() > before && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(fds() - before).toBeLessThanOrEqual(0);
+    for (const s of held) s.destroy();
   });
 
   it('refuses a second server of the same app, and replaces a socket nobody answers on', async () => {
