@@ -47,6 +47,8 @@ export interface NotReady {
 /** `worker 123 exited (code 1) before it was ready: Error: broken` / `worker 123 was not ready within 60000 ms` */
 function notReadyText(n: NotReady): string {
   if (n.why === 'timeout') return `the new worker ${n.pid} was not ready within ${n.timeout} ms (the role's readyTimeout)`;
+  // pid 0: no process was started (too many open files, no memory).
+  if (n.pid === 0) return `a new worker could not be started${n.error ? `: ${n.error.message}` : ''}`;
   const how = n.signal ? `signal ${n.signal}` : `code ${n.code}`;
   return `the new worker ${n.pid} exited (${how}) before it was ready${n.error ? `: ${n.error.name}: ${n.error.message}` : ''}`;
 }

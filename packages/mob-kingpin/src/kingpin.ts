@@ -886,7 +886,20 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
   // ---- workers ----------------------------------------------------------------------
 
   #fork(role: Role, restarts = 0, trial: Mobster['trial'] = null): Mobster {
-    const worker = cluster.fork({
+    let worker: Worker;
+    try {
+      worker = this.#spawn(role);
+    } catch (err) {
+      return this.#unspawned(role, null, restarts, trial, (err as Error).message);
+    }
+    if (worker.process.pid === undefined) return this.#unspawned(role, worker, restarts, trial);
+    const pid = worker.process.pid;
+    return this.#track(role, worker, pid, restarts, trial);
+  }
+
+  /** cluster.fork() of a worker of `role`. */
+  #spawn(role: Role): Worker {
+    return cluster.fork({
       ...role.options.env,
       MOB_APP: this.name,
       MOB_HOST: this.host,
@@ -899,7 +912,10 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       ...(this.#options.stats === false ? { MOB_STATS: '0' } : {}),
       ...(typeof this.#options.links === 'object' && this.#options.links.max ? { MOB_LINKS_MAX: String(this.#options.links.max) } : {}),
     });
-    const pid = worker.process.pid!;
+  }
+
+  /** A forked worker, from now on one of the Kingpin's. */
+  #track(role: Role, worker: Worker, pid: number, restarts: number, trial: Mobster['trial']): Mobster {
     let resolveExit!: () => void;
     const m: Mobster = {
       worker,
@@ -931,6 +947,58 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     this.#output?.attach(pid, role.name, worker.process.stdout, worker.process.stderr);
     this.#full = false;
     this.emit('fork', { role: role.name, pid });
+    return m;
+  }
+
+  /**
+   * cluster.fork() started no process (too many open files, no memory: EMFILE, EAGAIN): it has
+   * no pid, and no exit will come. It never counts as a worker; its slot is forked again with
+   * the role's backoff, as after an early death. A reload's or scale-up's new worker fails
+   * that operation, as one that exits before it is ready does.
+   */
+  #unspawned(role: Role, worker: Worker | null, restarts: number, trial: Mobster['trial'], thrown?: string): Mobster {
+    let resolveExit!: () => void;
+    const m: Mobster = {
+      // (never touched: it is no worker of the Kingpin's, and its exit is known at once)
+      worker: worker as Worker,
+      pid: 0,
+      role,
+      forkedAt: Date.now(),
+      seq: this.#forks++,
+      ready: false,
+      readyAt: 0,
+      listening: false,
+      binding: false,
+      retiring: false,
+      exited: new Promise<void>((resolve) => (resolveExit = resolve)),
+      resolveExit: () => resolveExit(),
+      onReady: [],
+      restarts,
+      trial,
+    };
+    let why = thrown ?? 'no process was started';
+    // (Node says why with an 'error' event on the next tick.)
+    worker?.on('error', (err: Error) => (why = err.message));
+    setImmediate(() => {
+      // Not a worker of the cluster's: nothing waits for its exit (cluster.disconnect() included).
+      if (worker && cluster.workers) delete cluster.workers[worker.id];
+      m.crash = { error: { name: 'Error', message: why }, origin: 'load', role: role.name, pid: 0, time: new Date().toISOString() };
+      m.exit = { code: null, signal: null };
+      m.resolveExit();
+      if (this.#stopping || (trial === 'reload' && !m.ready)) {
+        this.#log(`mob: a new worker of role "${role.name}" could not be started: ${why}`);
+        return;
+      }
+      const delay = Math.max(role.backoff.next(0, 0), 100);
+      if (this.#shouldLog(role, `spawn:${why}`)) {
+        this.#log(`mob: a new worker of role "${role.name}" could not be started (${why}); trying again in ${delay} ms`);
+      }
+      if (trial !== 'scale') role.revive.push(restarts);
+      this.emit('backoff', { role: role.name, delay, early: role.backoff.early });
+      const failed = this.#readyWaiters.length ? this.#failing() : null;
+      if (failed) this.#settleReady(failed);
+      this.#reconcile(role, delay);
+    });
     return m;
   }
 

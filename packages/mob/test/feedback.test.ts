@@ -1,11 +1,12 @@
 // What a new user missed: a line when a reload or a stop is done, a role that cannot start
 // printed once and reported by ready(), not waited on forever.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startApp, stopAll } from '../../mob-messaging/test/harness.js';
+import { isAlive, startApp, stopAll } from '../../mob-messaging/test/harness.js';
 
 const fixtures = join(__dirname, 'fixtures', 'operate');
 const cleanup: (() => unknown)[] = [];
@@ -55,5 +56,32 @@ describe('feedback', () => {
     expect(frames.length).toBeGreaterThan(0);
     expect(lines.filter((l) => /^\s+at /.test(l))).toEqual(frames);
     expect(err).toMatch(/mob: worker \d+ of role "web" crashed \(uncaughtException\)/);
+  });
+
+  it('a worker that cannot be started (no file descriptor left) is tried again with backoff, not counted, and the stop does not wait for it', async () => {
+    const app = startApp(join(__dirname, 'fixtures', 'fds-main.cjs'));
+    await app.waitForText(/"ready":\d+/, 2);
+    const pids = app.lines.filter((l) => l.ready).map((l) => l.ready as number);
+    expect(pids).toHaveLength(2);
+    // A limit the test can reach quickly, whatever the machine's is.
+    execFileSync('prlimit', [`--pid=${app.pid}`, '--nofile=1024:1024']);
+    process.kill(app.pid, 'SIGUSR2');
+    expect((await app.waitFor((l) => l.held !== undefined, 'descriptors held')).code).toBe('EMFILE');
+    process.kill(pids[0]!, 'SIGKILL');
+    await app.waitForText(/mob: a new worker of role "back" could not be started \(spawn .*EMFILE\); trying again in \d+ ms/, 1, 10_000);
+    expect(app.stderr()).not.toMatch(/worker undefined/);
+    process.kill(app.pid, 'SIGUSR2');
+    await app.waitFor((l) => l.released, 'descriptors released');
+    // Its slot is filled once descriptors are free again.
+    const revived = await app.waitFor((l) => l.ready && !pids.includes(l.ready), 'a revived back worker', 20_000);
+    expect(isAlive(revived.ready)).toBe(true);
+    const tree = app.descendants();
+    expect(tree).toHaveLength(2);
+    process.kill(app.pid, 'SIGTERM');
+    const t0 = Date.now();
+    const { code } = await app.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    for (const pid of tree) expect(isAlive(pid)).toBe(false);
   });
 });
