@@ -38,6 +38,15 @@ const HANDSHAKE_MS = 2_000;
 const EXIT_WAIT_MS = 1_000;
 /** The same for a worker that was retiring: its calls go elsewhere only if it exited with code 0. */
 const RETIRED_EXIT_WAIT_MS = 5_000;
+/** Frames of a peer's that wait while this worker's answers to it pile up (see #handle): in order, behind each other. */
+const DEFERRABLE: ReadonlySet<number> = new Set([Kind.Call, Kind.Invoke, Kind.Message, Kind.LinkMark]);
+
+/** A window at its hard bound (what it takes beyond it cannot be refused: answers). */
+function full(w: Window): boolean {
+  const { max } = w.limits;
+  return w.enabled && (w.count >= max.count || w.bytes >= max.bytes);
+}
+
 /** Calls of a peer's being served over one link, at most (a peer of mob's has far fewer: its window). */
 const MAX_SERVING = 100_000;
 
@@ -86,6 +95,8 @@ class Link {
   early: unknown[][] = [];
   /** frames of the peer's we handled and have not acknowledged yet */
   readonly owed: Owed;
+  /** the peer's calls, invocations, messages and end mark that wait while our answers to it pile up */
+  deferred: Frame[] = [];
   timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -471,6 +482,7 @@ export class Links {
     if (l.state === 'closed') return;
     l.state = 'closed';
     l.socket?.destroy();
+    l.deferred = [];
     l.window.disable();
     l.outbox?.clear();
     l.serving.clear();
@@ -524,9 +536,10 @@ export class Links {
   }
 
   #handle(l: Link, frames: unknown[]): void {
+    if (l.state === 'closed') return;
     received.batches++;
-    const host = this.#host;
     let due = false;
+    let acked = false;
     for (let i = 0; i < frames.length; i++) {
       const fr = expandFrame(frames[i]);
       if (!isFrame(fr)) {
@@ -535,54 +548,86 @@ export class Links {
       }
       if (fr.k === Kind.Ack) {
         l.window.ack(fr);
+        acked = true;
         continue;
       }
-      due = l.owed.add(1, frameBytes(fr)) || due;
-      switch (fr.k) {
-        case Kind.Call:
-          if (typeof fr.i !== 'number') break;
-          fr.p = l.pid;
-          if (this.#closing || l.endSeen) {
-            // Retiring: this call never runs here; the caller sends it elsewhere.
-            const e = serializeError(new ShutdownError(`worker ${host.pid} is stopping; the call goes to another worker`));
-            l.outbox?.push({ k: Kind.Fail, i: fr.i, e, y: 1 });
-            break;
-          }
-          // (An id already being served is not a call of a mob peer's.)
-          if (l.serving.has(fr.i) || l.serving.size >= MAX_SERVING) break;
-          l.serving.add(fr.i);
-          host.dispatch(fr);
-          break;
-        case Kind.LinkMark:
-          // The peer heard that we retire: no more calls of its come over this link.
-          l.endSeen = true;
-          this.#quiet?.();
-          break;
-        case Kind.Return:
-        case Kind.Fail:
-          // Only an answer to a call of ours that went to this peer (a peer fails a call only
-          // to turn it away): no forged answers.
-          if (typeof fr.i !== 'number' || (fr.k === Kind.Fail && fr.y !== 1) || !l.inflight.delete(fr.i)) break;
-          if (fr.k === Kind.Fail) l.retiring = true;
-          host.dispatch(fr);
-          break;
-        case Kind.Invoke:
-        case Kind.Free:
-          fr.w = l.pid;
-          host.dispatch(fr);
-          break;
-        case Kind.Message:
-          if (fr.t !== Target.Pid || fr.p !== host.pid) break;
-          fr.s = l.pid;
-          host.dispatch(fr);
-          break;
-        default:
-          debug('link from %d: a frame of kind %s ignored', l.pid, String(fr.k).slice(0, 16));
+      // Answers to the peer pile up (its window is full: it does not read them): its calls,
+      // callback invocations and messages wait, in order, unacknowledged, so that the peer is
+      // refused at its calls instead of this worker growing with answers. Its answers, acks
+      // and frees still go on (two workers calling each other must not deadlock).
+      if (DEFERRABLE.has(fr.k) && (l.deferred.length > 0 || full(l.window))) {
+        if (l.deferred.length >= l.window.limits.max.count * 2) {
+          // Not a mob peer's: a peer of mob's keeps within its window.
+          debug('link from %d: %d frames wait and more come; closing', l.pid, l.deferred.length);
+          this.#close(l);
+          return;
+        }
+        l.deferred.push(fr);
+        continue;
       }
+      due = this.#one(l, fr) || due;
     }
+    if (acked && l.deferred.length > 0 && !l.window.over) due = this.#resume(l) || due;
     // (A batch that left meanwhile may have carried the ack already.)
     const ack = due && l.outbox ? l.owed.take() : undefined;
     if (ack) l.outbox!.push(ack);
+  }
+
+  /** Handles the frames that waited while answers to the peer piled up; true when an ack is due. */
+  #resume(l: Link): boolean {
+    let due = false;
+    let n = 0;
+    while (n < l.deferred.length && !full(l.window) && l.state !== 'closed') due = this.#one(l, l.deferred[n++]!) || due;
+    l.deferred = n === l.deferred.length ? [] : l.deferred.slice(n);
+    return due;
+  }
+
+  /** Handles one frame from the peer (not an ack); true when an ack to it is due. */
+  #one(l: Link, fr: Frame): boolean {
+    const host = this.#host;
+    const due = l.owed.add(1, frameBytes(fr));
+    switch (fr.k) {
+      case Kind.Call:
+        if (typeof fr.i !== 'number') break;
+        fr.p = l.pid;
+        if (this.#closing || l.endSeen) {
+          // Retiring: this call never runs here; the caller sends it elsewhere.
+          const e = serializeError(new ShutdownError(`worker ${host.pid} is stopping; the call goes to another worker`));
+          l.outbox?.push({ k: Kind.Fail, i: fr.i, e, y: 1 });
+          break;
+        }
+        // (An id already being served is not a call of a mob peer's.)
+        if (l.serving.has(fr.i) || l.serving.size >= MAX_SERVING) break;
+        l.serving.add(fr.i);
+        host.dispatch(fr);
+        break;
+      case Kind.LinkMark:
+        // The peer heard that we retire: no more calls of its come over this link.
+        l.endSeen = true;
+        this.#quiet?.();
+        break;
+      case Kind.Return:
+      case Kind.Fail:
+        // Only an answer to a call of ours that went to this peer (a peer fails a call only
+        // to turn it away): no forged answers.
+        if (typeof fr.i !== 'number' || (fr.k === Kind.Fail && fr.y !== 1) || !l.inflight.delete(fr.i)) break;
+        if (fr.k === Kind.Fail) l.retiring = true;
+        host.dispatch(fr);
+        break;
+      case Kind.Invoke:
+      case Kind.Free:
+        fr.w = l.pid;
+        host.dispatch(fr);
+        break;
+      case Kind.Message:
+        if (fr.t !== Target.Pid || fr.p !== host.pid) break;
+        fr.s = l.pid;
+        host.dispatch(fr);
+        break;
+      default:
+        debug('link from %d: a frame of kind %s ignored', l.pid, String(fr.k).slice(0, 16));
+    }
+    return due;
   }
 }
 

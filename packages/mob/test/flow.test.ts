@@ -50,6 +50,22 @@ describe('flow control', () => {
     await app.stop();
   });
 
+  it("answers a caller does not read fast enough do not pile up in the callee: its calls wait (links)", async () => {
+    const app = flowApp('bigans', [
+      ['prod', './flow-prod.mjs'],
+      ['sink', './flow-sink.cjs'],
+    ]);
+    const { bigans } = await app.waitFor((l) => l.bigans, 'the big-answers report', 60_000);
+    expect(bigans.other).toEqual([]);
+    expect(bigans.ok + bigans.refused).toBe(3000);
+    expect(bigans.ok).toBeGreaterThan(0);
+    expect(bigans.links).toBe(1);
+    // 3,000 answers of 100 KB are 300 MB: the callee holds its window's bound (16 MiB) of them
+    // (with copies on their way out and garbage: 163 MiB peak here; 502 MiB when they piled up).
+    expect(bigans.peak / 2 ** 20).toBeLessThan(220);
+    await app.stop();
+  });
+
   it('a message to many workers is accepted or refused as a whole: every worker gets every accepted one', async () => {
     const app = flowApp('all', [
       ['prod', './flow-prod.mjs', { flow: { highWater: { count: 20 }, max: { count: 50 } } }],
