@@ -914,10 +914,10 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
     });
   }
 
-  /** A forked worker, from now on one of the Kingpin's. */
-  #track(role: Role, worker: Worker, pid: number, restarts: number, trial: Mobster['trial']): Mobster {
+  /** A new Mobster: not ready, not exited. */
+  #mobster(role: Role, worker: Worker, pid: number, restarts: number, trial: Mobster['trial']): Mobster {
     let resolveExit!: () => void;
-    const m: Mobster = {
+    return {
       worker,
       pid,
       role,
@@ -934,6 +934,11 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       restarts,
       trial,
     };
+  }
+
+  /** A forked worker, from now on one of the Kingpin's. */
+  #track(role: Role, worker: Worker, pid: number, restarts: number, trial: Mobster['trial']): Mobster {
+    const m = this.#mobster(role, worker, pid, restarts, trial);
     // A worker that calls listen() while its module loads is ready once it listens: a port in
     // use makes it crash after loading, and it must not count as ready meanwhile. Node's
     // cluster worker asks the primary for the server with this internal message.
@@ -957,25 +962,8 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
    * that operation, as one that exits before it is ready does.
    */
   #unspawned(role: Role, worker: Worker | null, restarts: number, trial: Mobster['trial'], thrown?: string): Mobster {
-    let resolveExit!: () => void;
-    const m: Mobster = {
-      // (never touched: it is no worker of the Kingpin's, and its exit is known at once)
-      worker: worker as Worker,
-      pid: 0,
-      role,
-      forkedAt: Date.now(),
-      seq: this.#forks++,
-      ready: false,
-      readyAt: 0,
-      listening: false,
-      binding: false,
-      retiring: false,
-      exited: new Promise<void>((resolve) => (resolveExit = resolve)),
-      resolveExit: () => resolveExit(),
-      onReady: [],
-      restarts,
-      trial,
-    };
+    // (Its worker is never touched: it is no worker of the Kingpin's, and its exit is known at once.)
+    const m = this.#mobster(role, worker as Worker, 0, restarts, trial);
     let why = thrown ?? 'no process was started';
     // (Node says why with an 'error' event on the next tick.)
     worker?.on('error', (err: Error) => (why = err.message));
