@@ -38,13 +38,18 @@ const HANDSHAKE_MS = 2_000;
 const EXIT_WAIT_MS = 1_000;
 /** The same for a worker that was retiring: its calls go elsewhere only if it exited with code 0. */
 const RETIRED_EXIT_WAIT_MS = 5_000;
-/** Frames of a peer's that wait while this worker's answers to it pile up (see #handle): in order, behind each other. */
+/** Frames of a peer's that wait while what this worker writes to it piles up (see #handle): in order, behind each other. */
 const DEFERRABLE: ReadonlySet<number> = new Set([Kind.Call, Kind.Invoke, Kind.Message, Kind.LinkMark]);
 
-/** A window at its hard bound (what it takes beyond it cannot be refused: answers). */
-function full(w: Window): boolean {
-  const { max } = w.limits;
-  return w.enabled && (w.count >= max.count || w.bytes >= max.bytes);
+/**
+ * True when the frames waiting to be written to the peer (it does not read them fast enough)
+ * have reached the link window's hard bound. Only this worker's own outbox counts, not the
+ * acks it waits for: two workers holding each other's calls back until acks come could wait
+ * for each other for ever; an outbox drains as soon as its peer reads, whatever it holds back.
+ */
+function piled(l: Link): boolean {
+  const { max } = l.window.limits;
+  return l.outbox !== null && (l.outbox.size >= max.count || l.outbox.bytes >= max.bytes);
 }
 
 /** Calls of a peer's being served over one link, at most (a peer of mob's has far fewer: its window). */
@@ -430,7 +435,14 @@ export class Links {
     // Acks ride along with whatever else goes to the peer.
     // Past the socket's mark, frames wait in the outbox as they are (not as copies in its write
     // queue) until it drains: a slow peer costs this worker the window's frames, no more.
-    l.outbox = new Outbox(lineChannel(socket), { extra: () => l.owed.take(), onDrain: (cb) => socket.once('drain', cb) });
+    l.outbox = new Outbox(lineChannel(socket), {
+      extra: () => l.owed.take(),
+      onDrain: (cb) =>
+        socket.once('drain', () => {
+          cb();
+          this.#unpile(l);
+        }),
+    });
     const buffered = l.buffer;
     l.buffer = [];
     for (const { frame, bytes } of buffered) l.outbox.push(frame, bytes);
@@ -539,7 +551,6 @@ export class Links {
     if (l.state === 'closed') return;
     received.batches++;
     let due = false;
-    let acked = false;
     for (let i = 0; i < frames.length; i++) {
       const fr = expandFrame(frames[i]);
       if (!isFrame(fr)) {
@@ -548,38 +559,40 @@ export class Links {
       }
       if (fr.k === Kind.Ack) {
         l.window.ack(fr);
-        acked = true;
         continue;
       }
-      // Answers to the peer pile up (its window is full: it does not read them): its calls,
-      // callback invocations and messages wait, in order, unacknowledged, so that the peer is
-      // refused at its calls instead of this worker growing with answers. Its answers, acks
-      // and frees still go on (two workers calling each other must not deadlock).
-      if (DEFERRABLE.has(fr.k) && (l.deferred.length > 0 || full(l.window))) {
+      // What this worker writes to the peer piles up (the peer does not read its answers fast
+      // enough): its calls, callback invocations and messages wait, in order, unacknowledged,
+      // so that the peer is refused at its calls instead of this worker growing with answers.
+      // Its answers, acks and frees still go on.
+      if ((l.deferred.length > 0 || piled(l)) && DEFERRABLE.has(fr.k)) {
         if (l.deferred.length >= l.window.limits.max.count * 2) {
           // Not a mob peer's: a peer of mob's keeps within its window.
           debug('link from %d: %d frames wait and more come; closing', l.pid, l.deferred.length);
           this.#close(l);
           return;
         }
+        // (Its outbox may empty without a drain: then the next turn takes the frames up.)
+        if (l.deferred.length === 0) setImmediate(() => this.#unpile(l));
         l.deferred.push(fr);
         continue;
       }
       due = this.#one(l, fr) || due;
     }
-    if (acked && l.deferred.length > 0 && !l.window.over) due = this.#resume(l) || due;
     // (A batch that left meanwhile may have carried the ack already.)
     const ack = due && l.outbox ? l.owed.take() : undefined;
     if (ack) l.outbox!.push(ack);
   }
 
-  /** Handles the frames that waited while answers to the peer piled up; true when an ack is due. */
-  #resume(l: Link): boolean {
+  /** Handles the frames that waited while writes to the peer piled up, while they do not. */
+  #unpile(l: Link): void {
+    if (l.deferred.length === 0 || l.state === 'closed') return;
     let due = false;
     let n = 0;
-    while (n < l.deferred.length && !full(l.window) && l.state !== 'closed') due = this.#one(l, l.deferred[n++]!) || due;
+    while (n < l.deferred.length && !piled(l) && (l.state as LinkState) !== 'closed') due = this.#one(l, l.deferred[n++]!) || due;
     l.deferred = n === l.deferred.length ? [] : l.deferred.slice(n);
-    return due;
+    const ack = due && l.outbox ? l.owed.take() : undefined;
+    if (ack) l.outbox!.push(ack);
   }
 
   /** Handles one frame from the peer (not an ack); true when an ack to it is due. */

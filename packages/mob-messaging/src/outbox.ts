@@ -110,6 +110,11 @@ export class Outbox {
     return this.#frames.length;
   }
 
+  /** Bytes of the frames waiting to leave (as given to push). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /**
    * Queue a frame; `bytes` is its size, for the byte cap. `origin`, when given, is told once
    * the frame has left (written or dropped).
