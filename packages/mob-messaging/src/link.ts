@@ -10,6 +10,7 @@ import { Outbox, type IpcChannel } from './outbox.js';
 import {
   Kind,
   MARKER,
+  PROTOCOL_VERSION,
   REMOTE_BASE,
   Target,
   expandFrame,
@@ -118,10 +119,15 @@ class Link {
 
 /** A socket as an IpcChannel: one JSON line per batch, so the Outbox batches links as it does IPC. */
 function lineChannel(socket: Socket): IpcChannel {
+  const writeFrames = (frames: unknown[], callback?: (err: Error | null) => void): boolean => {
+    const line = `{"${MARKER}":${PROTOCOL_VERSION},"f":${stringifyFrames(frames)}}\n`;
+    // Without a callback, a write that completes at once costs the stream no tick and no object.
+    return callback ? socket.write(line, (err) => callback(err ?? null)) : socket.write(line);
+  };
   return {
+    writeFrames,
     send(message, _handle, _options, callback) {
-      const m = message as Envelope;
-      return socket.write(`{"${MARKER}":${m[MARKER]},"f":${stringifyFrames(m.f)}}\n`, callback && ((err) => callback(err ?? null)));
+      return writeFrames((message as Envelope).f, callback);
     },
     get connected() {
       return !socket.destroyed;
@@ -449,6 +455,12 @@ export class Links {
     let partial = '';
     const max = l.window.limits.max.bytes * 2 + 1024 * 1024;
     const onData = (chunk: string): void => {
+      // Most often one whole line (one call at a time): parsed as it is, without copies (JSON
+      // allows the newline at its end).
+      if (partial === '' && chunk.indexOf('\n') === chunk.length - 1) {
+        if (!this.#line(l, chunk)) socket.destroy();
+        return;
+      }
       partial += chunk;
       let nl: number;
       while ((nl = partial.indexOf('\n')) >= 0) {

@@ -10,6 +10,13 @@ const debug = debuglog('mob');
 export interface IpcChannel {
   send(message: unknown, handle?: unknown, options?: { keepOpen?: boolean }, callback?: (err: Error | null) => void): boolean;
   readonly connected?: boolean;
+  /**
+   * For a channel that writes a batch of frames itself (a link's socket: one line per batch):
+   * called instead of `send` for a batch without a handle, with no envelope object made for
+   * it, and without a callback when nobody waits for this write (its errors are the
+   * channel's own to report).
+   */
+  writeFrames?(frames: unknown[], callback?: (err: Error | null) => void): boolean;
 }
 
 /** Limits of one batch. */
@@ -259,7 +266,9 @@ export class Outbox {
       return false;
     }
     try {
-      return this.#channel.send({ [MARKER]: PROTOCOL_VERSION, f: frames }, handle, keepOpen ? { keepOpen } : undefined, callback);
+      const channel = this.#channel;
+      if (channel.writeFrames && handle === undefined) return channel.writeFrames(frames, callback === onSent ? undefined : callback);
+      return channel.send({ [MARKER]: PROTOCOL_VERSION, f: frames }, handle, keepOpen ? { keepOpen } : undefined, callback);
     } catch (err) {
       // A payload the serializer rejects, or a channel torn down under us: never a crash.
       debug('send threw: %s', (err as Error).message);

@@ -331,9 +331,25 @@ function forget(s: State, pid: number): void {
  * first call); answers, callback invocations and frees for a linked worker take the link too.
  * Everything else, and all of it with links off, goes through the Kingpin.
  */
+/** `call role.method()`, made once per role and method (at most 1000 of each): what a refusal names. */
+const callWheres = new Map<string, Map<string, string>>();
+function callWhere(role: string, method: string): string {
+  let byMethod = callWheres.get(role);
+  if (!byMethod) {
+    if (callWheres.size >= 1000) return `call ${role}.${method || '(module)'}()`;
+    callWheres.set(role, (byMethod = new Map()));
+  }
+  let where = byMethod.get(method);
+  if (where === undefined) {
+    where = `call ${role}.${method || '(module)'}()`;
+    if (byMethod.size < 1000) byMethod.set(method, where);
+  }
+  return where;
+}
+
 function postFrame(s: State, frame: Frame, bytes = frameBytes(frame)): boolean {
   if (frame.k === Kind.Call) {
-    const where = `call ${frame.r}.${frame.m || '(module)'}()`;
+    const where = callWhere(frame.r, frame.m);
     const m = s.links || s.remotes ? s.members.get(frame.r) : undefined;
     if (m && m.ready.length > 0) return callVia(s, m, frame, where, bytes);
     return enqueue(s, frame, where, frame.r, undefined, bytes);
