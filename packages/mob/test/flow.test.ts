@@ -66,6 +66,28 @@ describe('flow control', () => {
     await app.stop();
   });
 
+  it('two workers flooding each other with calls over their link never wait on each other for good', async () => {
+    // Each holds back the other's calls only while its own writes to it pile up; both holding
+    // back until the other acknowledges (as with the window as the measure) would never end.
+    const app = flowApp('twoway', [
+      ['a', './flow-twoway.mjs', { flow: small }],
+      ['b', './flow-twoway.mjs', { flow: small }],
+    ]);
+    const reports: { twoway: { role: string; sent: number; ok: number; refused: number; wrong: number; errors: string[]; links: number } }[] = [];
+    for (const role of ['a', 'b']) {
+      reports.push(await app.waitFor((l) => l.twoway?.role === role && l, `the report of role ${role}`, 20_000));
+    }
+    for (const { twoway } of reports) {
+      expect(twoway.errors).toEqual([]);
+      expect(twoway.wrong).toBe(0);
+      expect(twoway.ok + twoway.refused).toBe(twoway.sent);
+      // Thousands of calls each way in 2 s, over the link between the two.
+      expect(twoway.ok).toBeGreaterThan(2000);
+      expect(twoway.links).toBe(1);
+    }
+    await app.stop();
+  });
+
   it('a message to many workers is accepted or refused as a whole: every worker gets every accepted one', async () => {
     const app = flowApp('all', [
       ['prod', './flow-prod.mjs', { flow: { highWater: { count: 20 }, max: { count: 50 } } }],
