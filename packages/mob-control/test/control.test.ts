@@ -186,10 +186,16 @@ ${JSON.stringify({ v: 1, id: 2, op: 'status' })}
     const fds = (): number => readdirSync('/proc/self/fd').length;
     const held = [connect(server.path), connect(server.path)];
     await Promise.all(held.map((s) => new Promise((r) => s.once('connect', r))));
-    // (A first refusal, before counting: the process opens what it needs once.)
+    // (A first refusal, before counting: the process opens what it needs once. Counted once
+    // the descriptor count holds still, within 3 s.)
     await raw(server.path, '{"v":1,"id":1,"op":"hello"}\n', 1);
-    await new Promise((r) => setTimeout(r, 1100));
-    const before = fds();
+    let before = fds();
+    for (const until = Date.now() + 3000; Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = fds();
+      if (now === before) break;
+      before = now;
+    }
     for (let round = 0; round < 3; round++) {
       const answers = await Promise.all(Array.from({ length: 10 }, () => raw(server.path, '{"v":1,"id":1,"op":"hello"}\n', 1)));
       for (const a of answers) expect(a[0]?.error?.code).toBe('E_MOB_CONTROL_BUSY');

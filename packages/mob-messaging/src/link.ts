@@ -457,7 +457,7 @@ export class Links {
     const onData = (chunk: string): void => {
       // Most often one whole line (one call at a time): parsed as it is, without copies (JSON
       // allows the newline at its end).
-      if (partial === '' && chunk.indexOf('\n') === chunk.length - 1) {
+      if (partial === '' && chunk.length > 0 && chunk.indexOf('\n') === chunk.length - 1) {
         if (!this.#line(l, chunk)) socket.destroy();
         return;
       }
@@ -591,9 +591,7 @@ export class Links {
       }
       due = this.#one(l, fr) || due;
     }
-    // (A batch that left meanwhile may have carried the ack already.)
-    const ack = due && l.outbox ? l.owed.take() : undefined;
-    if (ack) l.outbox!.push(ack);
+    this.#ackIfDue(l, due);
   }
 
   /** Handles the frames that waited while writes to the peer piled up, while they do not. */
@@ -603,6 +601,11 @@ export class Links {
     let n = 0;
     while (n < l.deferred.length && !piled(l) && (l.state as LinkState) !== 'closed') due = this.#one(l, l.deferred[n++]!) || due;
     l.deferred = n === l.deferred.length ? [] : l.deferred.slice(n);
+    this.#ackIfDue(l, due);
+  }
+
+  /** Sends the peer what it is owed, when an ack is due (a batch that left meanwhile may have carried it already). */
+  #ackIfDue(l: Link, due: boolean): void {
     const ack = due && l.outbox ? l.owed.take() : undefined;
     if (ack) l.outbox!.push(ack);
   }

@@ -325,28 +325,25 @@ function forget(s: State, pid: number): void {
   }
 }
 
+/** `call role.method()`, made once per role and method (at most 1000 of each): what a refusal names. */
+const callWheres = new Map<string, Map<string, string>>();
+function callWhere(role: string, method: string): string {
+  const byMethod = callWheres.get(role);
+  let where = byMethod?.get(method);
+  if (where !== undefined) return where;
+  where = `call ${role}.${method || '(module)'}()`;
+  if (byMethod) {
+    if (byMethod.size < 1000) byMethod.set(method, where);
+  } else if (callWheres.size < 1000) callWheres.set(role, new Map([[method, where]]));
+  return where;
+}
+
 /**
  * A frame of mob-proxy's or mob-callbacks' (the transport's post). With links on, a call
  * goes to a ready worker this worker chooses, over their link when there is one (made on the
  * first call); answers, callback invocations and frees for a linked worker take the link too.
  * Everything else, and all of it with links off, goes through the Kingpin.
  */
-/** `call role.method()`, made once per role and method (at most 1000 of each): what a refusal names. */
-const callWheres = new Map<string, Map<string, string>>();
-function callWhere(role: string, method: string): string {
-  let byMethod = callWheres.get(role);
-  if (!byMethod) {
-    if (callWheres.size >= 1000) return `call ${role}.${method || '(module)'}()`;
-    callWheres.set(role, (byMethod = new Map()));
-  }
-  let where = byMethod.get(method);
-  if (where === undefined) {
-    where = `call ${role}.${method || '(module)'}()`;
-    if (byMethod.size < 1000) byMethod.set(method, where);
-  }
-  return where;
-}
-
 function postFrame(s: State, frame: Frame, bytes = frameBytes(frame)): boolean {
   if (frame.k === Kind.Call) {
     const where = callWhere(frame.r, frame.m);
