@@ -6,26 +6,43 @@ import type { Socket } from 'node:net';
  * `onOverflow` instead (its text is dropped), and nothing after it is read.
  */
 export function readLines(socket: Socket, onLine: (line: string) => void, max = Infinity, onOverflow?: () => void): void {
-  let buf = '';
+  // A line not ended yet, in pieces, with its length in characters and bytes: joined once,
+  // when its newline comes, so that a long line costs its length, not its square.
+  const pieces: string[] = [];
+  let chars = 0;
+  let bytes = 0;
   let over = false;
-  const tooLong = (text: string): boolean => text.length > max || (text.length * 3 > max && Buffer.byteLength(text) > max);
+  const size = (text: string): number => (max === Infinity ? 0 : Buffer.byteLength(text));
   const overflow = (): void => {
     over = true;
-    buf = '';
+    pieces.length = 0;
     onOverflow?.();
   };
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
     if (over) return;
-    buf += chunk;
+    let start = 0;
     let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (tooLong(line)) return overflow();
+    while ((nl = chunk.indexOf('\n', start)) >= 0) {
+      let line = chunk.slice(start, nl);
+      start = nl + 1;
+      const b = bytes + size(line);
+      if (chars > 0) {
+        pieces.push(line);
+        line = pieces.join('');
+        pieces.length = 0;
+        chars = 0;
+        bytes = 0;
+      }
+      if (b > max) return overflow();
       onLine(line);
       if (over) return;
     }
-    if (tooLong(buf)) overflow();
+    if (start === chunk.length) return;
+    const rest = start === 0 ? chunk : chunk.slice(start);
+    pieces.push(rest);
+    chars += rest.length;
+    bytes += size(rest);
+    if (bytes > max) overflow();
   });
 }

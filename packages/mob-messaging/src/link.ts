@@ -452,26 +452,39 @@ export class Links {
     const buffered = l.buffer;
     l.buffer = [];
     for (const { frame, bytes } of buffered) l.outbox.push(frame, bytes);
-    let partial = '';
+    // A line not ended yet, in pieces: joined once, when its newline comes (searching and
+    // concatenating the whole of it for every chunk would take the square of its length).
+    const pieces: string[] = [];
+    let pending = 0;
     const max = l.window.limits.max.bytes * 2 + 1024 * 1024;
     const onData = (chunk: string): void => {
       // Most often one whole line (one call at a time): parsed as it is, without copies (JSON
       // allows the newline at its end).
-      if (partial === '' && chunk.length > 0 && chunk.indexOf('\n') === chunk.length - 1) {
+      if (pending === 0 && chunk.length > 0 && chunk.indexOf('\n') === chunk.length - 1) {
         if (!this.#line(l, chunk)) socket.destroy();
         return;
       }
-      partial += chunk;
+      let start = 0;
       let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
+      while ((nl = chunk.indexOf('\n', start)) >= 0) {
+        let line = chunk.slice(start, nl);
+        if (pending > 0) {
+          pieces.push(line);
+          line = pieces.join('');
+          pieces.length = 0;
+          pending = 0;
+        }
+        start = nl + 1;
         if (!this.#line(l, line)) {
           socket.destroy();
           return;
         }
       }
-      if (partial.length > max) socket.destroy();
+      if (start === chunk.length) return;
+      const rest = start === 0 ? chunk : chunk.slice(start);
+      pieces.push(rest);
+      pending += rest.length;
+      if (pending > max) socket.destroy();
     };
     socket.on('data', onData);
     socket.on('close', () => this.#close(l));
