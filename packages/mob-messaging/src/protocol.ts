@@ -442,6 +442,8 @@ export interface RemoteFrame {
   a?: string;
   /** this host's name */
   h?: string;
+  /** (Kingpin → worker) the broker's max_payload in bytes: a message that may go to another host must fit it */
+  x?: number;
 }
 
 export interface TermFrame {

@@ -368,6 +368,17 @@ export class Remotes {
     if (!isFrame(fr)) return;
     peer.window.credit(1, frameBytes(fr));
     debug('remote: a frame of %d bytes is larger than max_payload (%d): not sent', size, max);
+    if (fr.k === Kind.Return) {
+      // The caller waits for this answer: it gets why it cannot have it instead.
+      const err = new PayloadError(
+        `the answer of worker ${this.#side.pid} on host "${this.#side.host}" is a frame of ${size} bytes, larger than the NATS server's max_payload (${max} bytes); return less per call, or raise max_payload on the server`,
+      );
+      const answer: Frame = { k: Kind.Return, p: fr.p, i: fr.i, w: this.#side.pid, e: serializeError(err) };
+      const bytes = frameBytes(answer);
+      peer.window.take(bytes, false, '');
+      this.#push(peer, compactFrame(answer), bytes);
+      return;
+    }
     if (fr.k !== Kind.Call || !peer.inflight.delete(fr.i)) return;
     const err = new PayloadError(
       `call to host "${peer.host}": a frame of ${size} bytes is larger than the NATS server's max_payload (${max} bytes); send less per call, or raise max_payload on the server`,

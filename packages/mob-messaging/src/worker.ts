@@ -101,6 +101,8 @@ interface State {
   readonly links: Links | null;
   /** direct paths to other hosts' workers (made when the Kingpin introduces the first) */
   remotes: Remotes | null;
+  /** across hosts: the broker's largest message in bytes, which a message that may cross must fit (0: one host) */
+  remoteMax: number;
   /** per worker, our calls pending there (least-pending); per call id, the counter it is in */
   readonly pendingAt: Map<number, { size: number }>;
   readonly callAt: IdMap<{ size: number }>;
@@ -163,6 +165,7 @@ function init(): State {
     members,
     links: linkDir ? new Links(linkHost, linkDir, Number(process.env.MOB_LINKS_MAX) || DEFAULT_MAX_LINKS) : null,
     remotes: null,
+    remoteMax: 0,
     pendingAt: new Map(),
     callAt: new IdMap(),
     reporter: new Reporter(() => s.links?.size ?? 0),
@@ -296,6 +299,8 @@ function dispatch(s: State, fr: Frame, handle: unknown): void {
       s.pendingAt.delete(fr.p);
     }
   }
+  // Across hosts: the broker's bound on a message, from the Kingpin.
+  if (fr.k === Kind.Remote && typeof fr.x === 'number' && Number.isInteger(fr.x) && fr.x > 0) s.remoteMax = fr.x;
   const handler = s.handlers.get(fr.k);
   if (!handler) {
     debug('frame of unknown kind %s ignored', String(fr.k).slice(0, 32));
@@ -482,12 +487,30 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
   }
   const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
   const bytes = frameBytes(frame);
+  // Across hosts, a message that may go to another host must fit the broker's bound: any()
+  // and all() (the Kingpin places them), and pid() of another host's worker.
+  if (s.remoteMax > 0 && typeof d === 'string' && (t !== Target.Pid || typeof extra.p === 'string' || (extra.p ?? 0) >= REMOTE_BASE)) tooBigToCross(s.remoteMax, d, where);
   if (t === Target.Pid && s.links && (handle === undefined || handle === null) && typeof extra.p === 'number') {
     const sent = s.links.send(extra.p, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
   }
   // A frame for many workers is one frame here: taken or refused as a whole.
   return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle), bytes);
+}
+
+/** Room left in a broker message for what travels with a frame (the batch's envelope, the frame's fields). */
+const CROSS_ENVELOPE = 1024;
+
+/** Throws PayloadError at the call when `payload` cannot fit one message of the broker's (`max` bytes). */
+function tooBigToCross(max: number, payload: string, where: string): void {
+  const room = max - CROSS_ENVELOPE;
+  if (payload.length * 3 <= room) return;
+  const size = Buffer.byteLength(payload);
+  if (size <= room) return;
+  throw new PayloadError(
+    `${where}: the message takes ${size} bytes, and a message that may go to another host must fit the NATS server's max_payload ` +
+      `(${max} bytes, less ${CROSS_ENVELOPE} for mob's envelope); send less, or raise max_payload on the server`,
+  );
 }
 
 /**

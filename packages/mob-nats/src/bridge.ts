@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import type { Kingpin, KingpinStats } from 'mob-kingpin';
-import { Kind, PayloadError, compactFrame, frameBytes, serializeError, type Frame, type HostLink, type RemoteHost, type Router } from 'mob-messaging';
+import { Kind, PayloadError, compactFrame, expandFrame, frameBytes, serializeError, type Frame, type HostLink, type RemoteHost, type Router } from 'mob-messaging';
 import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import { client } from './client.js';
 import type { Resolved } from './options.js';
@@ -179,11 +179,10 @@ export class Bridge {
       this.#router = router;
       router.on('members', () => this.#beatSoon());
       router.on('direct', () => this.#beatSoon());
-      // Each worker connects too, and calls other hosts' workers directly.
-      if (this.#options.direct) {
-        const remote = { k: Kind.Remote, o: this.#options.given, a: this.#kingpin.name, h: this.host } as const;
-        router.on('hello', (w) => router.post(w.pid, remote));
-      }
+      // Each worker learns the broker's bound on a message (a message that may cross must
+      // fit it), and with direct paths connects too, and calls other hosts' workers directly.
+      const direct = this.#options.direct ? { o: this.#options.given, a: this.#kingpin.name, h: this.host } : {};
+      router.on('hello', (w) => router.post(w.pid, { k: Kind.Remote, ...direct, x: this.#maxPayload }));
       this.#kingpin.on('exit', () => this.#beatSoon());
       this.#beatSoon();
     });
@@ -233,7 +232,12 @@ export class Bridge {
     if (this.#closed) return void nc.close().catch(() => {});
     this.#nc = nc;
     this.#joinedAt = Date.now();
-    this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
+    const max = nc.info?.max_payload ?? this.#maxPayload;
+    if (max !== this.#maxPayload) {
+      // The server's own bound, not the default: the workers that said hello before learn it.
+      this.#maxPayload = max;
+      for (const w of this.#router?.workers() ?? []) this.#router!.post(w.pid, { k: Kind.Remote, x: max });
+    }
     this.#log(`mob: host "${this.host}" of "${this.#kingpin.name}" joined NATS at ${this.#options.where}`);
     nc.subscribe(this.#subjects.heartbeats, { callback: (_err, msg) => this.#onHeartbeat(msg) });
     nc.subscribe(this.#subjects.host(this.host), { callback: (_err, msg) => this.#onFrames(msg) });
@@ -567,7 +571,7 @@ export class Bridge {
     for (let j = 0; j + 3 < out.length; j += 4) {
       const one = JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: out.slice(j, j + 4), a: [] });
       if (Buffer.byteLength(one) <= this.#maxPayload) this.#publish(nc, subject, one);
-      else this.#tooBig(e, out[j + 1] as number, out[j + 2] === 1, out[j + 3], one.length);
+      else this.#tooBig(e, out[j] as number, out[j + 1] as number, out[j + 2] === 1, out[j + 3], one.length);
     }
   }
 
@@ -579,13 +583,25 @@ export class Bridge {
     }
   }
 
-  /** A frame larger than the server's max_payload: a call fails at its caller; the sender's window gets it back. */
-  #tooBig(e: Entry, from: number, tracked: boolean, raw: unknown, size: number): void {
+  /**
+   * A frame larger than the server's max_payload: a call fails at its caller, an answer is
+   * replaced by why it cannot travel; the sender's window gets it back.
+   */
+  #tooBig(e: Entry, to: number, from: number, tracked: boolean, raw: unknown, size: number): void {
     const remote = e.remote!;
-    const fr = (Array.isArray(raw) ? { k: raw[0] as number, i: raw[2] as number } : raw) as Frame;
+    const fr = expandFrame(raw) as Frame;
     const what = `a frame of ${size} bytes is larger than the NATS server's max_payload (${this.#maxPayload} bytes)`;
     this.#once(`big:${size}`, `mob: ${what}: not sent to host "${e.name}"`);
     if (tracked) remote.ack(from, 1, 0);
+    if (fr.k === Kind.Return && typeof fr.i === 'number') {
+      const err = new PayloadError(`the answer of worker ${from} on host "${this.host}" cannot travel: ${what}; return less per call, or raise max_payload on the server`);
+      const answer: Frame = { k: Kind.Return, p: fr.p, i: fr.i, w: from, e: serializeError(err) };
+      e.out.push(to, from, 0, compactFrame(answer));
+      e.outBytes += frameBytes(answer);
+      this.#dirty.add(e);
+      this.#flushSoon();
+      return;
+    }
     if (fr.k === Kind.Call) {
       const err = new PayloadError(`call to host "${e.name}": ${what}; send less per call, or raise max_payload on the server`);
       remote.receive(from, 0, { k: Kind.Fail, i: fr.i, e: serializeError(err) }, false);

@@ -549,6 +549,28 @@ describe('workers exiting', () => {
     expect(callbacks.size).toBe(0);
   });
 
+  it('a call its path fails while it is posted (a frame too big for the broker) rejects with that failure, not at its timeout', async () => {
+    const net = createMemoryNetwork();
+    const t = net.connect(CLIENT);
+    // The path answers inside post(), as mob-messaging's remote path does for a frame over
+    // the broker's max_payload.
+    let fail: ((fr: { k: typeof Kind.Fail; i: number; e: unknown }) => void) | undefined;
+    const handle = t.handle.bind(t);
+    t.handle = ((kind: number, handler: never) => {
+      if (kind === Kind.Fail) fail = handler;
+      handle(kind as never, handler);
+    });
+    t.post = (frame) => {
+      if (frame.k === Kind.Call) fail!({ k: Kind.Fail, i: frame.i, e: serializeError(new PayloadError('a frame of 2000000 bytes is larger than max_payload')) });
+      return true;
+    };
+    const caller = createCaller({ transport: t, callbacks: createCallbacks(t) });
+    const err = await rejection(untyped(caller, 'back', { timeout: 30_000 }).work('x'));
+    expect(err).toBeInstanceOf(PayloadError);
+    expect(err.message).toBe('a frame of 2000000 bytes is larger than max_payload');
+    expect(caller.pending).toBe(0);
+  });
+
   it('ignores a fail frame for a call it does not have', async () => {
     const { caller, net } = world({ a: () => 1 });
     net.inject(CLIENT, { k: Kind.Fail, i: 99, e: serializeError(new WorkerExitedError('back', 2, 1, null)) });

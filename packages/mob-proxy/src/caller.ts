@@ -226,23 +226,28 @@ export class Caller {
         ),
       );
     }
-    try {
-      this.#transport.post(frame, bytes);
-    } catch (err) {
-      // Refused by the path (QueueFullError): nothing was sent, nothing is pending.
-      if (f) this.#callbacks.settleCall(id, null);
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
     const { timeout, retries = 0 } = options;
     let p!: Pending;
     const promise = new Promise<unknown>((resolve, reject) => {
       p = { resolve, reject, role, method, frame, quota, bytes, retries, timeout, timer: undefined, promise: undefined! };
     });
     p.promise = promise;
-    if (timeout !== undefined) p.timer = setTimeout(() => this.#timeout(id), timeout);
+    // Pending before it is posted: the path may answer at once (a frame too big for the
+    // broker fails while it is posted), and that answer must find its call.
     this.#pending.set(id, p);
     quota.n++;
     quota.b += bytes;
+    try {
+      this.#transport.post(frame, bytes);
+    } catch (err) {
+      // Refused by the path (QueueFullError): nothing was sent, nothing is pending.
+      this.#pending.delete(id);
+      quota.n--;
+      quota.b -= bytes;
+      if (f) this.#callbacks.settleCall(id, null);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (timeout !== undefined && this.#pending.get(id) === p) p.timer = setTimeout(() => this.#timeout(id), timeout);
     return promise;
   }
 

@@ -7,6 +7,8 @@ import { natsPkg, serve } from './rpc.js';
 // A mob over several hosts (mob-nats): the Kingpin tells each worker to connect to the
 // broker too, so its calls to other hosts' workers go directly.
 transport().handle(Kind.Remote, (frame) => {
+  // (Without the nats option: only the broker's bound, which mob-messaging took.)
+  if (frame.o === undefined) return;
   try {
     natsPkg().direct(frame);
   } catch (err) {

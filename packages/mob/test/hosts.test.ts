@@ -132,6 +132,20 @@ const SETTLE_MS = 5000;
  */
 const LOST_BOUND_MS = 10_000;
 
+/** What the front's /toobig gives: every frame over the broker's max_payload refused at its call. */
+async function expectTooBigRefused(a: Host): Promise<void> {
+  const r = await ask(a.port, '/toobig');
+  expect(r.arg).toMatchObject({ ok: false, name: 'PayloadError', code: 'E_MOB_PAYLOAD' });
+  expect(r.arg.message).toContain("larger than the NATS server's max_payload (1048576 bytes)");
+  expect(r.result).toMatchObject({ ok: false, name: 'PayloadError', code: 'E_MOB_PAYLOAD' });
+  expect(r.result.message).toMatch(/^the answer of worker \d+ on host "[bc]" cannot travel|^the answer of worker \d+ on host "[bc]" is a frame of/);
+  expect(r.small).toMatchObject({ ok: true, value: 'z'.repeat(10) });
+  for (const k of ['any', 'all', 'pid']) {
+    expect(r[k]).toMatchObject({ ok: false, name: 'PayloadError', code: 'E_MOB_PAYLOAD' });
+    expect(r[k].message).toContain("a message that may go to another host must fit the NATS server's max_payload (1048576 bytes");
+  }
+}
+
 /** The Kingpin and every worker of a host. */
 function tree(h: Host): number[] {
   return [h.app.pid, ...h.app.descendants()];
@@ -690,7 +704,7 @@ describe('one mob over three hosts through NATS', () => {
     expect(peak).toBeGreaterThan(10 * MiB);
     expect(peak).toBeLessThan(200 * MiB);
   });
-  it('by default, calls and large arguments go worker to worker over NATS (direct paths)', async () => {
+  it('by default, calls and large arguments go worker to worker over NATS (direct paths); an argument, answer or message over max_payload is refused at its call', async () => {
     const { a } = await threeHosts();
     // Each worker holds its own broker connection: once the other hosts' workers are subscribed,
     // the front's calls go to them directly, not through the Kingpins.
@@ -704,9 +718,10 @@ describe('one mob over three hosts through NATS', () => {
     const big = await ask(a.port, '/big?n=20');
     expect(big.same).toBe(true);
     expect(big.hosts.filter((h: string) => h === 'b')).toHaveLength(10);
+    await expectTooBigRefused(a);
   });
 
-  it('nats: { direct: false }: every frame between hosts goes through the Kingpins; calls, errors, callbacks and large arguments work', async () => {
+  it('nats: { direct: false }: every frame between hosts goes through the Kingpins; calls, errors, callbacks and large arguments work; over max_payload is refused at its call', async () => {
     const { a } = await threeHosts(false);
     const calls = await ask(a.port, '/call?n=40');
     expect(hostsOf(calls)).toEqual({ b: 20, c: 20 });
@@ -721,6 +736,7 @@ describe('one mob over three hosts through NATS', () => {
     expect(['b', 'c']).toContain(failed.remote.host);
     expect(failed.remote.pid).toBeLessThan(2 ** 22);
     expect(await ask(a.port, '/callback')).toMatchObject({ got: 42, n: 3, ticks: [1, 2, 3] });
+    await expectTooBigRefused(a);
   });
 });
 
