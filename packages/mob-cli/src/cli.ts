@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ControlRequestError, assertStatus, connectControl, controlDir, listApps, socketPath, withTimeout, type AppStatus, type ControlClient, type Listed } from 'mob-control';
 import { appText, listText } from './format.js';
@@ -110,7 +111,7 @@ const STATUS_MS = 10_000;
  * several hosts with more than one Kingpin on this machine, `anyHost` takes any of them (a
  * status shows them all); else the command must name one.
  */
-async function open(target: string | undefined, anyHost = false): Promise<ControlClient & { socket: string; app: string }> {
+async function open(target: string | undefined, anyHost = false): Promise<ControlClient & { socket: string; app: string; pid: number }> {
   if (!target) throw new Usage(`which app? ${await running()}`);
   const at = target.lastIndexOf('@');
   const app = at > 0 ? target.slice(0, at) : target;
@@ -140,8 +141,9 @@ async function open(target: string | undefined, anyHost = false): Promise<Contro
   }
   if (!c) throw new Failure(`no app "${target}" is running on this host; ${await running()}`);
   try {
-    const hello = (await withTimeout(c.request('hello'), HELLO_MS)) as { app?: unknown; socket?: unknown } | null;
-    return Object.assign(c, { socket: typeof hello?.socket === 'string' ? hello.socket : (path ?? ''), app });
+    const hello = (await withTimeout(c.request('hello'), HELLO_MS)) as { app?: unknown; socket?: unknown; pid?: unknown } | null;
+    const pid = typeof hello?.pid === 'number' && Number.isInteger(hello.pid) && hello.pid > 0 ? hello.pid : 0;
+    return Object.assign(c, { socket: typeof hello?.socket === 'string' ? hello.socket : (path ?? ''), app, pid });
   } catch (err) {
     c.close();
     if (err instanceof ControlRequestError && err.code === 'E_MOB_CONTROL_TIMEOUT') {
@@ -268,8 +270,16 @@ function describeProgress(data: unknown): string | null {
   }
 }
 
-async function control(app: string | undefined, io: CliIo, op: 'reload' | 'scale' | 'stop', args: { role?: string; n?: number }, seen?: (data: unknown) => void): Promise<unknown> {
+async function control(
+  app: string | undefined,
+  io: CliIo,
+  op: 'reload' | 'scale' | 'stop',
+  args: { role?: string; n?: number },
+  seen?: (data: unknown) => void,
+  opened?: (kingpinPid: number) => void,
+): Promise<unknown> {
   const c = await open(app);
+  opened?.(c.pid);
   try {
     return await c.request(op, args, (event, data) => {
       if (event !== 'progress') return;
@@ -325,10 +335,46 @@ async function scale(args: string[], io: CliIo): Promise<number> {
 async function stop(args: string[], io: CliIo): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const app = positionals[0];
-  const r = (await control(app, io, 'stop', {})) as { stopped: number; ms: number };
+  let kingpin = 0;
+  const r = (await control(app, io, 'stop', {}, undefined, (pid) => (kingpin = pid))) as { stopped: number; ms: number };
   if (!isCount(r?.stopped) || !isCount(r.ms)) throw badAnswer(app, 'stop', r);
   io.out(`stopped ${app}: ${r.stopped} worker(s) in ${r.ms} ms`);
+  // Done when the Kingpin is gone too: a script may start the app again right after.
+  if (kingpin > 0 && !(await gone(kingpin, KINGPIN_EXIT_MS))) {
+    throw new Failure(`the Kingpin of ${app} (pid ${kingpin}) stopped its workers but has not exited within ${KINGPIN_EXIT_MS} ms`);
+  }
   return 0;
+}
+
+/** True when process `pid` has exited and waits for its parent to reap it (Linux's /proc; false elsewhere). */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state …: comm may hold spaces and parentheses; the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** How long `mob stop` waits for the Kingpin to exit once its workers are gone. */
+const KINGPIN_EXIT_MS = 10_000;
+
+/** Resolves true once process `pid` has exited (polled), false if it still runs after `ms`. */
+async function gone(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+      // Exited, and not yet reaped by its parent: gone all the same.
+      if (zombie(pid)) return true;
+    } catch (err) {
+      // EPERM: it runs, as another user's (not the case of a Kingpin we could stop).
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    }
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function logs(args: string[], io: CliIo): Promise<number> {

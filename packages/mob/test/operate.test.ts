@@ -335,6 +335,8 @@ describe('the control socket and the mob command', () => {
       expect(x.code, x.err).toBe(0);
       expect(x.out).toMatch(/stopped opapp: 4 worker\(s\)/);
     }
+    // Done means the Kingpin is gone too (a script may start the app again at once).
+    expect(isAlive(app.pid)).toBe(false);
     expect((await app.exited).code).toBe(0);
     // Its exit may be seen before the last of its stderr is read: wait (bounded) for the lines.
     await app.waitForText(/mob: every worker is gone/);
