@@ -60,9 +60,10 @@ describe('flow control', () => {
     expect(bigans.ok + bigans.refused).toBe(3000);
     expect(bigans.ok).toBeGreaterThan(0);
     expect(bigans.links).toBe(1);
-    // 3,000 answers of 100 KB are 300 MB: the callee holds its window's bound (16 MiB) of them
-    // (with copies on their way out and garbage: 163 MiB peak here; 502 MiB when they piled up).
-    expect(bigans.peak / 2 ** 20).toBeLessThan(220);
+    // 3,000 answers of 100 KB are 300 MB: the callee holds its window's bound (16 MiB) of them,
+    // with copies on their way out and garbage the collector has not taken yet: 163 to 231 MiB
+    // peak here, as the collector runs earlier or later; 502 MiB when they piled up.
+    expect(bigans.peak / 2 ** 20).toBeLessThan(300);
     await app.stop();
   });
 
