@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigError,
+  WrongProcessError,
   DEFAULT_FLOW,
   Kind,
   ShutdownError,
@@ -339,7 +340,7 @@ export class Kingpin extends EventEmitter<KingpinEvents> {
       throw new ConfigError(`start(name): name must match ${NAME} (it names the processes), got ${describe(name)}`);
     }
     if (!cluster.isPrimary) {
-      throw new ConfigError('start(): the Kingpin runs in the primary (the main script), not in a worker');
+      throw new WrongProcessError('start(): the Kingpin runs in the primary (the main script), not in a worker: start it there, and put this code in a role module');
     }
     if (options.serialization !== undefined && options.serialization !== 'json' && options.serialization !== 'advanced') {
       throw new ConfigError(`start(name, { serialization }): use 'json' or 'advanced', got ${describe(options.serialization)}`);
