@@ -67,6 +67,7 @@ export {
 } from './router.js';
 export type { HostLink, RemoteHost } from './hosts.js';
 export type { RemoteWire } from './remote.js';
+export { tooBigAnswer } from './remote.js';
 export {
   send,
   all,

@@ -369,14 +369,14 @@ export class Remotes {
     peer.window.credit(1, frameBytes(fr));
     debug('remote: a frame of %d bytes is larger than max_payload (%d): not sent', size, max);
     if (fr.k === Kind.Return) {
-      // The caller waits for this answer: it gets why it cannot have it instead.
-      const err = new PayloadError(
-        `the answer of worker ${this.#side.pid} on host "${this.#side.host}" is a frame of ${size} bytes, larger than the NATS server's max_payload (${max} bytes); return less per call, or raise max_payload on the server`,
-      );
-      const answer: Frame = { k: Kind.Return, p: fr.p, i: fr.i, w: this.#side.pid, e: serializeError(err) };
+      // The caller waits for this answer: it gets why it cannot have it instead (small, without
+      // a stack; should even that not fit, the caller's timeout tells).
+      const answer = tooBigAnswer(fr, `worker ${this.#side.pid} on host "${this.#side.host}"`, `a frame of ${size} bytes, larger than the NATS server's max_payload (${max} bytes)`, this.#side.pid);
+      const wire = compactFrame(answer);
+      if (JSON.stringify(wire).length + 512 > max) return;
       const bytes = frameBytes(answer);
       peer.window.take(bytes, false, '');
-      this.#push(peer, compactFrame(answer), bytes);
+      this.#push(peer, wire, bytes);
       return;
     }
     if (fr.k !== Kind.Call || !peer.inflight.delete(fr.i)) return;
@@ -499,6 +499,19 @@ export class Remotes {
         debug('remote: a frame of kind %s from %s/%d ignored', String(fr.k).slice(0, 16), peer.host, peer.rpid);
     }
   }
+}
+
+/**
+ * The answer a caller gets in place of one too big for the broker: a PayloadError naming the
+ * callee (`who`) and why (`what`), without a stack (small whatever the error was).
+ *
+ * @example
+ * tooBigAnswer({ k: Kind.Return, p: 7, i: 3, v: big }, 'worker 42 on host "b"', 'a frame of 2000000 bytes, …', 42);
+ */
+export function tooBigAnswer(fr: { p?: unknown; i: number }, who: string, what: string, pid: number): Frame {
+  const e = serializeError(new PayloadError(`the answer of ${who} cannot travel: ${what}; return less per call, or raise max_payload on the server`));
+  delete e.stack;
+  return { k: Kind.Return, p: fr.p as number, i: fr.i, w: pid, e };
 }
 
 function isPid(x: unknown): x is number {

@@ -372,18 +372,28 @@ function callVia(s: State, m: Membership, frame: CallFrame, where: string, bytes
   const anyHost = frame.l === undefined ? m.anyHost : frame.l === 1;
   const pool = anyHost || m.local.length === 0 ? m.ready : m.local;
   const chosen = strategies[balance](pool, m);
-  let sent = chosen.pid >= REMOTE_BASE ? s.remotes?.send(chosen.pid, frame, where, bytes) : s.links?.send(chosen.pid, frame, where, frame.r, bytes);
-  if (sent === undefined) {
-    // No link to it (itself, too many links, or its link failed): through the Kingpin, to it.
-    frame.t = chosen.pid;
-    sent = enqueue(s, frame, where, frame.r, undefined, bytes);
-  }
-  // Least-pending counts this worker's calls in flight per worker (round-robin needs no count).
-  if (balance === 'least-pending') {
+  // Least-pending counts this worker's calls in flight per worker (round-robin needs no count),
+  // from before the call leaves: its answer may come while it is sent (a frame too big for the
+  // broker fails at once), and uncounts it.
+  const counted = balance === 'least-pending';
+  if (counted) {
     chosen.inflight.size++;
     s.callAt.set(frame.i, chosen.inflight);
   }
-  return sent;
+  try {
+    const sent = chosen.pid >= REMOTE_BASE ? s.remotes?.send(chosen.pid, frame, where, bytes) : s.links?.send(chosen.pid, frame, where, frame.r, bytes);
+    if (sent !== undefined) return sent;
+    // No link to it (itself, too many links, or its link failed): through the Kingpin, to it.
+    frame.t = chosen.pid;
+    return enqueue(s, frame, where, frame.r, undefined, bytes);
+  } catch (err) {
+    // Refused at its call: it is not in flight.
+    if (counted && s.callAt.get(frame.i) === chosen.inflight) {
+      chosen.inflight.size--;
+      s.callAt.delete(frame.i);
+    }
+    throw err;
+  }
 }
 
 /**
@@ -504,8 +514,11 @@ const CROSS_ENVELOPE = 1024;
 /** Throws PayloadError at the call when `payload` cannot fit one message of the broker's (`max` bytes). */
 function tooBigToCross(max: number, payload: string, where: string): void {
   const room = max - CROSS_ENVELOPE;
-  if (payload.length * 3 <= room) return;
-  const size = Buffer.byteLength(payload);
+  // Through the Kingpins, the payload travels as a JSON string: its quotes and backslashes
+  // escaped, a control character as \uXXXX (6 bytes), any other as its UTF-8 (at most 3 per
+  // UTF-16 unit).
+  if (payload.length * 6 <= room) return;
+  const size = Buffer.byteLength(JSON.stringify(payload)) - 2;
   if (size <= room) return;
   throw new PayloadError(
     `${where}: the message takes ${size} bytes, and a message that may go to another host must fit the NATS server's max_payload ` +

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import type { Kingpin, KingpinStats } from 'mob-kingpin';
-import { Kind, PayloadError, compactFrame, expandFrame, frameBytes, serializeError, type Frame, type HostLink, type RemoteHost, type Router } from 'mob-messaging';
+import { Kind, PayloadError, compactFrame, expandFrame, frameBytes, serializeError, tooBigAnswer, type Frame, type HostLink, type RemoteHost, type Router } from 'mob-messaging';
 import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import { client } from './client.js';
 import type { Resolved } from './options.js';
@@ -592,16 +592,20 @@ export class Bridge {
     const fr = expandFrame(raw) as Frame;
     const what = `a frame of ${size} bytes is larger than the NATS server's max_payload (${this.#maxPayload} bytes)`;
     this.#once(`big:${size}`, `mob: ${what}: not sent to host "${e.name}"`);
-    if (tracked) remote.ack(from, 1, 0);
     if (fr.k === Kind.Return && typeof fr.i === 'number') {
-      const err = new PayloadError(`the answer of worker ${from} on host "${this.host}" cannot travel: ${what}; return less per call, or raise max_payload on the server`);
-      const answer: Frame = { k: Kind.Return, p: fr.p, i: fr.i, w: from, e: serializeError(err) };
-      e.out.push(to, from, 0, compactFrame(answer));
-      e.outBytes += frameBytes(answer);
-      this.#dirty.add(e);
-      this.#flushSoon();
-      return;
+      // The caller gets why it cannot have its answer instead (small, without a stack), in the
+      // answer's place: tracked as it was, so the other host's ack of it settles the answer.
+      const answer = tooBigAnswer(fr, `worker ${from} on host "${this.host}"`, what, from);
+      const wire = compactFrame(answer);
+      if (JSON.stringify(wire).length + 512 <= this.#maxPayload) {
+        e.out.push(to, from, tracked ? 1 : 0, wire);
+        e.outBytes += frameBytes(answer);
+        this.#dirty.add(e);
+        this.#flushSoon();
+        return;
+      }
     }
+    if (tracked) remote.ack(from, 1, 0);
     if (fr.k === Kind.Call) {
       const err = new PayloadError(`call to host "${e.name}": ${what}; send less per call, or raise max_payload on the server`);
       remote.receive(from, 0, { k: Kind.Fail, i: fr.i, e: serializeError(err) }, false);

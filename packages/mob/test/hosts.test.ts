@@ -140,7 +140,7 @@ async function expectTooBigRefused(a: Host): Promise<void> {
   expect(r.result).toMatchObject({ ok: false, name: 'PayloadError', code: 'E_MOB_PAYLOAD' });
   expect(r.result.message).toMatch(/^the answer of worker \d+ on host "[bc]" cannot travel|^the answer of worker \d+ on host "[bc]" is a frame of/);
   expect(r.small).toMatchObject({ ok: true, value: 'z'.repeat(10) });
-  for (const k of ['any', 'all', 'pid']) {
+  for (const k of ['any', 'quotes', 'all', 'pid']) {
     expect(r[k]).toMatchObject({ ok: false, name: 'PayloadError', code: 'E_MOB_PAYLOAD' });
     expect(r[k].message).toContain("a message that may go to another host must fit the NATS server's max_payload (1048576 bytes");
   }
