@@ -487,7 +487,10 @@ export class Links {
       if (pending > max) socket.destroy();
     };
     socket.on('data', onData);
-    socket.on('close', () => this.#close(l));
+    socket.on('close', () => {
+      pieces.length = 0;
+      this.#close(l);
+    });
     socket.on('error', (err) => debug('link to %d: %s', l.pid, err.message));
     if (rest) onData(rest);
   }

@@ -232,12 +232,7 @@ export class Bridge {
     if (this.#closed) return void nc.close().catch(() => {});
     this.#nc = nc;
     this.#joinedAt = Date.now();
-    const max = nc.info?.max_payload ?? this.#maxPayload;
-    if (max !== this.#maxPayload) {
-      // The server's own bound, not the default: the workers that said hello before learn it.
-      this.#maxPayload = max;
-      for (const w of this.#router?.workers() ?? []) this.#router!.post(w.pid, { k: Kind.Remote, x: max });
-    }
+    this.#learnMaxPayload(nc);
     this.#log(`mob: host "${this.host}" of "${this.#kingpin.name}" joined NATS at ${this.#options.where}`);
     nc.subscribe(this.#subjects.heartbeats, { callback: (_err, msg) => this.#onHeartbeat(msg) });
     nc.subscribe(this.#subjects.host(this.host), { callback: (_err, msg) => this.#onFrames(msg) });
@@ -250,11 +245,21 @@ export class Bridge {
           // pending there fail now (the hosts stay, unless their heartbeats stop).
           for (const e of this.#hosts.values()) e.remote?.interrupted('this host lost the NATS server; the call may have run');
         } else if (s.type === 'reconnect') {
+          // (Perhaps to another server of the cluster, with a bound of its own.)
+          this.#learnMaxPayload(nc);
           this.#back();
         }
       }
     })().catch(() => {});
     this.#beat();
+  }
+
+  /** The server's bound on a message, when it differs from what the workers were told: they learn it. */
+  #learnMaxPayload(nc: NatsConnection): void {
+    const max = nc.info?.max_payload;
+    if (typeof max !== 'number' || !(max > 0) || max === this.#maxPayload) return;
+    this.#maxPayload = max;
+    for (const w of this.#router?.workers() ?? []) this.#router!.post(w.pid, { k: Kind.Remote, x: max });
   }
 
   /** The connection is back (its reconnect event, or a heartbeat heard while away). */

@@ -57,7 +57,10 @@ export function direct(fr: RemoteFrame): void {
         get connected() {
           return connected && !nc.isClosed();
         },
-        maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+        // The server's, read at each use: after a reconnection it may be another's.
+        get maxPayload() {
+          return nc.info?.max_payload ?? 1024 * 1024;
+        },
         publish(host, pid, body) {
           try {
             // Bytes from Buffer's pool: no ArrayBuffer of its own per batch, as a string's encoding would make.

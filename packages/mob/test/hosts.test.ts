@@ -416,6 +416,28 @@ describe('one mob over three hosts through NATS', () => {
     expect(after).toHaveLength(400);
   });
 
+  it("the bound on a message is the server's max_payload, as the server says it: from the start, and after a restart with another", async () => {
+    const nats = await startNats(undefined, 'max_payload: 65536');
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1 }, dir);
+    await host(nats, 'b', { back: 2 }, dir);
+    await formed(a, ['b'], 2);
+    // 100,000 characters: over this server's 64 KiB, refused at the call.
+    const small = await ask(a.port, '/sized?n=100000');
+    expect(small.any).toMatchObject({ ok: false, name: 'PayloadError' });
+    expect(small.any.message).toContain("max_payload (65536 bytes");
+    expect(small.call).toMatchObject({ ok: false, name: 'PayloadError' });
+    expect(small.call.message).toContain("max_payload (65536 bytes)");
+    // The same port, a server with the default 1 MiB: the hosts and their workers learn it.
+    await nats.kill();
+    await startNats(nats.port);
+    await formed(a, ['b'], 2, 10_000);
+    let big = await ask(a.port, '/sized?n=100000');
+    // (Each worker's own connection comes back on its own schedule; the Kingpins' first.)
+    for (const until = Date.now() + 10_000; !(big.any.ok && big.call.ok) && Date.now() < until; big = await ask(a.port, '/sized?n=100000')) await delay(200);
+    expect(big).toEqual({ any: { ok: true, value: true }, call: { ok: true, value: 100_000 } });
+  });
+
   it('a host started while its nats-server is down says it waits, serves its own roles, and joins once the server is up', async () => {
     const nats = await startNats();
     await nats.kill();

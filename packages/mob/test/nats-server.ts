@@ -1,7 +1,10 @@
 // A real nats-server on a free loopback port, for the multi-host tests. Where it is missing,
 // the tests fail with the command that installs it: they are never skipped.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isAlive } from '../../mob-messaging/test/harness.js';
 
 export interface NatsServer {
@@ -34,10 +37,12 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts nats-server on `port` (a free one by default) and resolves once it accepts clients. */
-export async function startNats(port?: number): Promise<NatsServer> {
+export async function startNats(port?: number, config?: string): Promise<NatsServer> {
   const bin = natsServerBinary();
   const p = port ?? (await freePort());
-  const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(p)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // `config`: lines of a configuration file (for what has no flag, as max_payload).
+  const conf = config === undefined ? [] : ['-c', writeConfig(config)];
+  const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(p), ...conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${log}`)), 10_000);
@@ -74,4 +79,11 @@ export async function startNats(port?: number): Promise<NatsServer> {
 /** Kills every nats-server a test started. */
 export async function stopNats(): Promise<void> {
   await Promise.all(servers.splice(0).map((s) => s.kill()));
+}
+
+/** A nats-server configuration file with `text`, in a folder of its own under the system's temporary folder. */
+function writeConfig(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'mob-nats-conf-')), 'nats.conf');
+  writeFileSync(file, `${text}\n`);
+  return file;
 }
