@@ -6,10 +6,9 @@ import type { Socket } from 'node:net';
  * `onOverflow` instead (its text is dropped), and nothing after it is read.
  */
 export function readLines(socket: Socket, onLine: (line: string) => void, max = Infinity, onOverflow?: () => void): void {
-  // A line not ended yet, in pieces, with its length in characters and bytes: joined once,
-  // when its newline comes, so that a long line costs its length, not its square.
+  // A line not ended yet, in pieces, with its length in bytes: joined once, when its newline
+  // comes, so that a long line costs its length, not its square.
   const pieces: string[] = [];
-  let chars = 0;
   let bytes = 0;
   let over = false;
   const size = (text: string): number => (max === Infinity ? 0 : Buffer.byteLength(text));
@@ -27,11 +26,10 @@ export function readLines(socket: Socket, onLine: (line: string) => void, max = 
       let line = chunk.slice(start, nl);
       start = nl + 1;
       const b = bytes + size(line);
-      if (chars > 0) {
+      if (pieces.length > 0) {
         pieces.push(line);
         line = pieces.join('');
         pieces.length = 0;
-        chars = 0;
         bytes = 0;
       }
       if (b > max) return overflow();
@@ -41,7 +39,6 @@ export function readLines(socket: Socket, onLine: (line: string) => void, max = 
     if (start === chunk.length) return;
     const rest = start === 0 ? chunk : chunk.slice(start);
     pieces.push(rest);
-    chars += rest.length;
     bytes += size(rest);
     if (bytes > max) overflow();
   });

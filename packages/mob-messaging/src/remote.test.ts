@@ -217,6 +217,31 @@ describe('direct paths between workers of two hosts', () => {
     expect(a.published).toHaveLength(0);
   });
 
+  it('an answer larger than the broker takes reaches its caller as a PayloadError; one whose replacement would not fit either is not sent, once', async () => {
+    const { a, b } = pair({ maxPayload: 1000 });
+    a.remotes.send(A_B, call(1), 'c');
+    await tick();
+    expect(b.got).toHaveLength(1);
+    b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 1, v: JSON.stringify('x'.repeat(5000)) }, undefined);
+    await tick();
+    expect(a.got).toHaveLength(1);
+    expect(a.got[0]).toMatchObject({ k: Kind.Return, i: 1, e: { name: 'PayloadError', code: 'E_MOB_PAYLOAD' } });
+    expect((a.got[0] as { e: { message: string; stack?: string } }).e.message).toMatch(/^the answer of worker 201 on host "b" cannot travel: a frame of \d+ bytes, larger than the NATS server's max_payload \(1000 bytes\)/);
+    expect((a.got[0] as { e: { stack?: string } }).e.stack).toBeUndefined();
+
+    // A broker too small even for the replacement: nothing more is published, and no loop.
+    const tiny = pair({ maxPayload: 300 });
+    tiny.a.remotes.send(A_B, call(1), 'c');
+    await tick();
+    expect(tiny.b.got).toHaveLength(1);
+    const before = tiny.b.published.length;
+    tiny.b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 1, v: JSON.stringify('x'.repeat(5000)) }, undefined);
+    await tick();
+    await tick();
+    expect(tiny.b.published.length - before).toBeLessThanOrEqual(1);
+    expect(tiny.a.got.filter((f) => f.k === Kind.Return)).toEqual([]);
+  });
+
   it('hostile bytes on a worker subject are dropped without a throw, and nothing reaches an inherited property', async () => {
     const { a, b } = pair();
     const junk = ['', 'null', '[]', '{', '{"h":1}', '{"__proto__":{"x":1}}', '{"h":"a","p":101,"g":"tag-b-for-a","f":{"length":3}}'];

@@ -371,12 +371,10 @@ export class Remotes {
     if (fr.k === Kind.Return) {
       // The caller waits for this answer: it gets why it cannot have it instead (small, without
       // a stack; should even that not fit, the caller's timeout tells).
-      const answer = tooBigAnswer(fr, `worker ${this.#side.pid} on host "${this.#side.host}"`, `a frame of ${size} bytes, larger than the NATS server's max_payload (${max} bytes)`, this.#side.pid);
-      const wire = compactFrame(answer);
-      if (JSON.stringify(wire).length + 512 > max) return;
-      const bytes = frameBytes(answer);
-      peer.window.take(bytes, false, '');
-      this.#push(peer, wire, bytes);
+      const answer = tooBigAnswer(fr, `worker ${this.#side.pid} on host "${this.#side.host}"`, `a frame of ${size} bytes, larger than the NATS server's max_payload (${max} bytes)`, this.#side.pid, max);
+      if (!answer) return;
+      peer.window.take(answer.bytes, false, '');
+      this.#push(peer, answer.wire, answer.bytes);
       return;
     }
     if (fr.k !== Kind.Call || !peer.inflight.delete(fr.i)) return;
@@ -502,16 +500,23 @@ export class Remotes {
 }
 
 /**
- * The answer a caller gets in place of one too big for the broker: a PayloadError naming the
- * callee (`who`) and why (`what`), without a stack (small whatever the error was).
+ * The answer a caller gets in place of one too big for the broker (`max` bytes): a
+ * PayloadError naming the callee (`who`) and why (`what`), without a stack (small whatever the
+ * error was), in its wire form with what it counts in a window. Undefined when even it would
+ * not fit: nothing is sent, and the caller's timeout tells.
  *
  * @example
- * tooBigAnswer({ k: Kind.Return, p: 7, i: 3, v: big }, 'worker 42 on host "b"', 'a frame of 2000000 bytes, …', 42);
+ * const answer = tooBigAnswer({ k: Kind.Return, p: 7, i: 3, v: big }, 'worker 42 on host "b"', 'a frame of 2000000 bytes, …', 42, 1048576);
+ * if (answer) send(answer.wire, answer.bytes);
  */
-export function tooBigAnswer(fr: { p?: unknown; i: number }, who: string, what: string, pid: number): Frame {
+export function tooBigAnswer(fr: { p?: unknown; i: number }, who: string, what: string, pid: number, max: number): { frame: Frame; wire: unknown; bytes: number } | undefined {
   const e = serializeError(new PayloadError(`the answer of ${who} cannot travel: ${what}; return less per call, or raise max_payload on the server`));
   delete e.stack;
-  return { k: Kind.Return, p: fr.p as number, i: fr.i, w: pid, e };
+  const frame: Frame = { k: Kind.Return, p: fr.p as number, i: fr.i, w: pid, e };
+  const wire = compactFrame(frame);
+  // (Room for the batch's envelope around it.)
+  if (JSON.stringify(wire).length + 512 > max) return undefined;
+  return { frame, wire, bytes: frameBytes(frame) };
 }
 
 function isPid(x: unknown): x is number {

@@ -28,6 +28,7 @@ import {
   type Frame,
   type FrameOf,
   type MessageFrame,
+  type RemoteFrame,
   type TargetKind,
   type Transport,
 } from './protocol.js';
@@ -178,7 +179,12 @@ function init(): State {
       post: (frame, bytes) => postFrame(s, frame, bytes),
       flush: () => outbox.flush(),
       handle: (kind, handler) => {
-        handlers.set(kind, handler);
+        // The Kingpin's Remote frame: mob-messaging takes the broker's bound, then the handler.
+        const learning = (fr: RemoteFrame): void => {
+          learnRemote(s, fr);
+          handler(fr as never);
+        };
+        handlers.set(kind, kind === Kind.Remote ? learning : handler);
       },
       encode: (value, where, owned) => encodePayload(value, where, serialization, owned),
       decode: (payload) => decodePayload(payload, serialization),
@@ -240,6 +246,7 @@ function init(): State {
   handlers.set(Kind.Shutdown, (fr: FrameOf<typeof Kind.Shutdown>) => void (fr.q === 1 ? quiet(s) : shutdown(s, fr.t)));
   // The Kingpin wants fresh figures (a scrape, a status): they leave with this turn's frames.
   handlers.set(Kind.Report, () => report(s));
+  handlers.set(Kind.Remote, (fr: RemoteFrame) => learnRemote(s, fr));
 
   // mob's frames are taken before Node emits them as 'message': the app's own
   // process.on('message') listeners never see them, and the app's messages pass untouched.
@@ -299,8 +306,6 @@ function dispatch(s: State, fr: Frame, handle: unknown): void {
       s.pendingAt.delete(fr.p);
     }
   }
-  // Across hosts: the broker's bound on a message, from the Kingpin.
-  if (fr.k === Kind.Remote && typeof fr.x === 'number' && Number.isInteger(fr.x) && fr.x > 0) s.remoteMax = fr.x;
   const handler = s.handlers.get(fr.k);
   if (!handler) {
     debug('frame of unknown kind %s ignored', String(fr.k).slice(0, 32));
@@ -506,6 +511,11 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
   }
   // A frame for many workers is one frame here: taken or refused as a whole.
   return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle), bytes);
+}
+
+/** Across hosts: the broker's bound on a message, from the Kingpin's Remote frame. */
+function learnRemote(s: State, fr: RemoteFrame): void {
+  if (typeof fr.x === 'number' && Number.isInteger(fr.x) && fr.x > 0) s.remoteMax = fr.x;
 }
 
 /** Room left in a broker message for what travels with a frame (the batch's envelope, the frame's fields). */

@@ -600,11 +600,10 @@ export class Bridge {
     if (fr.k === Kind.Return && typeof fr.i === 'number') {
       // The caller gets why it cannot have its answer instead (small, without a stack), in the
       // answer's place: tracked as it was, so the other host's ack of it settles the answer.
-      const answer = tooBigAnswer(fr, `worker ${from} on host "${this.host}"`, what, from);
-      const wire = compactFrame(answer);
-      if (JSON.stringify(wire).length + 512 <= this.#maxPayload) {
-        e.out.push(to, from, tracked ? 1 : 0, wire);
-        e.outBytes += frameBytes(answer);
+      const answer = tooBigAnswer(fr, `worker ${from} on host "${this.host}"`, what, from, this.#maxPayload);
+      if (answer) {
+        e.out.push(to, from, tracked ? 1 : 0, answer.wire);
+        e.outBytes += answer.bytes;
         this.#dirty.add(e);
         this.#flushSoon();
         return;
