@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Kind, LATENCY_BUCKETS, type ExportFigures, type ReportFrame } from './protocol.js';
 
 /** What the layers above add to a worker's report (mob-proxy: the exports it serves). */
@@ -29,7 +30,6 @@ export class Reporter {
 
   frame(): ReportFrame {
     const cpu = process.cpuUsage();
-    // The global, touched at the first report: a worker loads no perf_hooks before it is ready.
     const elu = performance.eventLoopUtilization();
     const mem = process.memoryUsage();
     const fr: ReportFrame = {
