@@ -47,6 +47,10 @@ const RPC_CASES = ['lat', 'pipe', 'lat10k', 'pipe10k'];
  * minutes, and neighbours run in the same minute.
  */
 const SCENARIOS = [
+  // What taking turns between two callees costs, one call at a time: mob with one back worker,
+  // and the raw Unix ping-pong with two servers in turn (see PERFORMANCE.md).
+  { id: 'mob-links-1', file: 'scenarios/mob-main.cjs', env: { MOB_BENCH_BACK: '1' }, mode: 'rpc', cases: ['lat'], links: true, installed: true },
+  { id: 'unix-alt', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'unix', PINGPONG_SERVERS: '2' }, cases: ['lat'] },
   { id: 'unix', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'unix' }, cases: ['lat'] },
   { id: 'ipc', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'ipc' }, cases: ['lat'] },
   { id: 'mob-links', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: true, installed: true },

@@ -11,6 +11,8 @@ export const IMPLS = {
   piscina: 'piscina (2 threads, reference)',
   ipc: 'raw IPC ping-pong (1 hop)',
   unix: 'raw Unix socket ping-pong (1 hop)',
+  'mob-links-1': 'mob (links), 1 back worker',
+  'unix-alt': 'raw Unix socket ping-pong, 2 servers in turn',
   mob: 'mob (Kingpin)',
   plain: 'plain cluster (baseline)',
   rr: 'round-robin (default, baseline)',
@@ -30,6 +32,8 @@ const CPU = ['mob-links', 'mob-routed', 'mob-nostats', 'relay', 'relay-batched']
 /** Across two hosts through a nats-server: mob and Moleculer; and prefer-local against one host. */
 const HOSTS = ['nats-mob', 'nats-kingpins', 'moleculer'];
 const LOCAL = ['nats-local', 'mob-links'];
+/** One call at a time, one callee against two in turn (round-robin), and workerpool (its first idle worker). */
+const TURNS = ['mob-links-1', 'mob-links', 'unix', 'unix-alt', 'workerpool'];
 
 /**
  * Every figure: which scenario, case and field it is read from (a dotted path), and its
@@ -53,6 +57,7 @@ export const FIGURES = [
   ...LOCAL.map((impl) => fig('local.lat.p50', 'add(1,2) with the callee on this host and another (prefer-local), one at a time: p50', 'µs', 'lower', impl, impl, 'lat', 'p50', ['mob-links', 'lat', 'p50'])),
   ...LOCAL.map((impl) => fig('local.pipe', 'add(1,2) with the callee on this host and another (prefer-local), 1000 in flight', 'calls/s', 'higher', impl, impl, 'pipe', 'callsPerSec', ['mob-links', 'pipe', 'callsPerSec'])),
   ...LOCAL.map((impl) => fig('local.cpu.pipe', 'add(1,2) with the callee on this host and another (prefer-local), 1000 in flight: CPU per call, all processes', 'µs/call', 'lower', impl, impl, 'pipe', 'cpu.usPerCall', ['mob-links', 'pipe', 'cpu.usPerCall'])),
+  ...TURNS.map((impl) => fig('turns.lat.p50', 'add(1,2) one at a time, one callee or two in turn: p50', 'µs', 'lower', impl, impl, 'lat', 'p50', ['unix', 'lat', 'p50'])),
   fig('ready', '8 workers ready', 'ms', 'lower', 'mob', 'ready-mob', 'ready', 'ms', ['ready-plain', 'ready', 'ms']),
   fig('ready', '8 workers ready', 'ms', 'lower', 'plain', 'ready-plain', 'ready', 'ms', ['ready-plain', 'ready', 'ms']),
   fig('rss', 'primary idle RSS, 8 workers', 'MiB', 'lower', 'mob', 'ready-mob', 'rss', 'mib', ['ready-plain', 'rss', 'mib']),
@@ -261,6 +266,10 @@ export function markdown(figures, targets, { machine, runs, quiet, contended = [
     return Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a';
   };
   const floor = ['ipc', 'unix'];
+  const turns = (label, one, two) => {
+    const r = get(figures, 'turns.lat.p50', two) / get(figures, 'turns.lat.p50', one);
+    return `| ${label} | ${plain('turns.lat.p50', one)} | ${plain('turns.lat.p50', two)} | ${Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a'} |`;
+  };
   const out = [
     '## Performance',
     '',
@@ -292,6 +301,17 @@ export function markdown(figures, targets, { machine, runs, quiet, contended = [
     `| p50 | ${plain('lat.p50', 'mob-links')} | ${floor.map((i) => plain('lat.p50', i)).join(' | ')} |`,
     `| p99 | ${plain('lat.p99', 'mob-links')} | ${floor.map((i) => plain('lat.p99', i)).join(' | ')} |`,
     `| mob (links) p50 ÷ this p50 | 1.00× | ${floor.map((i) => times('lat.p50', i)).join(' | ')} |`,
+    '',
+    'Round-robin, one call at a time: mob (links) sends consecutive calls to its two back workers',
+    'in turn, so three processes take turns on two cores. The same cost, measured alone: mob with one',
+    'back worker, and the raw Unix ping-pong with two servers in turn. workerpool sends every call',
+    'of a sequence to its first idle worker: one callee.',
+    '',
+    '| add(1, 2), one call at a time, p50 | one callee | two callees in turn | two in turn ÷ one |',
+    '|---|---:|---:|---:|',
+    turns('mob (links)', 'mob-links-1', 'mob-links'),
+    turns('raw Unix socket ping-pong', 'unix', 'unix-alt'),
+    `| workerpool (process, 2 workers: its first idle one) | ${plain('turns.lat.p50', 'workerpool')} | – | – |`,
     '',
     ...head('10 KB JSON argument', PAD),
     row(PAD, 'lat10k.p50', 'one call at a time, p50'),

@@ -2,7 +2,8 @@
 // The mob scenarios' main script: the Kingpin, with role "back" (2 workers) and role "driver"
 // (1 worker, the caller). Prints the driver's figures as one `@@bench` line, then stops.
 // MOB_LINKS=0 starts mob with `links: false`: every call goes through the Kingpin (routed);
-// otherwise mob's default, direct links between workers.
+// otherwise mob's default, direct links between workers. MOB_BENCH_BACK=1: role "back" has one
+// worker (the driver's calls need not take turns).
 const cluster = require('node:cluster');
 const lib = require('./lib.cjs');
 
@@ -13,6 +14,7 @@ if (process.env.BENCH_PROFILE_WORKERS !== '1') {
 
 const mob = require('mob');
 const LINKS = process.env.MOB_LINKS !== '0';
+const BACK = Number(process.env.MOB_BENCH_BACK ?? 2);
 const kingpin = mob
   .start('bench', {
     log: (line) => process.stderr.write(`${line}\n`),
@@ -22,7 +24,7 @@ const kingpin = mob
     ...(process.env.MOB_BENCH_STATS === '0' ? { stats: false } : {}),
   })
   .base(module)
-  .role('back', './mob-back.cjs', { workers: 2 })
+  .role('back', './mob-back.cjs', { workers: BACK })
   .role('driver', './mob-driver.cjs', { workers: 1 });
 
 // CPU of every process (this Kingpin and its 3 workers) around each timed pipelined phase.
@@ -31,7 +33,7 @@ const meter = lib.cpuMeter(() => kingpin.workers().map((w) => w.pid));
 cluster.on('message', (worker, msg) => {
   if (!msg || typeof msg.bench !== 'string') return;
   if (msg.bench === 'cpu') worker.send({ bench: 'cpu', cpu: meter(msg.phase) });
-  else if (msg.bench === 'result') void finish({ impl: LINKS ? 'mob-links' : 'mob-routed', cases: msg.cases, links: msg.links, pids: pids() }, 0);
+  else if (msg.bench === 'result') void finish({ impl: LINKS ? (BACK === 1 ? 'mob-links-1' : 'mob-links') : 'mob-routed', cases: msg.cases, links: msg.links, pids: pids() }, 0);
   else if (msg.bench === 'error') {
     process.stderr.write(`driver failed: ${msg.error}\n`);
     void finish(null, 1);
