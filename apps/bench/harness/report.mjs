@@ -261,15 +261,15 @@ export function markdown(figures, targets, { machine, runs, quiet, contended = [
   const row = (impls, id, label) => `| ${label} | ${impls.map((impl) => md(figures, id, impl)).join(' | ')} |`;
   const head = (first, impls) => [`| ${first} | ${impls.map((i) => IMPLS[i]).join(' | ')} |`, `|---|${impls.map(() => '---:').join('|')}|`];
   const plain = (id, impl) => fmt(get(figures, id, impl), 'µs');
-  const times = (id, impl) => {
-    const r = get(figures, id, 'mob-links') / get(figures, id, impl);
+  /** Figure `id` of `a` over that of `b`, as `1.23×`. */
+  const ratio = (id, a, b) => {
+    const r = get(figures, id, a) / get(figures, id, b);
     return Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a';
   };
+  const times = (id, impl) => ratio(id, 'mob-links', impl);
   const floor = ['ipc', 'unix'];
-  const turns = (label, one, two) => {
-    const r = get(figures, 'turns.lat.p50', two) / get(figures, 'turns.lat.p50', one);
-    return `| ${label} | ${plain('turns.lat.p50', one)} | ${plain('turns.lat.p50', two)} | ${Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a'} |`;
-  };
+  const turns = (label, one, two) =>
+    `| ${label} | ${plain('turns.lat.p50', one)} | ${plain('turns.lat.p50', two)} | ${ratio('turns.lat.p50', two, one)} |`;
   const out = [
     '## Performance',
     '',
