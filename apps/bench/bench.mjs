@@ -42,16 +42,21 @@ const RPC_CASES = ['lat', 'pipe', 'lat10k', 'pipe10k'];
  * pipelined cases whose CPU of every process is measured (`processes` of them). `links`:
  * whether the driver must have had direct links open (true) or none (false). `servedBy`: the
  * host (or Moleculer node) that must have answered every call the driver made, and no other.
- * The order puts each target's two sides next to each other (mob (links) between the raw IPC
- * ping-pong and workerpool, metrics off two away, mob over NATS beside Moleculer): this machine changes speed over
- * minutes, and neighbours run in the same minute.
+ * The order puts each target's two sides next to each other: this machine changes speed over
+ * minutes, and neighbours run in the same minute. mob (links) is the baseline of five others,
+ * so they sit around it by how close their figures must be: the raw IPC ping-pong and
+ * workerpool beside it, prefer-local over NATS and metrics off two places away, mob (routed)
+ * and mob (links) with one back worker three. mob over NATS runs beside Moleculer.
  */
 const SCENARIOS = [
   // What taking turns between two callees costs, one call at a time: mob with one back worker,
   // and the raw Unix ping-pong with two servers in turn (see PERFORMANCE.md).
-  { id: 'mob-links-1', file: 'scenarios/mob-main.cjs', env: { MOB_BENCH_BACK: '1' }, mode: 'rpc', cases: ['lat'], links: true, installed: true },
   { id: 'unix-alt', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'unix', PINGPONG_SERVERS: '2' }, cases: ['lat'] },
   { id: 'unix', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'unix' }, cases: ['lat'] },
+  { id: 'mob-links-1', file: 'scenarios/mob-main.cjs', env: { MOB_BENCH_BACK: '1' }, mode: 'rpc', cases: ['lat'], links: true, installed: true },
+  // prefer-local across two hosts through a nats-server on this machine (each host its own
+  // Kingpin process), against mob (links) on one host.
+  { id: 'nats-local', file: 'scenarios/nats-main.cjs', env: { NATS_LOCAL: '1' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 6, links: true, servedBy: 'a', installed: true },
   { id: 'ipc', file: 'scenarios/pingpong.cjs', env: { PINGPONG: 'ipc' }, cases: ['lat'] },
   { id: 'mob-links', file: 'scenarios/mob-main.cjs', env: {}, mode: 'rpc', cases: RPC_CASES, cpu: ['pipe', 'pipe10k'], processes: 4, links: true, installed: true },
   { id: 'workerpool', file: 'scenarios/pools.cjs', env: { POOL: 'workerpool' }, cases: ['lat', 'pipe'] },
@@ -64,7 +69,6 @@ const SCENARIOS = [
   { id: 'ready-plain', file: 'scenarios/ready-plain.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
   { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'], links: true, installed: true },
   // Across two hosts through a nats-server on this machine (each host its own Kingpin process).
-  { id: 'nats-local', file: 'scenarios/nats-main.cjs', env: { NATS_LOCAL: '1' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 6, links: true, servedBy: 'a', installed: true },
   { id: 'nats-mob', file: 'scenarios/nats-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
   { id: 'moleculer', file: 'scenarios/moleculer-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 3, servedBy: 'callee' },
   { id: 'nats-kingpins', file: 'scenarios/nats-main.cjs', env: { NATS_DIRECT: '0' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
