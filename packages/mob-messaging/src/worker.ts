@@ -502,15 +502,31 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
   }
   const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
   const bytes = frameBytes(frame);
-  // Across hosts, a message that may go to another host must fit the broker's bound: any()
-  // and all() (the Kingpin places them), and pid() of another host's worker.
-  if (s.remoteMax > 0 && typeof d === 'string' && (t !== Target.Pid || typeof extra.p === 'string' || (extra.p ?? 0) >= REMOTE_BASE)) tooBigToCross(s.remoteMax, d, where);
+  // Across hosts, a message that may go to another host must fit the broker's bound: pid() of
+  // another host's worker, and any(), all() and send() unless, as far as this worker knows,
+  // the Kingpin places it on this host only.
+  if (s.remoteMax > 0 && typeof d === 'string' && mayCross(s, t, extra)) tooBigToCross(s.remoteMax, d, where);
   if (t === Target.Pid && s.links && (handle === undefined || handle === null) && typeof extra.p === 'number') {
     const sent = s.links.send(extra.p, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
   }
   // A frame for many workers is one frame here: taken or refused as a whole.
   return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle), bytes);
+}
+
+/**
+ * Whether a message may leave this host, from the membership the Kingpin last told this
+ * worker: `any(role)` stays here while the role has a ready worker here and prefers them
+ * (prefer-local, its default); `all(role)` while every ready worker of the role is here. A role
+ * with no ready worker yet may get one anywhere; `send()` goes to every host.
+ */
+function mayCross(s: State, t: TargetKind, extra: { r?: string; p?: number | string }): boolean {
+  if (t === Target.Pid) return typeof extra.p === 'string' || (extra.p ?? 0) >= REMOTE_BASE;
+  const m = typeof extra.r === 'string' ? s.members.get(extra.r) : undefined;
+  if (!m || m.ready.length === 0) return true;
+  if (t === Target.Any) return m.anyHost || m.local.length === 0;
+  if (t === Target.All) return m.local.length < m.ready.length;
+  return true;
 }
 
 /** Across hosts: the broker's bound on a message, from the Kingpin's Remote frame. */

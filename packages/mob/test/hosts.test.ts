@@ -438,6 +438,27 @@ describe('one mob over three hosts through NATS', () => {
     expect(big).toEqual({ any: { ok: true, value: true }, call: { ok: true, value: 100_000 } });
   });
 
+  it('a message over max_payload that stays on this host is not refused: any() to a role with a ready worker here, all() to a role only here; all() to a role with workers on other hosts is', async () => {
+    const nats = await startNats(undefined, 'max_payload: 65536');
+    const dir = home();
+    const a = await host(nats, 'a', { front: 1, back: 1 }, dir);
+    await host(nats, 'b', { back: 1 }, dir);
+    await formed(a, ['a', 'b'], 2);
+    const r = await ask(a.port, '/localbig?n=100000');
+    expect(r.any).toEqual({ ok: true, value: true });
+    expect(r.fronts).toEqual({ ok: true, value: true });
+    expect(r.all).toMatchObject({ ok: false, name: 'PayloadError', code: 'E_MOB_PAYLOAD' });
+    expect(r.all.message).toContain("a message that may go to another host must fit the NATS server's max_payload (65536 bytes");
+    // The any() message reached the back worker of host a, whole; all() sent nothing.
+    let got = await ask(a.port, '/locals');
+    for (const until = Date.now() + 5000; got.locals.length === 0 && Date.now() < until; got = await ask(a.port, '/locals')) await delay(50);
+    expect(got).toMatchObject({ host: 'a', locals: [100_000] });
+    // all('front') reached the one front, host a's.
+    let inbox = await ask(a.port, '/inbox');
+    for (const until = Date.now() + 5000; inbox.length === 0 && Date.now() < until; inbox = await ask(a.port, '/inbox')) await delay(50);
+    expect(inbox.map((m: any) => m.msg.local.length)).toEqual([100_000]);
+  });
+
   it('a host started while its nats-server is down says it waits, serves its own roles, and joins once the server is up', async () => {
     const nats = await startNats();
     await nats.kill();
