@@ -504,7 +504,7 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
   const bytes = frameBytes(frame);
   // Across hosts, a message that may go to another host must fit the broker's bound: pid() of
   // another host's worker, and any(), all() and send() unless, as far as this worker knows,
-  // the Kingpin places it on this host only.
+  // the Kingpin delivers it on this host only.
   if (s.remoteMax > 0 && typeof d === 'string' && mayCross(s, t, extra)) tooBigToCross(s.remoteMax, d, where);
   if (t === Target.Pid && s.links && (handle === undefined || handle === null) && typeof extra.p === 'number') {
     const sent = s.links.send(extra.p, frame, where, undefined, bytes);
@@ -517,11 +517,16 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
 /**
  * Whether a message may leave this host, from the membership the Kingpin last told this
  * worker: `any(role)` stays here while the role has a ready worker here and prefers them
- * (prefer-local, its default); `all(role)` while every ready worker of the role is here. A role
- * with no ready worker yet may get one anywhere; `send()` goes to every host.
+ * (prefer-local, its default); `all(role)` while every ready worker of the role is here;
+ * `send()` while every ready worker of every role is. A role with no ready worker yet may get
+ * one anywhere.
  */
 function mayCross(s: State, t: TargetKind, extra: { r?: string; p?: number | string }): boolean {
   if (t === Target.Pid) return typeof extra.p === 'string' || (extra.p ?? 0) >= REMOTE_BASE;
+  if (t === Target.Every) {
+    for (const m of s.members.values()) if (m.local.length < m.ready.length) return true;
+    return false;
+  }
   const m = typeof extra.r === 'string' ? s.members.get(extra.r) : undefined;
   if (!m || m.ready.length === 0) return true;
   if (t === Target.Any) return m.anyHost || m.local.length === 0;
