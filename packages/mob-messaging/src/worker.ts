@@ -503,9 +503,9 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
   const frame: MessageFrame = { k: Kind.Message, t, ...extra, d };
   const bytes = frameBytes(frame);
   // Across hosts, a message that may go to another host must fit the broker's bound: pid() of
-  // another host's worker, and any(), all() and send() unless, as far as this worker knows,
-  // the Kingpin delivers it on this host only.
-  if (s.remoteMax > 0 && typeof d === 'string' && mayCross(s, t, extra)) tooBigToCross(s.remoteMax, d, where);
+  // another host's worker, send(), and any() and all() unless, as far as this worker knows,
+  // the Kingpin delivers them on this host only.
+  if (s.remoteMax > 0 && typeof d === 'string' && d.length * 6 > s.remoteMax - CROSS_ENVELOPE && mayCross(s, t, extra)) tooBigToCross(s.remoteMax, d, where);
   if (t === Target.Pid && s.links && (handle === undefined || handle === null) && typeof extra.p === 'number') {
     const sent = s.links.send(extra.p, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
@@ -516,22 +516,23 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
 
 /**
  * Whether a message may leave this host, from the membership the Kingpin last told this
- * worker: `any(role)` stays here while the role has a ready worker here and prefers them
- * (prefer-local, its default); `all(role)` while every ready worker of the role is here;
- * `send()` while every ready worker of every role is. A role with no ready worker yet may get
- * one anywhere.
+ * worker: `any(role)` stays here while the role has ready workers here and prefers them
+ * (prefer-local, its default), or has none elsewhere; `all(role)` while it has no ready worker
+ * elsewhere. A role with no ready worker yet may get one anywhere. `send()` goes to every
+ * worker of every host, whatever its role: it may always leave.
  */
 function mayCross(s: State, t: TargetKind, extra: { r?: string; p?: number | string }): boolean {
   if (t === Target.Pid) return typeof extra.p === 'string' || (extra.p ?? 0) >= REMOTE_BASE;
-  if (t === Target.Every) {
-    for (const m of s.members.values()) if (m.local.length < m.ready.length) return true;
-    return false;
-  }
+  if (t !== Target.Any && t !== Target.All) return true;
   const m = typeof extra.r === 'string' ? s.members.get(extra.r) : undefined;
   if (!m || m.ready.length === 0) return true;
-  if (t === Target.Any) return m.anyHost || m.local.length === 0;
-  if (t === Target.All) return m.local.length < m.ready.length;
-  return true;
+  let here = false;
+  let away = false;
+  for (const c of m.ready) {
+    if (c.pid >= REMOTE_BASE) away = true;
+    else here = true;
+  }
+  return t === Target.All ? away : away && (m.anyHost || !here);
 }
 
 /** Across hosts: the broker's bound on a message, from the Kingpin's Remote frame. */
