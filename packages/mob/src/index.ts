@@ -25,7 +25,7 @@ export interface StartOptions extends Omit<KingpinOptions, 'exec'> {
    * server URL (`'nats://10.0.0.5:4222'`, several comma-separated) or the NATS client's
    * connection options (`{ servers, user, pass, token, nkey, credentials, tls, heartbeat,
    * lostAfter }`). Also set by the environment: `MOB_NATS`. `false`: one host even when the
-   * environment sets it. With it, this host is named by the `host` option (or `MOB_HOST`, or
+   * environment sets it; an empty string, as `MOB_NATS` set to nothing gives, is no server. With it, this host is named by the `host` option (or `MOB_HOST`, or
    * the hostname), and its control socket is `<app>.<host>.sock`.
    */
   nats?: string | NatsOptions | false;
@@ -50,7 +50,8 @@ export function start(name: string, options: StartOptions = {}): Kingpin {
   }
   const { control, metrics, nats, ...kingpinOptions } = options;
   const m = metricsOptions(metrics);
-  const broker = nats === false ? undefined : (nats ?? (process.env.MOB_NATS || undefined));
+  // An empty string is no server, as MOB_NATS set to nothing is (`nats: process.env.MOB_NATS`).
+  const broker = nats === false ? undefined : (unset(nats) ?? unset(process.env.MOB_NATS));
   if (broker !== undefined && kingpinOptions.serialization === 'advanced') {
     throw new ConfigError(`start(name, { nats }): frames cross hosts as JSON; use serialization: 'json' (the default) with nats`);
   }
@@ -62,6 +63,11 @@ export function start(name: string, options: StartOptions = {}): Kingpin {
   // gate says why).
   if (pkg) kingpin.beforeStart(claimed.then(() => void pkg.join(kingpin, broker!, kingpinOptions.log), () => {}));
   return kingpin;
+}
+
+/** `nats` as given, or undefined for an empty or blank string. */
+function unset<T>(v: T): T | undefined {
+  return typeof v === 'string' && v.trim() === '' ? undefined : v;
 }
 
 /** The metrics endpoint asked for by the option or the environment, or null. */

@@ -190,6 +190,19 @@ async function underFire(a: Host, victim: Host, signal: NodeJS.Signals, callMs: 
   return { p, r, ms: Date.now() - t0, settledMs, pids };
 }
 
+describe('without a NATS server', () => {
+  it('nats: process.env.MOB_NATS with MOB_NATS set to nothing is one host, as unset: it starts, and its control socket is <app>.sock', async () => {
+    const dir = home();
+    const app = startApp(join(__dirname, 'fixtures', 'hosts', 'env-main.cjs'), { env: { MOB_NATS: '', MOB_HOME: dir } });
+    await app.waitForText(/"backLoaded":\d+/, 1, 30_000);
+    let names: string[] = [];
+    for (const until = Date.now() + 10_000; !names.includes('envapp.sock') && Date.now() < until; names = readdirSync(dir)) await delay(50);
+    expect(names).toEqual(['envapp.sock']);
+    expect(app.stderr()).not.toMatch(/did not start|servers must be/);
+    expect(isAlive(app.pid)).toBe(true);
+  });
+});
+
 describe('one mob over three hosts through NATS', () => {
   it('calls, errors, callbacks and messages cross hosts; calls spread over b and c', async () => {
     const { a, dir, nats } = await threeHosts();
