@@ -330,8 +330,10 @@ function candidate(s: State, pid: number): Candidate {
 /** Worker `pid` is gone or going: our calls choose it no more. */
 function forget(s: State, pid: number): void {
   for (const m of s.members.values()) {
-    const at = m.ready.findIndex((c) => c.pid === pid);
-    if (at >= 0) m.ready.splice(at, 1);
+    for (const list of [m.ready, m.local]) {
+      const at = list.findIndex((c) => c.pid === pid);
+      if (at >= 0) list.splice(at, 1);
+    }
   }
 }
 
