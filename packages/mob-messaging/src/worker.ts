@@ -507,7 +507,7 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
   // Across hosts, a message that may go to another host must fit the broker's bound: pid() of
   // another host's worker, send(), and any() and all() unless, as far as this worker knows,
   // the Kingpin delivers them on this host only.
-  if (s.remoteMax > 0 && typeof d === 'string' && d.length * 6 > s.remoteMax - CROSS_ENVELOPE && mayCross(s, t, extra)) tooBigToCross(s.remoteMax, d, where);
+  if (s.remoteMax > 0 && typeof d === 'string' && !surelyFits(s.remoteMax, d) && mayCross(s, t, extra)) tooBigToCross(s.remoteMax, d, where);
   if (t === Target.Pid && s.links && (handle === undefined || handle === null) && typeof extra.p === 'number') {
     const sent = s.links.send(extra.p, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
@@ -545,13 +545,18 @@ function learnRemote(s: State, fr: RemoteFrame): void {
 /** Room left in a broker message for what travels with a frame (the batch's envelope, the frame's fields). */
 const CROSS_ENVELOPE = 1024;
 
-/** Throws PayloadError at the call when `payload` cannot fit one message of the broker's (`max` bytes). */
+/**
+ * True when `payload` fits one message of the broker's (`max` bytes) whatever its characters:
+ * through the Kingpins, it travels as a JSON string, its quotes and backslashes escaped, a
+ * control character as \uXXXX (6 bytes), any other as its UTF-8 (at most 3 per UTF-16 unit).
+ */
+function surelyFits(max: number, payload: string): boolean {
+  return payload.length * 6 <= max - CROSS_ENVELOPE;
+}
+
+/** Throws PayloadError at the call when `payload`, measured, cannot fit one message of the broker's (`max` bytes). */
 function tooBigToCross(max: number, payload: string, where: string): void {
   const room = max - CROSS_ENVELOPE;
-  // Through the Kingpins, the payload travels as a JSON string: its quotes and backslashes
-  // escaped, a control character as \uXXXX (6 bytes), any other as its UTF-8 (at most 3 per
-  // UTF-16 unit).
-  if (payload.length * 6 <= room) return;
   const size = Buffer.byteLength(JSON.stringify(payload)) - 2;
   if (size <= room) return;
   throw new PayloadError(

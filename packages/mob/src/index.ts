@@ -25,8 +25,9 @@ export interface StartOptions extends Omit<KingpinOptions, 'exec'> {
    * server URL (`'nats://10.0.0.5:4222'`, several comma-separated) or the NATS client's
    * connection options (`{ servers, user, pass, token, nkey, credentials, tls, heartbeat,
    * lostAfter }`). Also set by the environment: `MOB_NATS`. `false`: one host even when the
-   * environment sets it; an empty string, as `MOB_NATS` set to nothing gives, is no server. With it, this host is named by the `host` option (or `MOB_HOST`, or
-   * the hostname), and its control socket is `<app>.<host>.sock`.
+   * environment sets it; an empty string, as `MOB_NATS` set to nothing gives, is no server.
+   * With it, this host is named by the `host` option (or `MOB_HOST`, or the hostname), and its
+   * control socket is `<app>.<host>.sock`.
    */
   nats?: string | NatsOptions | false;
 }
@@ -51,7 +52,7 @@ export function start(name: string, options: StartOptions = {}): Kingpin {
   const { control, metrics, nats, ...kingpinOptions } = options;
   const m = metricsOptions(metrics);
   // An empty string is no server, as MOB_NATS set to nothing is (`nats: process.env.MOB_NATS`).
-  const broker = nats === false ? undefined : (unset(nats) ?? unset(process.env.MOB_NATS));
+  const broker = nats === false ? undefined : (given(nats) ?? given(process.env.MOB_NATS));
   if (broker !== undefined && kingpinOptions.serialization === 'advanced') {
     throw new ConfigError(`start(name, { nats }): frames cross hosts as JSON; use serialization: 'json' (the default) with nats`);
   }
@@ -65,8 +66,8 @@ export function start(name: string, options: StartOptions = {}): Kingpin {
   return kingpin;
 }
 
-/** `nats` as given, or undefined for an empty or blank string. */
-function unset<T>(v: T): T | undefined {
+/** `v` as given, or undefined for an empty or blank string (no server). */
+function given<T>(v: T): T | undefined {
   return typeof v === 'string' && v.trim() === '' ? undefined : v;
 }
 
