@@ -3,14 +3,15 @@
 // the major version asked for. The packages must be built (`npm run build`) first; the
 // build itself runs on the machine's Node.
 //
-//   npm run build && npx -y -p node@24 node scripts/test-node.mjs 24
+//   npm run build && npx -y -p node@24 node scripts/test-node.mjs 24 [workspace folder names]
 //
 // `npx -p node@24` puts Node 24 first on PATH; this script pins it there for npm, vitest and
 // the processes the tests start (they run process.execPath), so that nothing falls back to
 // the machine's Node without saying so.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const want = process.argv[2];
 const have = process.versions.node.split('.')[0];
@@ -25,11 +26,58 @@ if (!existsSync(join(root, 'packages', 'mob', 'dist', 'index.js'))) {
 }
 console.log(`test-node: every workspace's tests on Node ${process.version} (${process.execPath})`);
 const PATH = [dirname(process.execPath), process.env.PATH].join(delimiter);
-const npm = spawnSync('npm', ['run', 'test', '--workspaces', '--if-present'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, PATH },
-  shell: process.platform === 'win32',
-});
-if (npm.error) console.error(`test-node: could not run npm: ${npm.error.message}`);
-process.exit(npm.status ?? 1);
+// One workspace after another, as `npm run test --workspaces` would, each output passed on as
+// it comes; what failed is said again at the end, where a log's tail shows it.
+// (`node scripts/test-node.mjs 24 mob-cli mob-nats`: those workspaces only.)
+const only = process.argv.slice(3);
+const failed = [];
+for (const dir of workspaces().filter((d) => only.length === 0 || only.some((o) => d.endsWith(`/${o}`)))) {
+  const name = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).name;
+  const marks = [];
+  let tail = '';
+  const code = await new Promise((resolve) => {
+    const child = spawn('npm', ['run', 'test', '--if-present'], { cwd: join(root, dir), env: { ...process.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
+    const scan = (chunk, out) => {
+      out.write(chunk);
+      const lines = (tail + chunk.toString('utf8')).split('\n');
+      tail = lines.pop() ?? '';
+      for (const line of lines) {
+        // vitest's failed files and tests (× or FAIL), and its error headings.
+        const plain = stripVTControlCharacters(line);
+        if (/^\s*(×|✗|FAIL\b|AssertionError\b|Error: )/.test(plain) && marks.length < 40) marks.push(plain.trimEnd());
+      }
+    };
+    child.stdout.on('data', (c) => scan(c, process.stdout));
+    child.stderr.on('data', (c) => scan(c, process.stderr));
+    child.on('error', (err) => {
+      console.error(`test-node: could not run npm in ${dir}: ${err.message}`);
+      resolve(1);
+    });
+    child.on('close', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+  if (code !== 0) failed.push({ name, code, marks });
+}
+if (failed.length === 0) {
+  console.log(`test-node: every workspace's tests passed on Node ${process.version}`);
+  process.exit(0);
+}
+for (const f of failed) {
+  console.log(`test-node: ${f.name} failed on Node ${process.version} (exit ${f.code})${f.marks.length ? ':' : ''}`);
+  for (const m of f.marks) console.log(`  ${m}`);
+}
+process.exit(1);
+
+/** The workspaces' folders, in npm's order: each pattern of the root package.json, sorted. */
+function workspaces() {
+  const patterns = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).workspaces;
+  const dirs = [];
+  for (const pattern of patterns) {
+    if (!pattern.endsWith('/*')) {
+      dirs.push(pattern);
+      continue;
+    }
+    const parent = pattern.slice(0, -2);
+    for (const d of readdirSync(join(root, parent)).sort()) if (existsSync(join(root, parent, d, 'package.json'))) dirs.push(`${parent}/${d}`);
+  }
+  return dirs;
+}

@@ -464,6 +464,9 @@ describe('one mob over three hosts through NATS', () => {
     let far = await sent('far');
     for (const until = Date.now() + 10_000; far.far.ok && Date.now() < until; far = await sent('far')) await delay(100);
     refused(far.far);
+    // ...and that a's back is ready (a call goes to a worker its front knows ready): the back's
+    // "loaded" line comes before the Kingpin hears it is ready, and before the front does.
+    expect(hostsOf(await ask(a.port, '/call?n=2&timeout=10000'))).toEqual({ a: 2 });
     const ok = { ok: true, value: true };
     let r = await sent('any,all,fronts,every');
     expect({ any: r.any, all: r.all, fronts: r.fronts }).toEqual({ any: ok, all: ok, fronts: ok });
