@@ -1,7 +1,7 @@
 // A real nats-server on a free loopback port, for the multi-host tests. Where it is missing,
 // the tests fail with the command that installs it: they are never skipped.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,13 +25,33 @@ export function natsServerBinary(): string {
   return found;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free loopback port below the kernel's range of ephemeral ports: a server restarted on it
+ * cannot find it taken by a client's own outgoing connection (a client that reconnects to a
+ * port nobody listens on can, rarely, be given that very port and connect to itself).
+ */
+export async function freePort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual range
+  }
+  for (let i = 0; i < 50 && low > 11000; i++) {
+    const port = 10000 + Math.floor(Math.random() * (low - 11000));
+    if (await listens(port)) return port;
+  }
+  return listens(0);
+}
+
+/** Binds `port` on 127.0.0.1 and lets it go: the port bound, or 0 when it was taken. */
+function listens(port: number): Promise<number> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+    srv.on('error', () => resolve(0));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(bound));
     });
   });
 }
@@ -42,25 +62,18 @@ export async function startNats(port?: number, config?: string): Promise<NatsSer
   const p = port ?? (await freePort());
   // `config`: lines of a configuration file (for what has no flag, as max_payload).
   const conf = config === undefined ? [] : ['-c', writeConfig(config)];
-  const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(p), ...conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${log}`)), 10_000);
-    const onData = (c: Buffer): void => {
-      log += c.toString();
-      if (/Server is ready/.test(log)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited (${code}):\n${log}`));
-    });
-  });
-  proc.removeAllListeners('exit');
+  // A port just let go of may still be held for a moment (a client's socket on it, see
+  // freePort): a start that finds it in use tries again, for 5 s.
+  let proc: ChildProcess;
+  for (const until = Date.now() + 5000; ; ) {
+    const started = await launch(bin, p, conf);
+    if (started.ok) {
+      proc = started.proc;
+      break;
+    }
+    if (!/address already in use/i.test(started.log) || Date.now() > until) throw new Error(started.log);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const exited = new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve())));
   const server: NatsServer = {
     url: `nats://127.0.0.1:${p}`,
@@ -74,6 +87,32 @@ export async function startNats(port?: number, config?: string): Promise<NatsSer
   };
   servers.push(server);
   return server;
+}
+
+/** One start of nats-server on `port`: the process once it accepts clients, or why it did not. */
+function launch(bin: string, port: number, conf: string[]): Promise<{ ok: true; proc: ChildProcess } | { ok: false; log: string }> {
+  const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), ...conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve({ ok: false, log: `nats-server did not start within 10 s:\n${log}` });
+    }, 10_000);
+    const onData = (c: Buffer): void => {
+      log += c.toString();
+      if (/Server is ready/.test(log)) {
+        clearTimeout(timer);
+        proc.removeAllListeners('exit');
+        resolve({ ok: true, proc });
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ ok: false, log: `nats-server exited (${code}):\n${log}` });
+    });
+  });
 }
 
 /** Kills every nats-server a test started. */
