@@ -575,8 +575,9 @@ export class Bridge {
     if (acks.length) this.#publish(nc, subject, JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: [], a: acks }));
     for (let j = 0; j + 3 < out.length; j += 4) {
       const one = JSON.stringify({ v: HOSTS_VERSION, h: this.host, i: this.#inc, f: out.slice(j, j + 4), a: [] });
-      if (Buffer.byteLength(one) <= this.#maxPayload) this.#publish(nc, subject, one);
-      else this.#tooBig(e, out[j] as number, out[j + 1] as number, out[j + 2] === 1, out[j + 3], one.length);
+      const size = Buffer.byteLength(one);
+      if (size <= this.#maxPayload) this.#publish(nc, subject, one);
+      else this.#tooBig(e, out[j] as number, out[j + 1] as number, out[j + 2] === 1, out[j + 3], size);
     }
   }
 
