@@ -506,14 +506,15 @@ function post(s: State, t: TargetKind, extra: { r?: string; p?: number | string 
   const bytes = frameBytes(frame);
   // Across hosts, a message that may go to another host must fit the broker's bound: pid() of
   // another host's worker, send(), and any() and all() unless, as far as this worker knows,
-  // the Kingpin delivers them on this host only.
-  if (s.remoteMax > 0 && typeof d === 'string' && !surelyFits(s.remoteMax, d) && mayCross(s, t, extra)) tooBigToCross(s.remoteMax, d, where);
-  if (t === Target.Pid && s.links && (handle === undefined || handle === null) && typeof extra.p === 'number') {
+  // the Kingpin delivers them on this host only. One with a handle never leaves it.
+  const alone = handle === undefined || handle === null;
+  if (s.remoteMax > 0 && alone && typeof d === 'string' && !surelyFits(s.remoteMax, d) && mayCross(s, t, extra)) tooBigToCross(s.remoteMax, d, where);
+  if (t === Target.Pid && s.links && alone && typeof extra.p === 'number') {
     const sent = s.links.send(extra.p, frame, where, undefined, bytes);
     if (sent !== undefined) return sent;
   }
   // A frame for many workers is one frame here: taken or refused as a whole.
-  return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, handle === undefined || handle === null ? undefined : detach(handle), bytes);
+  return enqueue(s, frame, where, t === Target.Any ? extra.r : undefined, alone ? undefined : detach(handle), bytes);
 }
 
 /**

@@ -451,7 +451,7 @@ describe('one mob over three hosts through NATS', () => {
     expect(big).toEqual({ any: { ok: true, value: true }, call: { ok: true, value: 100_000 } });
   });
 
-  it('a message over max_payload that stays on this host is not refused: any() to a role with a ready worker here, all() to a role with every ready worker here; refused once another host has workers of the role, and send() always', async () => {
+  it('a message over max_payload that stays on this host is not refused: any() to a role with a ready worker here, all() to a role with every ready worker here, a message with a handle; refused once another host has workers of the role, and send() always', async () => {
     const nats = await startNats(undefined, 'max_payload: 65536');
     const dir = home();
     const a = await host(nats, 'a', { front: 1, back: 1 }, dir);
@@ -475,16 +475,17 @@ describe('one mob over three hosts through NATS', () => {
     // Host b with a back worker: all('back') may reach it, and is refused at the call.
     await host(nats, 'b', { back: 1 }, dir);
     await formed(a, ['a', 'b'], 2);
-    r = await sent('any,all,fronts,every');
-    expect({ any: r.any, fronts: r.fronts }).toEqual({ any: ok, fronts: ok });
+    r = await sent('any,all,fronts,every,allh');
+    // (all('back') with a handle stays here: handles never leave their host.)
+    expect({ any: r.any, fronts: r.fronts, allh: r.allh }).toEqual({ any: ok, fronts: ok, allh: ok });
     refused(r.all);
     refused(r.every);
-    // What was sent reached host a's workers whole: its back got any and all alone and any
-    // with b; its front fronts twice. Nothing reached the broker's path.
+    // What was sent reached host a's workers whole: its back got any and all alone, and any
+    // and all with a handle with b; its front fronts twice. Nothing reached the broker's path.
     const whole = (n: number) => Array.from({ length: n }, () => 100_000);
     let got = await ask(a.port, '/locals');
-    for (const until = Date.now() + 5000; got.locals.length < 3 && Date.now() < until; got = await ask(a.port, '/locals')) await delay(50);
-    expect(got).toMatchObject({ host: 'a', locals: whole(3) });
+    for (const until = Date.now() + 5000; got.locals.length < 4 && Date.now() < until; got = await ask(a.port, '/locals')) await delay(50);
+    expect(got).toMatchObject({ host: 'a', locals: whole(4) });
     const inbox: any[] = [];
     for (const until = Date.now() + 5000; inbox.length < 2 && Date.now() < until; ) {
       inbox.push(...(await ask(a.port, '/inbox')));
