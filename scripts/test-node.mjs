@@ -34,26 +34,29 @@ const failed = [];
 for (const dir of workspaces().filter((d) => only.length === 0 || only.some((o) => d.endsWith(`/${o}`)))) {
   const name = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).name;
   const marks = [];
-  let tail = '';
   const code = await new Promise((resolve) => {
     const child = spawn('npm', ['run', 'test', '--if-present'], { cwd: join(root, dir), env: { ...process.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
-    const scan = (chunk, out) => {
-      out.write(chunk);
-      const lines = (tail + chunk.toString('utf8')).split('\n');
-      tail = lines.pop() ?? '';
-      for (const line of lines) {
-        // vitest's failed files and tests (× or FAIL), and its error headings.
-        const plain = stripVTControlCharacters(line);
-        if (/^\s*(×|✗|FAIL\b|AssertionError\b|Error: )/.test(plain) && marks.length < 40) marks.push(plain.trimEnd());
-      }
+    // Each stream passed on as it comes and read line by line (its own partial last line).
+    const scan = (from, out) => {
+      let tail = '';
+      from.setEncoding('utf8').on('data', (chunk) => {
+        out.write(chunk);
+        const lines = (tail + chunk).split('\n');
+        tail = lines.pop() ?? '';
+        for (const line of lines) {
+          // vitest's failed files and tests (× or FAIL), and its error headings.
+          const plain = stripVTControlCharacters(line);
+          if (/^\s*(×|✗|FAIL\b|AssertionError\b|Error: )/.test(plain) && marks.length < 40) marks.push(plain.trimEnd());
+        }
+      });
     };
-    child.stdout.on('data', (c) => scan(c, process.stdout));
-    child.stderr.on('data', (c) => scan(c, process.stderr));
+    scan(child.stdout, process.stdout);
+    scan(child.stderr, process.stderr);
     child.on('error', (err) => {
       console.error(`test-node: could not run npm in ${dir}: ${err.message}`);
       resolve(1);
     });
-    child.on('close', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+    child.on('close', (c) => resolve(c ?? 1));
   });
   if (code !== 0) failed.push({ name, code, marks });
 }
