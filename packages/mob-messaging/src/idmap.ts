@@ -13,8 +13,8 @@
  * once.
  *
  * Open addressing with linear probing (ids in sequence land in consecutive slots) and
- * tombstones, rebuilt when 3/4 of the slots are in use, or when a probe is long and many
- * slots hold tombstones. Iteration returns a snapshot in key
+ * tombstones (none where a deleted entry ends a run), rebuilt when 3/4 of the slots are in
+ * use, or when a probe is long and many slots hold tombstones. Iteration returns a snapshot in key
  * order, so entries may be deleted while it runs.
  *
  * @example
@@ -30,6 +30,7 @@ export class IdMap<V> {
   #size = 0;
   /** slots that are not free: entries and tombstones */
   #used = 0;
+  #rebuilt = 0;
 
   constructor() {
     this.#alloc(MIN_CAPACITY);
@@ -81,10 +82,24 @@ export class IdMap<V> {
   delete(key: number): boolean {
     const i = this.#find(key);
     if (i < 0) return false;
-    // A tombstone: lookups go on past it, and the next insertion there reuses it.
-    this.#keys[i] = TOMB;
+    const keys = this.#keys;
+    const mask = this.#mask;
     this.#values[i] = undefined;
     this.#size--;
+    if (keys[(i + 1) & mask] !== FREE) {
+      // A tombstone: lookups go on past it, and the next insertion there reuses it.
+      keys[i] = TOMB;
+      return true;
+    }
+    // The end of a run: no lookup goes past this slot, so it is free again, and so are the
+    // tombstones right before it. One call at a time (or the newest of many answered last),
+    // the table never fills with tombstones and is never rebuilt for them.
+    keys[i] = FREE;
+    this.#used--;
+    for (let j = (i - 1) & mask; keys[j] === TOMB; j = (j - 1) & mask) {
+      keys[j] = FREE;
+      this.#used--;
+    }
     return true;
   }
 
@@ -162,12 +177,23 @@ export class IdMap<V> {
   }
 
   /**
+   * How many times the table was rebuilt (new arrays). For tests and diagnostics.
+   *
+   * @example
+   * new IdMap().rebuilds; // 0
+   */
+  get rebuilds(): number {
+    return this.#rebuilt;
+  }
+
+  /**
    * New arrays without tombstones: twice as large when more than a quarter of the slots hold
    * entries, half as large when less than 1/16 do, else the same size. With ids in sequence,
    * the slots ahead of the newest id stay free until the next rebuild, so a new id's lookup
    * stops at once, and a table of n calls in flight is rebuilt once every n or more deletes.
    */
   #rebuild(): void {
+    this.#rebuilt++;
     const keys = this.#keys;
     const values = this.#values;
     let capacity = keys.length;
