@@ -658,6 +658,7 @@ export function expandFrame(x: unknown): unknown {
   if (x[0] === Kind.Return) {
     return x.length > 3 ? { k: Kind.Return, p: x[1], i: x[2], v: x[3] } : { k: Kind.Return, p: x[1], i: x[2] };
   }
+  if (x[0] === Kind.Ack) return { k: Kind.Ack, n: x[1], b: x[2] };
   return x;
 }
 

@@ -14,6 +14,8 @@ afterEach(() => {
 interface Side {
   remotes: Remotes;
   got: Frame[];
+  /** called with each frame dispatched (an app answering at once, say) */
+  hook?: (fr: Frame) => void;
   stopping: boolean;
   published: { host: string; pid: number; body: string }[];
 }
@@ -31,7 +33,7 @@ function worker(host: string, pid: number, deliver: (host: string, pid: number, 
     },
     flush: () => Promise.resolve(),
   };
-  side.remotes = new Remotes({ pid, host, flow: () => DEFAULT_FLOW, dispatch: (fr) => side.got.push(fr), stopping: () => side.stopping });
+  side.remotes = new Remotes({ pid, host, flow: () => DEFAULT_FLOW, dispatch: (fr) => (side.got.push(fr), side.hook?.(fr)), stopping: () => side.stopping });
   side.remotes.attach(wire);
   return side;
 }
@@ -50,6 +52,10 @@ function pair(opts: { introduce?: boolean; maxPayload?: number } = {}): { a: Sid
 }
 
 const call = (i: number, a: unknown = [1]): Frame => ({ k: Kind.Call, r: 'back', i, m: 'add', a });
+/** The frames of a batch's text (after its three fields). */
+const framesOf = (body: string): unknown[] => JSON.parse(body.split(' ').slice(3).join(' ')) as unknown[];
+/** A batch's text as a worker of host `h` sends it: `<host> <pid> <tag> <frames>`. */
+const batch = (h: string, p: number, g: string, f: unknown[]): string => `${h} ${p} ${g} ${JSON.stringify(f)}`;
 
 describe('direct paths between workers of two hosts', () => {
   it('a call goes to the other worker and its answer comes back; acks return the window', async () => {
@@ -68,13 +74,63 @@ describe('direct paths between workers of two hosts', () => {
     // One message each way: the callee's ack of the call rode with the answer.
     expect(a.published).toHaveLength(1);
     expect(b.published).toHaveLength(1);
-    expect(JSON.parse(b.published[0]!.body).f.map((f: unknown) => (expandFrame(f) as Frame).k)).toEqual([Kind.Return, Kind.Ack]);
+    expect(framesOf(b.published[0]!.body).map((f: unknown) => (expandFrame(f) as Frame).k)).toEqual([Kind.Return, Kind.Ack]);
     // The caller's ack of the answer goes alone after a few ms, not before.
     expect(a.published).toHaveLength(1);
     vi.advanceTimersByTime(100);
     expect(a.published).toHaveLength(2);
-    expect(JSON.parse(a.published[1]!.body).f.map((f: unknown) => (expandFrame(f) as Frame).k)).toEqual([Kind.Ack]);
+    expect(framesOf(a.published[1]!.body).map((f: unknown) => (expandFrame(f) as Frame).k)).toEqual([Kind.Ack]);
     expect(b.published).toHaveLength(1);
+  });
+
+  it('a lone call leaves at once, calls made together leave together, and answers given while a batch is handled leave with its end', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { a, b } = pair();
+    // b's app answers each call at once (a synchronous export).
+    b.hook = (fr) => {
+      if (fr.k === Kind.Call) b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: fr.i, v: 2 }, undefined);
+    };
+    a.remotes.send(A_B, call(1), 'c');
+    // Published within send(), not at the end of the turn.
+    expect(a.published).toHaveLength(1);
+    a.remotes.send(A_B, call(2), 'c');
+    a.remotes.send(A_B, call(3), 'c');
+    // Call 1 is pending there: these wait for the end of the turn, and go together.
+    expect(a.published).toHaveLength(1);
+    await tick();
+    expect(a.published).toHaveLength(2);
+    const calls = framesOf(a.published[1]!.body).map((f) => expandFrame(f) as Frame & { i: number });
+    expect(calls.filter((f) => f.k === Kind.Call).map((f) => f.i)).toEqual([2, 3]);
+    // b: one message per batch it handled, its answers and its ack together.
+    const kinds = (body: string): number[] => framesOf(body).map((f) => (expandFrame(f) as Frame).k);
+    expect(b.published.map((m) => kinds(m.body))).toEqual([
+      [Kind.Return, Kind.Ack],
+      [Kind.Return, Kind.Return, Kind.Ack],
+    ]);
+    expect(a.got.map((f) => (f as { i: number }).i)).toEqual([1, 2, 3]);
+  });
+
+  it('an answer given later leaves at once when it is the last one its caller waits for here, else with the others at the end of the turn', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { a, b } = pair();
+    a.remotes.send(A_B, call(1), 'c');
+    a.remotes.send(A_B, call(2), 'c');
+    await tick();
+    expect(b.got).toHaveLength(2);
+    const before = b.published.length;
+    b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 1, v: 2 }, undefined);
+    // Call 2 is still served here: the answer waits for the end of the turn.
+    expect(b.published).toHaveLength(before);
+    b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 2, v: 2 }, undefined);
+    expect(b.published).toHaveLength(before);
+    await tick();
+    expect(b.published).toHaveLength(before + 1);
+    expect(a.got.map((f) => (f as { i: number }).i)).toEqual([1, 2]);
+    // One call, answered later: the answer leaves within send().
+    a.remotes.send(A_B, call(3), 'c');
+    await tick();
+    b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 3, v: 2 }, undefined);
+    expect(b.published).toHaveLength(before + 2);
   });
 
   it('calls one at a time keep one ack timer per peer, not one per answer; a lone ack still leaves within 10 ms', async () => {
@@ -97,7 +153,7 @@ describe('direct paths between workers of two hosts', () => {
     expect(a.published).toHaveLength(50);
     vi.advanceTimersByTime(6);
     expect(a.published).toHaveLength(51);
-    expect(JSON.parse(a.published[50]!.body).f).toEqual([{ k: Kind.Ack, n: 1, b: expect.any(Number) }]);
+    expect(framesOf(a.published[50]!.body)).toEqual([[Kind.Ack, 1, expect.any(Number)]]);
     made.mockRestore();
   });
 
@@ -106,9 +162,9 @@ describe('direct paths between workers of two hosts', () => {
     a.remotes.send(A_B, call(5), 'c');
     await tick();
     // A forged batch: right sender, wrong tag.
-    a.remotes.receive(JSON.stringify({ h: 'b', p: 201, g: 'guess', f: [[Kind.Return, 101, 5, 99]] }));
+    a.remotes.receive(batch('b', 201, 'guess', [[Kind.Return, 101, 5, 99]]));
     // An answer to a call never made.
-    a.remotes.receive(JSON.stringify({ h: 'b', p: 201, g: 'tag-a-for-b', f: [[Kind.Return, 101, 6, 99]] }));
+    a.remotes.receive(batch('b', 201, 'tag-a-for-b', [[Kind.Return, 101, 6, 99]]));
     expect(a.got).toEqual([]);
     b.remotes.send(B_A, { k: Kind.Return, p: B_A, i: 5, v: 1 }, undefined);
     await tick();
@@ -140,7 +196,7 @@ describe('direct paths between workers of two hosts', () => {
     const now = Date.now();
     const spy = vi.spyOn(Date, 'now').mockReturnValue(now + 10_000);
     // Another worker not introduced yet, 10 s later: the first batch still waits (it went before).
-    b.remotes.receive(JSON.stringify({ h: 'c', p: 301, g: 'tag', f: [[Kind.Call, 'back', 5, 'add', '[1]']] }));
+    b.remotes.receive(batch('c', 301, 'tag', [[Kind.Call, 'back', 5, 'add', '[1]']]));
     b.remotes.alias({ k: Kind.Alias, p: B_A, h: 'a', q: 101, o: 'tag-a-for-b', e: 'tag-b-for-a' });
     spy.mockRestore();
     expect(b.got.map((f) => (f as { i?: number }).i)).toEqual([1]);
@@ -149,8 +205,8 @@ describe('direct paths between workers of two hosts', () => {
   it('a batch that waited for its Alias is taken only with the tag the Alias gives: forged or stale ones are dropped', async () => {
     const { a, b } = pair({ introduce: false });
     // Someone else on the server, posing as worker 101 of host a, before the Kingpin introduces it.
-    b.remotes.receive(JSON.stringify({ h: 'a', p: 101, g: 'guessed', f: [[Kind.Call, 'back', 7, 'add', '[1]']] }));
-    b.remotes.receive(JSON.stringify({ h: 'a', p: 101, g: 'x'.repeat(65), f: [[Kind.Call, 'back', 8, 'add', '[1]']] }));
+    b.remotes.receive(batch('a', 101, 'guessed', [[Kind.Call, 'back', 7, 'add', '[1]']]));
+    b.remotes.receive(batch('a', 101, 'x'.repeat(65), [[Kind.Call, 'back', 8, 'add', '[1]']]));
     a.remotes.send(A_B, call(1), 'c');
     await tick();
     b.remotes.alias({ k: Kind.Alias, p: B_A, h: 'a', q: 101, o: 'tag-a-for-b', e: 'tag-b-for-a' });
@@ -244,10 +300,10 @@ describe('direct paths between workers of two hosts', () => {
 
   it('hostile bytes on a worker subject are dropped without a throw, and nothing reaches an inherited property', async () => {
     const { a, b } = pair();
-    const junk = ['', 'null', '[]', '{', '{"h":1}', '{"__proto__":{"x":1}}', '{"h":"a","p":101,"g":"tag-b-for-a","f":{"length":3}}'];
-    junk.push(JSON.stringify({ h: 'a', p: 101, g: 'tag-b-for-a', f: [null, 7, 'x', { k: 'toString' }, { k: Kind.Call, i: -1 }, { k: Kind.Ack, n: -5, b: 1 }, [Kind.Call, {}, 'x']] }));
-    junk.push(JSON.stringify({ h: 'constructor', p: 1, g: '', f: [] }), JSON.stringify({ h: 'a', p: 2 ** 40, g: '', f: [] }));
-    for (let i = 0; i < 1000; i++) junk.push(JSON.stringify({ h: `h${i}`, p: i + 1, g: 'x', f: [[Kind.Call, 'back', i, 'add', []]] }));
+    const junk = ['', 'null', '[]', '{', '{"h":1}', '{"__proto__":{"x":1}}', '{"h":"a","p":101,"g":"tag-b-for-a","f":[]}', 'a', 'a 101', 'a 101 tag-b-for-a', 'a 101 tag-b-for-a {"length":3}', 'a 101 tag-b-for-a [', 'a 0101 tag-b-for-a []', 'a 1e2 tag-b-for-a []', 'a -1 tag-b-for-a []', ' 101 tag-b-for-a []', `${'a'.repeat(65)} 101 x []`, `a 101 ${'x'.repeat(65)} []`, 'a  101 tag-b-for-a []'];
+    junk.push(batch('a', 101, 'tag-b-for-a', [null, 7, 'x', { k: 'toString' }, { k: Kind.Call, i: -1 }, { k: Kind.Ack, n: -5, b: 1 }, [Kind.Call, {}, 'x']]));
+    junk.push(batch('constructor', 1, '', []), batch('a', 2 ** 40, '', []));
+    for (let i = 0; i < 1000; i++) junk.push(batch(`h${i}`, i + 1, 'x', [[Kind.Call, 'back', i, 'add', []]]));
     for (const j of junk) expect(() => b.remotes.receive(j)).not.toThrow();
     expect(b.got).toEqual([]);
     // Calls still work.

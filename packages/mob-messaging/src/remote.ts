@@ -98,6 +98,8 @@ class Peer {
   scheduled = false;
   /** what every batch to it begins with (this worker, and the tag it knows us by) */
   head = '';
+  /** what every batch from it begins with (see receive) */
+  readonly inHead: string;
   ackTimer: NodeJS.Timeout | null = null;
   /** acks taken (ridden along or sent) so far: the ack timer tells whether what is owed is new */
   acksTaken = 0;
@@ -129,6 +131,7 @@ class Peer {
   ) {
     this.window = new Window(flow, `the path to worker ${rpid} of host "${host}"`, tally);
     this.owed = new Owed(flow);
+    this.inHead = `${host} ${rpid} ${tag} `;
   }
 }
 
@@ -147,6 +150,8 @@ export class Remotes {
   readonly #byAddr = new Map<string, Peer>();
   /** the peer the last batch came from (calls one at a time come from one): found without a key */
   #last: Peer | null = null;
+  /** the peer whose batch is being handled now */
+  #handling: Peer | null = null;
   readonly #early = new Map<string, { since: number; bytes: number; bodies: { tag: string; frames: unknown[] }[] }>();
   #earlyCount = 0;
   #earlyBytes = 0;
@@ -216,8 +221,12 @@ export class Remotes {
     } else if (!wire.connected || !this.#usable(peer)) return undefined;
     if (peer.window.count === 0) peer.waiting = clock;
     const below = peer.window.take(bytes, where !== undefined, where ?? '');
+    // A lone call to this peer (none other pending there, nothing queued for it), or the answer
+    // to the last call it has here, leaves now rather than at the end of the turn: one call at a
+    // time, the answer comes back sooner. Pipelined frames still leave together.
+    const lone = peer.frames.length === 0 && this.#handling !== peer && (frame.k === Kind.Call ? peer.inflight.size === 0 : frame.k === Kind.Return && peer.serving.size === 0);
     if (frame.k === Kind.Call) peer.inflight.add(frame.i);
-    this.#push(peer, compactFrame(frame), bytes);
+    this.#push(peer, compactFrame(frame), bytes, lone);
     this.sent++;
     return below;
   }
@@ -295,50 +304,73 @@ export class Remotes {
     await this.#wire?.flush().catch(() => {});
   }
 
-  /** One message on this worker's subject (any bytes: checked field by field). */
+  /**
+   * One message on this worker's subject (any bytes: checked field by field). A batch is
+   * `<host> <pid> <tag> <frames>`: the sending worker, the tag the Kingpins gave the pair of
+   * hosts, and the frames as a JSON array. (Host names and tags hold no space.) The sender is
+   * read off the text, so that JSON.parse reads the frames only; one call at a time, it is the
+   * last one, whose head is compared whole.
+   */
   receive(text: string): void {
-    let b: { h?: unknown; p?: unknown; g?: unknown; f?: unknown };
-    try {
-      b = JSON.parse(text) as typeof b;
-    } catch {
-      debug('remote: a message that is not JSON dropped');
-      return;
-    }
-    if (typeof b !== 'object' || b === null || typeof b.h !== 'string' || b.h.length > 64 || !isPid(b.p) || typeof b.g !== 'string' || b.g.length > 64 || !Array.isArray(b.f)) return;
     let peer = this.#last;
-    if (peer === null || peer.rpid !== b.p || peer.host !== b.h) {
-      const addr = `${b.h}/${b.p}`;
+    let at: number;
+    if (peer !== null && text.startsWith(peer.inHead)) at = peer.inHead.length;
+    else {
+      const i = text.indexOf(' ');
+      const j = i > 0 && i <= 64 ? text.indexOf(' ', i + 1) : -1;
+      const k = j > 0 && j - i <= 11 ? text.indexOf(' ', j + 1) : -1;
+      if (k < 0 || k - j > 65) {
+        debug('remote: a message that is not a batch dropped');
+        return;
+      }
+      const h = text.slice(0, i);
+      const digits = text.slice(i + 1, j);
+      const p = Number(digits);
+      if (!isPid(p) || String(p) !== digits) return;
+      const g = text.slice(j + 1, k);
+      const addr = `${h}/${p}`;
       peer = this.#byAddr.get(addr) ?? null;
-      if (!peer) return this.#park(addr, b.g, b.f, text.length);
+      if (!peer) {
+        const frames = parseFrames(text, k + 1);
+        if (frames) this.#park(addr, g, frames, text.length);
+        return;
+      }
+      if (g !== peer.tag) {
+        debug('remote: a batch from %s/%d with a stale or wrong tag dropped', h, p);
+        return;
+      }
       this.#last = peer;
+      at = k + 1;
     }
-    if (b.g !== peer.tag) {
-      debug('remote: a batch from %s/%d with a stale or wrong tag dropped', b.h, b.p);
-      return;
-    }
-    this.#batch(peer, b.f);
+    const frames = parseFrames(text, at);
+    if (frames) this.#batch(peer, frames);
   }
 
   // ---- sending ------------------------------------------------------------------------
 
-  #push(peer: Peer, wire: unknown, bytes: number): void {
+  /** Queues a frame for `peer`; it leaves at the end of this turn, or `now`. */
+  #push(peer: Peer, wire: unknown, bytes: number, now = false): void {
     peer.frames.push(wire);
     peer.bytes += bytes;
-    if (peer.bytes >= FLUSH_BYTES) this.#flush(peer);
-    else if (!peer.scheduled) {
+    if (now || peer.bytes >= FLUSH_BYTES) this.#flush(peer);
+    // (While a batch from `peer` is handled, what it brings for it leaves at the batch's end.)
+    else if (!peer.scheduled && this.#handling !== peer) {
       peer.scheduled = true;
       process.nextTick(this.#flushLater, peer);
     }
   }
 
-  readonly #flushLater = (peer: Peer): void => this.#flush(peer);
+  /** (Not when what was queued has left meanwhile: what is owed since waits for its timer or a frame.) */
+  readonly #flushLater = (peer: Peer): void => {
+    if (peer.scheduled) this.#flush(peer);
+  };
 
   /** Publishes what is queued for `peer`, with the acknowledgement we owe it. */
   #flush(peer: Peer): void {
     peer.scheduled = false;
     const ack = peer.owed.take();
     if (ack) {
-      peer.frames.push(ack);
+      peer.frames.push([Kind.Ack, ack.n, ack.b]);
       peer.acksTaken++;
     }
     const frames = peer.frames;
@@ -347,8 +379,8 @@ export class Remotes {
     peer.bytes = 0;
     const wire = this.#wire;
     if (!wire || this.#byAlias.get(peer.alias) !== peer) return;
-    const head = (peer.head ||= `{"h":${JSON.stringify(this.#side.host)},"p":${this.#side.pid},"g":${JSON.stringify(peer.out)},"f":`);
-    const body = `${head}${stringifyFrames(frames)}}`;
+    const head = (peer.head ||= `${this.#side.host} ${this.#side.pid} ${peer.out} `);
+    const body = head + stringifyFrames(frames);
     const max = wire.maxPayload;
     if (body.length <= max / 3 || Buffer.byteLength(body) <= max) {
       if (!wire.publish(peer.host, peer.rpid, body)) debug('remote: %d frame(s) to %s/%d not published', frames.length, peer.host, peer.rpid);
@@ -356,7 +388,7 @@ export class Remotes {
     }
     // Too big for the broker: frame by frame; a frame too big alone is refused.
     for (const f of frames) {
-      const one = `${head}${stringifyFrames([f])}}`;
+      const one = head + stringifyFrames([f]);
       if (Buffer.byteLength(one) <= max) wire.publish(peer.host, peer.rpid, one);
       else this.#tooBig(peer, f, Buffer.byteLength(one), max);
     }
@@ -416,22 +448,34 @@ export class Remotes {
     received.batches++;
     peer.heard = clock;
     let due = false;
-    for (let j = 0; j < frames.length; j++) {
-      const fr = expandFrame(frames[j]);
-      if (!isFrame(fr)) {
-        due = peer.owed.add(1, 0) || due;
-        continue;
+    const outer = this.#handling;
+    this.#handling = peer;
+    try {
+      for (let j = 0; j < frames.length; j++) {
+        const fr = expandFrame(frames[j]);
+        if (!isFrame(fr)) {
+          due = peer.owed.add(1, 0) || due;
+          continue;
+        }
+        if (fr.k === Kind.Ack) {
+          peer.window.ack(fr);
+          continue;
+        }
+        due = peer.owed.add(1, frameBytes(fr)) || due;
+        // (The worker's dispatch hands what an app listener throws to the app's uncaught errors.)
+        this.#frame(peer, fr);
       }
-      if (fr.k === Kind.Ack) {
-        peer.window.ack(fr);
-        continue;
-      }
-      due = peer.owed.add(1, frameBytes(fr)) || due;
-      // (The worker's dispatch hands what an app listener throws to the app's uncaught errors.)
-      this.#frame(peer, fr);
+    } finally {
+      this.#handling = outer;
     }
+    // What the batch brought for the peer (answers from synchronous exports, say) leaves now,
+    // together, with what we owe it.
+    if (peer.frames.length > 0) return this.#flush(peer);
     if (peer.owed.n === 0) return;
-    if (due) this.#push(peer, peer.owed.take(), 0);
+    if (due) {
+      const ack = peer.owed.take()!;
+      this.#push(peer, [Kind.Ack, ack.n, ack.b], 0);
+    }
     // (A flush already scheduled takes what is owed with it.)
     else if (!peer.ackTimer && !peer.scheduled) this.#ackLater(peer);
   }
@@ -517,6 +561,18 @@ export function tooBigAnswer(fr: { p?: unknown; i: number }, who: string, what: 
   // (Room for the batch's envelope around it.)
   if (JSON.stringify(wire).length + 512 > max) return undefined;
   return { frame, wire, bytes: frameBytes(frame) };
+}
+
+/** The JSON array of frames at `at` in a batch's text, or undefined (dropped: not one). */
+function parseFrames(text: string, at: number): unknown[] | undefined {
+  let f: unknown;
+  try {
+    f = JSON.parse(text.slice(at));
+  } catch {
+    debug('remote: a batch whose frames are not JSON dropped');
+    return undefined;
+  }
+  return Array.isArray(f) ? f : undefined;
 }
 
 function isPid(x: unknown): x is number {

@@ -12,7 +12,7 @@ const debug = debuglog('mob');
 const FIRST_CONNECT_SAY_MS = 2000;
 
 /** The protocol the Kingpins of a mob speak over NATS; a host of another version is refused. */
-export const HOSTS_VERSION = 1;
+export const HOSTS_VERSION = 2;
 
 /** Hosts one Kingpin knows at once (forged heartbeats cannot grow it further). */
 const MAX_HOSTS = 256;

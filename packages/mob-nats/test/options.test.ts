@@ -43,6 +43,6 @@ describe('subjects', () => {
     expect(subjects('shop').host('b')).toBe('mob.shop.h.b');
     expect(subjects('my.shop').host('web-1.example.com')).toBe('mob.my~shop.h.web-1~example~com');
     expect(subjects('my.shop').worker('web-1.example.com', 4242)).toBe('mob.my~shop.w.web-1~example~com.4242');
-    expect(HOSTS_VERSION).toBe(1);
+    expect(HOSTS_VERSION).toBe(2);
   });
 });

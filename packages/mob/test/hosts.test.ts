@@ -6,6 +6,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import { HOSTS_VERSION } from 'mob-nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, isAlive, startApp, stopAll, type App } from '../../mob-messaging/test/harness.js';
 import { startNats, stopNats, type NatsServer } from './nats-server.js';
@@ -546,37 +547,46 @@ describe('one mob over three hosts through NATS', () => {
       'null',
       '[]',
       '42',
-      '{"__proto__":{"polluted":1},"v":1,"h":"a","i":"x"}',
-      { v: 1, h: 'b', i: 'forged', f: [me.pid, 1, 1, { k: 6, p: me.pid, i: 0, v: '"forged"' }] },
-      { v: 1, h: 'z', i: 'zz', m: { back: [1, 2, 3], __proto__: [4] }, w: [[1, 'back']], k: { a: 'x' }, e: { a: 'y' } },
-      { v: 1, h: 'b', i: 'x', f: 'nope', a: [[1, 1e9, 1e9]] },
+      `{"__proto__":{"polluted":1},"v":${HOSTS_VERSION},"h":"a","i":"x"}`,
+      { v: HOSTS_VERSION, h: 'b', i: 'forged', f: [me.pid, 1, 1, { k: 6, p: me.pid, i: 0, v: '"forged"' }] },
+      { v: HOSTS_VERSION, h: 'z', i: 'zz', m: { back: [1, 2, 3], __proto__: [4] }, w: [[1, 'back']], k: { a: 'x' }, e: { a: 'y' } },
+      { v: HOSTS_VERSION, h: 'b', i: 'x', f: 'nope', a: [[1, 1e9, 1e9]] },
       { v: '1', h: { toString: 1 }, i: [] },
-      { v: 1, h: 'c'.repeat(5000), i: 'q' },
-      { v: 1, h: 'b', i: 'x', f: [1, 2, 3, { k: 5, r: '__proto__', i: 1, m: 'constructor', a: '[]' }, -1, 'x', 1, null] },
-      { v: 1, h: 'b', i: 'x', f: [me.pid, 12345, 1, { k: 5, r: 'back', i: 1, m: '__proto__', a: '[]' }] },
+      { v: HOSTS_VERSION, h: 'c'.repeat(5000), i: 'q' },
+      { v: HOSTS_VERSION, h: 'b', i: 'x', f: [1, 2, 3, { k: 5, r: '__proto__', i: 1, m: 'constructor', a: '[]' }, -1, 'x', 1, null] },
+      { v: HOSTS_VERSION, h: 'b', i: 'x', f: [me.pid, 12345, 1, { k: 5, r: 'back', i: 1, m: '__proto__', a: '[]' }] },
       // Well-formed heartbeats forged for a's own name and for an older b.
-      { v: 1, h: 'a', i: 'dup', t: 1, m: { back: [1] }, w: [[1, 'back']], k: {}, e: {} },
-      { v: 1, h: 'b', i: 'old', t: 1, m: { back: [2] }, w: [[2, 'back']], k: { a: 'x' }, e: { a: 'y' } },
+      { v: HOSTS_VERSION, h: 'a', i: 'dup', t: 1, m: { back: [1] }, w: [[1, 'back']], k: {}, e: {} },
+      { v: HOSTS_VERSION, h: 'b', i: 'old', t: 1, m: { back: [2] }, w: [[2, 'back']], k: { a: 'x' }, e: { a: 'y' } },
       // Batches for a worker: forged tags, senders never introduced, frames of every shape.
       { h: 'b', p: backs[0], g: 'guess', f: [[6, me.pid, 0, '"forged"'], { k: 7, i: 0, e: null, y: 1 }] },
       { h: 'a', p: me.pid, g: 'guess', f: [[5, 'back', 1, 'where', '[]']] },
       { h: 'zz', p: 77, g: 'x', f: [[5, 'back', 1, '__proto__', '[]'], { k: 8, p: 1, c: 1, a: '[]' }] },
       { h: '__proto__', p: 1, g: 'constructor', f: { length: 5 } },
       { h: 'b', p: 'x', g: 1, f: [null] },
+      // The same, as workers write batches (`<host> <pid> <tag> <frames>`), and broken ones.
+      `b ${backs[0]} guess [[6,${me.pid},0,"forged"],[7,0,null,1]]`,
+      `a ${me.pid} guess [[5,"back",1,"where","[]"]]`,
+      `zz 77 x [[5,"back",1,"__proto__","[]"],{"k":8,"p":1,"c":1,"a":"[]"}]`,
+      '__proto__ 1 constructor {"length":5}',
+      `b ${backs[0]} guess [[15,1e9,1e9],[15,-1,0],[6]]`,
+      `b ${backs[0]}`,
+      `b 0${backs[0]} guess []`,
+      `b ${backs[0]} guess [[[[[[[[[[`,
     ];
     for (let i = 0; i < 10_000; i++) {
       const bad = bads[i % bads.length];
       const body = typeof bad === 'string' ? bad : JSON.stringify(bad).replace('"forged"', `"${i}"`);
       nc.publish(subjects[i % subjects.length]!, body);
       // Forged hosts and pids, random ones.
-      if (i % 100 === 0) nc.publish(subjects[0]!, JSON.stringify({ v: 1, h: `forged${i}`, i: String(i), m: { back: [i + 1] }, w: [[i + 1, 'back']] }));
+      if (i % 100 === 0) nc.publish(subjects[0]!, JSON.stringify({ v: HOSTS_VERSION, h: `forged${i}`, i: String(i), m: { back: [i + 1] }, w: [[i + 1, 'back']] }));
     }
     // Another protocol version: refused, said once in the log with both versions.
     nc.publish(subjects[0]!, JSON.stringify({ v: 99, h: 'future', i: 'f1', m: {}, w: [] }));
     await nc.flush();
     await nc.close();
 
-    await a.app.waitForText(/host "future" speaks mob-nats protocol 99, this host 1/);
+    await a.app.waitForText(new RegExp(`host "future" speaks mob-nats protocol 99, this host ${HOSTS_VERSION}`));
 
     // Heartbeats forged for b's own name, kept up as a Kingpin's are, claiming an earlier start:
     // b is joined with a, so it keeps its name. And a version of megabytes is logged short.
@@ -585,13 +595,13 @@ describe('one mob over three hosts through NATS', () => {
     for (let i = 0; i < 4; i++) {
       // as a Kingpin beats: 3 over 2 s make a Kingpin of the name, not a burst
       if (i > 0) await delay(800);
-      forger.publish(subjects[0]!, JSON.stringify({ v: 1, h: 'b', i: 'imposter', t: 1, w: [], m: {} }));
+      forger.publish(subjects[0]!, JSON.stringify({ v: HOSTS_VERSION, h: 'b', i: 'imposter', t: 1, w: [], m: {} }));
       await forger.flush();
     }
     await forger.close();
     await b.app.waitForText(/another Kingpin of "hostsapp" calls itself host "b"; this one was here first and keeps the name/);
     expect(b.app.stderr()).not.toMatch(/is taken by another Kingpin/);
-    await a.app.waitForText(/host "huge" speaks mob-nats protocol "x{31}…, this host 1/);
+    await a.app.waitForText(new RegExp(`host "huge" speaks mob-nats protocol "x{31}…, this host ${HOSTS_VERSION}`));
     expect(Math.max(...a.app.stderr().split('\n').map((l) => l.length))).toBeLessThan(1000);
     // Versions forged by the hundred do not flood the log: 16 lines, then one that says so.
     const versions = await connect({ servers: nats.url });
@@ -646,7 +656,7 @@ describe('one mob over three hosts through NATS', () => {
     // Another host's any() message for a role that a never runs (forged with b's sniffed
     // incarnation and a worker of b as its sender): dropped, not held on a forever.
     for (let i = 0; i < 5; i++) {
-      reader.publish('mob.hostsapp.h.a', JSON.stringify({ v: 1, h: 'b', i: real.i, f: [me.pid, backs[0], 0, { k: 4, t: 'any', r: 'back', d: '"forged"' }], a: [] }));
+      reader.publish('mob.hostsapp.h.a', JSON.stringify({ v: HOSTS_VERSION, h: 'b', i: real.i, f: [me.pid, backs[0], 0, { k: 4, t: 'any', r: 'back', d: '"forged"' }], a: [] }));
     }
     await reader.flush();
     await reader.close();
