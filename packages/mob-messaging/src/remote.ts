@@ -467,10 +467,10 @@ export class Remotes {
       }
     } finally {
       this.#handling = outer;
+      // What the batch brought for the peer (answers from synchronous exports, say) leaves
+      // now, together, with what we owe it (and leaves, should a frame's handling throw).
+      if (peer.frames.length > 0) this.#flush(peer);
     }
-    // What the batch brought for the peer (answers from synchronous exports, say) leaves now,
-    // together, with what we owe it.
-    if (peer.frames.length > 0) return this.#flush(peer);
     if (peer.owed.n === 0) return;
     if (due) {
       const ack = peer.owed.take()!;
