@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Kind, Target, compactFrame, expandFrame, frameBytes, isFrame, stringifyFrames, type Frame } from './protocol.js';
+import { Kind, Target, compactFrame, expandFrame, frameBytes, isFrame, parseNumericFrames, stringifyFrames, type Frame } from './protocol.js';
 import { decodePayload } from './payload.js';
 
 /** What the channel does to a frame: JSON out and back in, then expanded. */
@@ -39,6 +39,37 @@ describe('compactFrame / expandFrame', () => {
     expect(expandFrame([Kind.Call])).toEqual({ k: Kind.Call, r: undefined, i: undefined, m: undefined, a: undefined });
     expect(expandFrame([Kind.Return, 'x', {}])).toEqual({ k: Kind.Return, p: 'x', i: {} });
     expect(Object.getPrototypeOf(expandFrame([Kind.Call, '__proto__']))).toBe(Object.prototype);
+  });
+});
+
+describe('numeric frames, written and read by hand (answers with a number, acks)', () => {
+  it('stringifyFrames writes them as JSON.stringify does, and parseNumericFrames reads them as JSON.parse does', () => {
+    let seed = 11;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const nums = [0, -0, 1, -1, 7, 96, 1073741831, 2 ** 31 - 1, 999_999_999_999_999, -999_999_999_999_999, 1.5, -2.25e-7, 1e21, 2 ** 53, NaN, Infinity, -Infinity];
+    for (let t = 0; t < 2000; t++) {
+      const frames = Array.from({ length: 1 + rand(4) }, () => Array.from({ length: rand(6) }, () => nums[rand(nums.length)]));
+      const text = stringifyFrames(frames);
+      expect(text).toBe(JSON.stringify(frames));
+      const read = parseNumericFrames(text, 0);
+      // Read by hand only integers of at most 15 digits; else undefined (JSON.parse reads them).
+      if (read !== undefined) expect(read).toEqual(JSON.parse(text));
+      else expect(frames.some((f) => f.length === 0 || f.some((x) => !Number.isInteger(x) || Math.abs(x!) > 999_999_999_999_999))).toBe(true);
+    }
+    expect(parseNumericFrames('x [[6,41,7,3],[15,1,96]]', 2)).toEqual([[6, 41, 7, 3], [15, 1, 96]]);
+    expect(stringifyFrames([[Kind.Return, 41, 7, 3], [Kind.Ack, 1, 96]])).toBe('[[6,41,7,3],[15,1,96]]');
+  });
+
+  it('reads nothing that JSON.parse would read otherwise or refuse: anything else is left to it', () => {
+    const others = ['', '[', ']', '[]', '[[]]', '[[1]', '[[1],]', '[[1]],', '[[1]] ', ' [[1]]', '[[ 1]]', '[[01]]', '[[-01]]', '[[-]]', '[[1,]]', '[[,1]]', '[[1.5]]', '[[1e3]]', '[[1]][[2]]', '[[1],[2]', '[["1"]]', '[[true]]', '[{"k":15}]', '[[1234567890123456]]', '[[1],2]', '[[1]x', '[[+1]]'];
+    for (const text of others) {
+      const read = parseNumericFrames(text, 0);
+      if (read === undefined) continue;
+      // What it does read is exactly what JSON.parse reads.
+      expect(read).toEqual(JSON.parse(text));
+    }
+    expect(parseNumericFrames('[]', 0)).toEqual([]);
+    for (const bad of ['[[01]]', '[[1],]', '[[1]] ', '[[1.5]]', '[[1234567890123456]]', '[[1]', '[[-]]', '[["1"]]']) expect(parseNumericFrames(bad, 0)).toBeUndefined();
   });
 });
 

@@ -534,7 +534,7 @@ export function stringifyFrames(frames: readonly unknown[]): string {
   let first = 0;
   let key: 'a' | 'd' | 'v' | undefined;
   while (first < frames.length && (key = rawAt(frames[first])) === undefined) first++;
-  if (key === undefined) return JSON.stringify(frames);
+  if (key === undefined) return numericFrames(frames) ?? JSON.stringify(frames);
   let out = first === 0 ? '[' : `${JSON.stringify(frames.slice(0, first)).slice(0, -1)},`;
   for (let j = first; j < frames.length; j++) {
     if (j > first) {
@@ -554,6 +554,73 @@ export function stringifyFrames(frames: readonly unknown[]): string {
     out += `${head.slice(0, -1)},"${key}":${raw}}`;
   }
   return out + ']';
+}
+
+/**
+ * The JSON text of frames that are all arrays of finite numbers (answers with a number, acks:
+ * what goes back one call at a time), written by hand, which costs a fraction of
+ * JSON.stringify for so few characters; undefined for any other frames.
+ */
+function numericFrames(frames: readonly unknown[]): string | undefined {
+  let out = '[';
+  for (let j = 0; j < frames.length; j++) {
+    const w = frames[j];
+    if (!Array.isArray(w)) return undefined;
+    out += j === 0 ? '[' : ',[';
+    for (let k = 0; k < w.length; k++) {
+      const x: unknown = w[k];
+      if (typeof x !== 'number' || !Number.isFinite(x)) return undefined;
+      // (A finite number's JSON is its string.)
+      out += k === 0 ? `${x}` : `,${x}`;
+    }
+    out += ']';
+  }
+  return out + ']';
+}
+
+/**
+ * The frames of a batch, from `text` at `at`, when they are all arrays of integers of at most
+ * 15 digits, in JSON's own form (no space, no leading zero): read by hand, which costs a
+ * fraction of JSON.parse for so few characters. Undefined for anything else, which JSON.parse
+ * then reads (and judges) as before.
+ *
+ * @example
+ * parseNumericFrames('[[6,41,7,3],[15,1,96]]', 0); // [[6, 41, 7, 3], [15, 1, 96]]
+ * parseNumericFrames('[[5,"back",1,"add",[1]]]', 0); // undefined
+ */
+export function parseNumericFrames(text: string, at: number): number[][] | undefined {
+  const n = text.length;
+  if (text.charCodeAt(at) !== 0x5b) return undefined;
+  const out: number[][] = [];
+  let i = at + 1;
+  if (text.charCodeAt(i) === 0x5d) return i === n - 1 ? out : undefined;
+  for (;;) {
+    if (text.charCodeAt(i) !== 0x5b) return undefined;
+    i++;
+    const frame: number[] = [];
+    for (;;) {
+      let c = text.charCodeAt(i);
+      const negative = c === 0x2d;
+      if (negative) c = text.charCodeAt(++i);
+      const start = i;
+      let v = 0;
+      while (c >= 0x30 && c <= 0x39) {
+        v = v * 10 + (c - 0x30);
+        c = text.charCodeAt(++i);
+      }
+      const digits = i - start;
+      if (digits === 0 || digits > 15 || (digits > 1 && text.charCodeAt(start) === 0x30)) return undefined;
+      frame.push(negative ? -v : v);
+      i++;
+      if (c === 0x2c) continue;
+      if (c === 0x5d) break;
+      return undefined;
+    }
+    out.push(frame);
+    const c = text.charCodeAt(i++);
+    if (c === 0x2c) continue;
+    return c === 0x5d && i === n ? out : undefined;
+  }
 }
 
 /** Where a wire frame's embeddable payload is, if it has one. */

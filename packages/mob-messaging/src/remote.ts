@@ -21,7 +21,7 @@ import { PayloadError, ShutdownError, WorkerExitedError, serializeError } from '
 import { received } from './batches.js';
 import { Owed, Window, type FlowLimits } from './flow.js';
 import { IdSet } from './idmap.js';
-import { Kind, compactFrame, expandFrame, frameBytes, isFrame, stringifyFrames, type AliasFrame, type DownFrame, type Frame, type SerializedError } from './protocol.js';
+import { Kind, compactFrame, expandFrame, frameBytes, isFrame, parseNumericFrames, stringifyFrames, type AliasFrame, type DownFrame, type Frame, type SerializedError } from './protocol.js';
 
 const debug = debuglog('mob');
 
@@ -565,6 +565,8 @@ export function tooBigAnswer(fr: { p?: unknown; i: number }, who: string, what: 
 
 /** The JSON array of frames at `at` in a batch's text, or undefined (dropped: not one). */
 function parseFrames(text: string, at: number): unknown[] | undefined {
+  const numeric = parseNumericFrames(text, at);
+  if (numeric) return numeric;
   let f: unknown;
   try {
     f = JSON.parse(text.slice(at));
