@@ -77,6 +77,24 @@ describe('IdMap', () => {
     expect(w.has(29)).toBe(true);
   });
 
+  it('a table grown by a burst shrinks back once it empties again and again (one call at a time after it)', () => {
+    const m = new IdMap<true>();
+    for (let id = 0; id < 10_000; id++) m.set(id, true);
+    expect(m.capacity).toBe(16_384);
+    for (let id = 0; id < 10_000; id++) m.delete(id);
+    for (let id = 10_000; id < 10_020; id++) {
+      m.set(id, true);
+      m.delete(id);
+    }
+    expect(m.capacity).toBe(16);
+    m.clear();
+    expect(m.capacity).toBe(16);
+    for (let id = 0; id < 100; id++) m.set(id, true);
+    m.clear();
+    expect(m.capacity).toBe(16);
+    expect(m.size).toBe(0);
+  });
+
   it('keeps probes short when a burst of ids leaves a run of tombstones that later ids wrap into', () => {
     // A link's calls in flight, as a pipelining caller's first link had them: a burst of
     // 1000 calls in a row while its only link opened (every id), then every other id (round-

@@ -100,11 +100,17 @@ export class IdMap<V> {
       keys[j] = FREE;
       this.#used--;
     }
+    // Empty, and larger than the least: half the size (as a rebuild would make it), so that a
+    // table grown by a burst shrinks again once the calls go one at a time.
+    if (this.#size === 0 && keys.length > MIN_CAPACITY) {
+      this.#alloc(keys.length / 2);
+      this.#used = 0;
+    }
     return true;
   }
 
   clear(): void {
-    if (this.#used === 0) return;
+    if (this.#used === 0 && this.#keys.length === MIN_CAPACITY) return;
     this.#alloc(MIN_CAPACITY);
     this.#size = 0;
     this.#used = 0;
@@ -174,6 +180,16 @@ export class IdMap<V> {
       if (run > best) best = run;
     }
     return Math.min(best, keys.length);
+  }
+
+  /**
+   * Slots in the table (a power of 2, at least 16). For tests and diagnostics.
+   *
+   * @example
+   * new IdMap().capacity; // 16
+   */
+  get capacity(): number {
+    return this.#keys.length;
   }
 
   /**

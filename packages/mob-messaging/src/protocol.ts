@@ -13,7 +13,8 @@
  * `serialization: 'advanced'` they are the values themselves.
  *
  * The two frames every call sends travel compact, as arrays (see `compactFrame`): shorter
- * than objects, and cheaper for every process on the way to stringify and parse.
+ * than objects, and cheaper for every process on the way to stringify and parse. So do acks
+ * on direct paths between hosts (`[Kind.Ack, n, b]`, see remote.ts).
  *
  * This file imports nothing; every package imports its types from here.
  */
@@ -709,8 +710,9 @@ export function compactFrame(fr: Frame): Frame | unknown[] {
 
 /**
  * The inverse of compactFrame, for anything a peer sent: an array of a compact kind becomes
- * its frame object (its fields still unchecked, as any frame's); anything else is returned
- * as it is, for isFrame to judge.
+ * its frame object (its fields still unchecked, as any frame's), and so does an ack as a
+ * direct path between hosts sends it, `[Kind.Ack, n, b]`; anything else is returned as it
+ * is, for isFrame to judge.
  *
  * @example
  * expandFrame([6, 41, 7, 3]); // { k: Kind.Return, p: 41, i: 7, v: 3 }

@@ -466,18 +466,21 @@ export class Remotes {
         this.#frame(peer, fr);
       }
     } finally {
+      // (In a finally: should a frame's handling throw, what came before it is still
+      // answered and acknowledged.)
       this.#handling = outer;
       // What the batch brought for the peer (answers from synchronous exports, say) leaves
-      // now, together, with what we owe it (and leaves, should a frame's handling throw).
+      // now, together, with what we owe it.
       if (peer.frames.length > 0) this.#flush(peer);
+      else if (peer.owed.n > 0) {
+        if (due) {
+          const ack = peer.owed.take()!;
+          this.#push(peer, [Kind.Ack, ack.n, ack.b], 0);
+        }
+        // (A flush already scheduled takes what is owed with it.)
+        else if (!peer.ackTimer && !peer.scheduled) this.#ackLater(peer);
+      }
     }
-    if (peer.owed.n === 0) return;
-    if (due) {
-      const ack = peer.owed.take()!;
-      this.#push(peer, [Kind.Ack, ack.n, ack.b], 0);
-    }
-    // (A flush already scheduled takes what is owed with it.)
-    else if (!peer.ackTimer && !peer.scheduled) this.#ackLater(peer);
   }
 
   /**
