@@ -563,17 +563,22 @@ export function stringifyFrames(frames: readonly unknown[]): string {
  * JSON.stringify for so few characters; undefined for any other frames.
  */
 function numericFrames(frames: readonly unknown[]): string | undefined {
-  let out = '[';
-  for (let j = 0; j < frames.length; j++) {
+  // Judged whole before anything is written, from the last: a link's batch of answers ends
+  // with its ack, an object, and is given to JSON.stringify at once.
+  for (let j = frames.length - 1; j >= 0; j--) {
     const w = frames[j];
     if (!Array.isArray(w)) return undefined;
-    out += j === 0 ? '[' : ',[';
     for (let k = 0; k < w.length; k++) {
       const x: unknown = w[k];
       if (typeof x !== 'number' || !Number.isFinite(x)) return undefined;
-      // (A finite number's JSON is its string.)
-      out += k === 0 ? `${x}` : `,${x}`;
     }
+  }
+  let out = '[';
+  for (let j = 0; j < frames.length; j++) {
+    const w = frames[j] as number[];
+    out += j === 0 ? '[' : ',[';
+    // (A finite number's JSON is its string.)
+    for (let k = 0; k < w.length; k++) out += k === 0 ? `${w[k]}` : `,${w[k]}`;
     out += ']';
   }
   return out + ']';
