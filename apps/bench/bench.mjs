@@ -31,8 +31,8 @@ const READY_RUNS = QUICK ? 1 : Math.max(RUNS, 5);
 const QUIET_WAIT_MS = QUICK ? 0 : Number(process.env.MOB_BENCH_QUIET_WAIT ?? 60) * 1000;
 
 const settings = QUICK
-  ? { warmupMs: 150, latencyMs: 500, pipelineMs: 700, idleMs: 300, balanceCalls: 120, timeoutMs: 45_000 }
-  : { warmupMs: 500, latencyMs: 2000, pipelineMs: 2500, idleMs: 1500, balanceCalls: 600, timeoutMs: 180_000 };
+  ? { warmupMs: 150, warmupCalls: 500, latencyMs: 500, pipelineMs: 700, idleMs: 300, balanceCalls: 120, timeoutMs: 45_000 }
+  : { warmupMs: 500, warmupCalls: 5000, latencyMs: 2000, pipelineMs: 2500, idleMs: 1500, balanceCalls: 600, timeoutMs: 180_000 };
 const base = { ...settings, window: 1000, balanceWindow: 8, workers: 8 };
 
 const RPC_CASES = ['lat', 'pipe', 'lat10k', 'pipe10k'];

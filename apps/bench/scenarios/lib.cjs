@@ -42,13 +42,14 @@ function percentile(sorted, p) {
 }
 
 /**
- * One call at a time: `warmupMs` of unrecorded calls, then calls for `durationMs` (at most
- * `maxSamples`), each timed alone. Returns p50/p99 in microseconds and the count of wrong results.
+ * One call at a time: unrecorded calls for `warmupMs` and at least `warmupCalls` of them (a
+ * slow path needs the count: V8 compiles its code over the first thousands of calls), then
+ * calls for `durationMs` (at most `maxSamples`), each timed alone. Returns p50/p99 in microseconds and the count of wrong results.
  */
-async function latency(call, expected, { warmupMs, durationMs, maxSamples = 50_000, onWarm }) {
+async function latency(call, expected, { warmupMs, warmupCalls = 0, durationMs, maxSamples = 50_000, onWarm }) {
   let wrong = 0;
   const warmEnd = now() + warmupMs;
-  while (now() < warmEnd) if ((await call()) !== expected) wrong++;
+  for (let n = 0; n < warmupCalls || now() < warmEnd; n++) if ((await call()) !== expected) wrong++;
   if (onWarm) await onWarm();
   const samples = [];
   const end = now() + durationMs;
@@ -118,7 +119,7 @@ async function runCases(cfg, cases, probe = null) {
     if (c.kind === 'latency') {
       // MOB_BENCH_VERBOSE: the CPU of every process over the timed phase too (after its warm-up).
       const meter = probe && process.env.MOB_BENCH_VERBOSE === '1';
-      const r = await latency(c.call, c.expected, { warmupMs: cfg.warmupMs, durationMs: cfg.latencyMs, onWarm: meter ? () => probe.ask('start') : undefined });
+      const r = await latency(c.call, c.expected, { warmupMs: cfg.warmupMs, warmupCalls: cfg.warmupCalls, durationMs: cfg.latencyMs, onWarm: meter ? () => probe.ask('start') : undefined });
       if (meter) {
         r.cpu = await probe.ask('stop');
         r.cpu.usPerCall = (r.cpu.allSec * 1e6) / r.n;
