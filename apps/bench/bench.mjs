@@ -28,6 +28,9 @@ const PROFILE_CASE = (argv.find((a) => a.startsWith('--profile-case=')) ?? '--pr
 const RUNS = QUICK ? 1 : Math.max(3, Number(process.env.MOB_BENCH_RUNS) || 3);
 // Readiness and RSS are cheap to measure and noisy: they get more runs.
 const READY_RUNS = QUICK ? 1 : Math.max(RUNS, 5);
+// So do mob over NATS and Moleculer: one call at a time, each takes turns with a nats-server
+// through four processes, and its p50 moves by 10% from one round to the next here.
+const NATS_RUNS = READY_RUNS;
 const QUIET_WAIT_MS = QUICK ? 0 : Number(process.env.MOB_BENCH_QUIET_WAIT ?? 60) * 1000;
 
 const settings = QUICK
@@ -69,8 +72,8 @@ const SCENARIOS = [
   { id: 'ready-plain', file: 'scenarios/ready-plain.cjs', env: {}, cases: ['ready', 'rss'], runs: READY_RUNS, installed: true },
   { id: 'balance', file: 'scenarios/mob-main.cjs', env: {}, mode: 'balance', cases: ['balanceRoundRobin', 'balanceLeastPending'], links: true, installed: true },
   // Across two hosts through a nats-server on this machine (each host its own Kingpin process).
-  { id: 'nats-mob', file: 'scenarios/nats-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
-  { id: 'moleculer', file: 'scenarios/moleculer-main.cjs', env: {}, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 3, servedBy: 'callee' },
+  { id: 'nats-mob', file: 'scenarios/nats-main.cjs', env: {}, runs: NATS_RUNS, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
+  { id: 'moleculer', file: 'scenarios/moleculer-main.cjs', env: {}, runs: NATS_RUNS, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 3, servedBy: 'callee' },
   { id: 'nats-kingpins', file: 'scenarios/nats-main.cjs', env: { NATS_DIRECT: '0' }, cases: ['lat', 'pipe'], cpu: ['pipe'], processes: 5, links: false, servedBy: 'b', installed: true },
 ];
 const scenario = (id) => SCENARIOS.find((s) => s.id === id);
@@ -314,7 +317,7 @@ async function main() {
 
   const code = codeInfo(here);
   log(`mob at ${code.commit ?? 'unknown commit'}${code.packagesChanged ? ' with uncommitted changes in packages/' : ''}, build ${code.mobBuild}`);
-  log(`${RUNS} run(s) of each case (${READY_RUNS} of readiness and RSS), each scenario in its own process group`);
+  log(`${RUNS} run(s) of each case (${READY_RUNS} of readiness and RSS, ${NATS_RUNS} of mob over NATS and Moleculer), each scenario in its own process group`);
   if (ONLY.length) log(`only ${SELECTED.map((s) => s.id).join(', ')} (MOB_BENCH_ONLY): no files written`);
   const { runs, meta, failures, passed, contended } = await runAll();
   // Another process may rebuild mob meanwhile: figures from two builds are not one measurement.
@@ -345,6 +348,7 @@ async function main() {
       scenarioRuns: meta,
       runs: RUNS,
       readyRuns: READY_RUNS,
+      natsRuns: NATS_RUNS,
       settings: base,
       figures: figures.map(({ id, label, unit, better, impl, value, runs: r, baselineValue, ratio, isBaseline }) => ({
         id, label, unit, better, impl, value, runs: r, baseline: baselineValue, ratio, isBaseline,
