@@ -337,7 +337,9 @@ export class Bridge {
       }
       this.#once(
         key,
-        this.#hosts.get(name)?.remote
+        name === this.host
+          ? `mob: a heartbeat in the name of this host ("${name}") says mob-nats protocol ${v}: ignored (another client publishes in its name on the server)`
+          : this.#hosts.get(name)?.remote
           ? `mob: a heartbeat in the name of host "${name}", which is joined and speaks mob-nats protocol ${HOSTS_VERSION}, says protocol ${v}: ignored (another client publishes in its name on the server)`
           : `mob: host "${name}" speaks mob-nats protocol ${v}, this host ${HOSTS_VERSION}: it is not joined (run one mob version on every host)`,
       );

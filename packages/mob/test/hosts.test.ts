@@ -598,7 +598,11 @@ describe('one mob over three hosts through NATS', () => {
       forger.publish(subjects[0]!, JSON.stringify({ v: HOSTS_VERSION, h: 'b', i: 'imposter', t: 1, w: [], m: {} }));
       await forger.flush();
     }
+    // One in b's own name and another version: b says it is not b's.
+    forger.publish(subjects[0]!, JSON.stringify({ v: 99, h: 'b', i: 'imposter', m: {}, w: [] }));
+    await forger.flush();
     await forger.close();
+    await b.app.waitForText(/a heartbeat in the name of this host \("b"\) says mob-nats protocol 99: ignored \(another client publishes in its name on the server\)/);
     await b.app.waitForText(/another Kingpin of "hostsapp" calls itself host "b"; this one was here first and keeps the name/);
     expect(b.app.stderr()).not.toMatch(/is taken by another Kingpin/);
     await a.app.waitForText(new RegExp(`host "huge" speaks mob-nats protocol "x{31}…, this host ${HOSTS_VERSION}`));
