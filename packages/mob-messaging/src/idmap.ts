@@ -193,7 +193,9 @@ export class IdMap<V> {
   }
 
   /**
-   * How many times the table was rebuilt (new arrays). For tests and diagnostics.
+   * How many times the table was rebuilt (grown, shrunk or cleared of tombstones, its entries
+   * moved to new arrays; an emptied table halved or a clear() does not count). For tests and
+   * diagnostics.
    *
    * @example
    * new IdMap().rebuilds; // 0

@@ -353,11 +353,15 @@ export class Remotes {
     peer.frames.push(wire);
     peer.bytes += bytes;
     if (now || peer.bytes >= FLUSH_BYTES) this.#flush(peer);
+    else this.#flushSoon(peer);
+  }
+
+  /** What is queued for `peer`, and what we owe it, leave at the end of this turn. */
+  #flushSoon(peer: Peer): void {
     // (While a batch from `peer` is handled, what it brings for it leaves at the batch's end.)
-    else if (!peer.scheduled && this.#handling !== peer) {
-      peer.scheduled = true;
-      process.nextTick(this.#flushLater, peer);
-    }
+    if (peer.scheduled || this.#handling === peer) return;
+    peer.scheduled = true;
+    process.nextTick(this.#flushLater, peer);
   }
 
   /** (Not when what was queued has left meanwhile: what is owed since waits for its timer or a frame.) */
@@ -473,10 +477,9 @@ export class Remotes {
       // now, together, with what we owe it.
       if (peer.frames.length > 0) this.#flush(peer);
       else if (peer.owed.n > 0) {
-        if (due) {
-          const ack = peer.owed.take()!;
-          this.#push(peer, [Kind.Ack, ack.n, ack.b], 0);
-        }
+        // Due: it leaves at the end of the turn, with what else the turn brings for the peer
+        // (the flush takes what is owed then).
+        if (due) this.#flushSoon(peer);
         // (A flush already scheduled takes what is owed with it.)
         else if (!peer.ackTimer && !peer.scheduled) this.#ackLater(peer);
       }
